@@ -1,0 +1,121 @@
+// Package fsutil writes output files so that a failed or interrupted command
+// never leaves a partial file looking valid: everything is written to a
+// temporary name in the destination directory and renamed when complete.
+package fsutil
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WriteFileAtomic creates path by calling write on a buffered temporary file
+// in the same directory, then syncing and renaming it over path. If write or
+// any step fails, the temporary file is removed and path is untouched.
+func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// OutDir stages the files of one command's output directory. Files are
+// written into a hidden temporary directory beside the destination; Commit
+// moves them into place (creating the destination), Abort removes them.
+// Until Commit, the destination does not gain any file.
+type OutDir struct {
+	Dest  string
+	stage string
+	names []string
+}
+
+// NewOutDir prepares staging for dest.
+func NewOutDir(dest string) (*OutDir, error) {
+	parent := filepath.Dir(filepath.Clean(dest))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("output %s: %w", dest, err)
+	}
+	stage, err := os.MkdirTemp(parent, "."+filepath.Base(dest)+".partial-*")
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", dest, err)
+	}
+	return &OutDir{Dest: dest, stage: stage}, nil
+}
+
+// Path returns where a staged file of the given name is written; use it for
+// writers that need a file name (e.g. the HDF5 writer). The name is recorded
+// for Commit.
+func (o *OutDir) Path(name string) string {
+	o.names = append(o.names, name)
+	return filepath.Join(o.stage, name)
+}
+
+// Write stages one file by calling write on it.
+func (o *OutDir) Write(name string, write func(w io.Writer) error) error {
+	p := o.Path(name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Commit moves every staged file into Dest (each by an atomic rename) and
+// removes the staging directory.
+func (o *OutDir) Commit() error {
+	if err := os.MkdirAll(o.Dest, 0o755); err != nil {
+		return fmt.Errorf("output %s: %w", o.Dest, err)
+	}
+	for _, n := range o.names {
+		dst := filepath.Join(o.Dest, n)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(o.stage, n), dst); err != nil {
+			return fmt.Errorf("output %s: %w", o.Dest, err)
+		}
+	}
+	return os.RemoveAll(o.stage)
+}
+
+// Abort removes the staged files; it is safe to call after Commit (no-op).
+func (o *OutDir) Abort() { os.RemoveAll(o.stage) }
