@@ -1,0 +1,34 @@
+package tasks
+
+import (
+	"context"
+
+	"github.com/cellbench/cellbench/data"
+)
+
+// PertSpec tells a perturbation model how to read its training data.
+type PertSpec struct {
+	PertCol    string // obs column with the perturbation label
+	ContextCol string // obs column with the context (cell type / cell line); "" = one context
+	Control    string // the control label in PertCol
+	Seed       uint64 // seed for any randomness (PCG)
+}
+
+// PredictRequest asks for NCells predicted cells of one perturbation in one
+// context, given that context's control cells (log1p, same genes as the
+// training data, in the same order).
+type PredictRequest struct {
+	Context      string
+	Perturbation string
+	Controls     *data.CSR
+	NCells       int
+}
+
+// PerturbationModel predicts perturbed cells. Fit sees only training cells
+// (log1p scale); Predict returns one log1p CSR per request, with
+// req.NCells rows and the training genes as columns.
+type PerturbationModel interface {
+	Name() string
+	Fit(ctx context.Context, train *data.Dataset, spec PertSpec) error
+	Predict(ctx context.Context, reqs []PredictRequest) ([]*data.CSR, error)
+}
