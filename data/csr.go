@@ -242,3 +242,36 @@ type Dense struct {
 
 // Row returns row i, sharing storage.
 func (d *Dense) Row(i int) []float64 { return d.Data[i*d.Cols : (i+1)*d.Cols] }
+
+// SortIndices sorts each row's column indices (with their values) in
+// place, as scipy's sort_indices does: AnnData files written from a matrix
+// with has_sorted_indices = False store rows unsorted. It assumes the other
+// structural invariants hold (see Validate).
+func (m *CSR) SortIndices() {
+	for i := 0; i < m.Rows; i++ {
+		a, b := m.Indptr[i], m.Indptr[i+1]
+		idx, val := m.Indices[a:b], m.Data[a:b]
+		sorted := true
+		for k := 1; k < len(idx); k++ {
+			if idx[k] < idx[k-1] {
+				sorted = false
+				break
+			}
+		}
+		if !sorted {
+			sort.Sort(rowSorter{idx, val})
+		}
+	}
+}
+
+type rowSorter struct {
+	idx []int32
+	val []float32
+}
+
+func (r rowSorter) Len() int           { return len(r.idx) }
+func (r rowSorter) Less(a, b int) bool { return r.idx[a] < r.idx[b] }
+func (r rowSorter) Swap(a, b int) {
+	r.idx[a], r.idx[b] = r.idx[b], r.idx[a]
+	r.val[a], r.val[b] = r.val[b], r.val[a]
+}

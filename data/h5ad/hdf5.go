@@ -1,0 +1,769 @@
+package h5ad
+
+/*
+#cgo pkg-config: hdf5-serial
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void cb_silence(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static hid_t cb_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static hid_t cb_native_float(void)  { return H5T_NATIVE_FLOAT; }
+static hid_t cb_native_int64(void)  { return H5T_NATIVE_INT64; }
+static hid_t cb_native_int32(void)  { return H5T_NATIVE_INT32; }
+static hid_t cb_native_int8(void)   { return H5T_NATIVE_INT8; }
+static hid_t cb_c_s1(void)          { return H5T_C_S1; }
+static hid_t cb_p_default(void)     { return H5P_DEFAULT; }
+static hid_t cb_s_all(void)         { return H5S_ALL; }
+static hid_t cb_p_dataset_create(void) { return H5P_DATASET_CREATE; }
+
+static hid_t cb_vlen_str(void) {
+	hid_t t = H5Tcopy(H5T_C_S1);
+	H5Tset_size(t, H5T_VARIABLE);
+	H5Tset_cset(t, H5T_CSET_UTF8);
+	return t;
+}
+
+static hid_t cb_bool_enum(void) {
+	hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+	signed char v = 0;
+	H5Tenum_insert(t, "FALSE", &v);
+	v = 1;
+	H5Tenum_insert(t, "TRUE", &v);
+	return t;
+}
+
+static char* cb_str_at(char** arr, size_t i) { return arr[i]; }
+static void  cb_str_set(char** arr, size_t i, char* s) { arr[i] = s; }
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+)
+
+func init() { C.cb_silence() }
+
+// h5file is an open HDF5 file.
+type h5file struct {
+	id   C.hid_t
+	path string
+}
+
+// errNotHDF5 is returned when a file exists but is not HDF5.
+var errNotHDF5 = errors.New("not an HDF5 file")
+
+func openH5(path string) (*h5file, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("is a directory")
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	if C.H5Fis_hdf5(cpath) <= 0 {
+		return nil, errNotHDF5
+	}
+	id := C.H5Fopen(cpath, C.H5F_ACC_RDONLY, C.cb_p_default())
+	if id < 0 {
+		return nil, fmt.Errorf("HDF5 cannot open the file (truncated or corrupt)")
+	}
+	return &h5file{id: id, path: path}, nil
+}
+
+func createH5(path string) (*h5file, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	id := C.H5Fcreate(cpath, C.H5F_ACC_TRUNC, C.cb_p_default(), C.cb_p_default())
+	if id < 0 {
+		return nil, fmt.Errorf("HDF5 cannot create %s", path)
+	}
+	return &h5file{id: id, path: path}, nil
+}
+
+func (f *h5file) close() error {
+	if f.id < 0 {
+		return nil
+	}
+	rc := C.H5Fclose(f.id)
+	f.id = -1
+	if rc < 0 {
+		return fmt.Errorf("HDF5 close failed")
+	}
+	return nil
+}
+
+// h5obj is an open group or dataset.
+type h5obj struct {
+	id      C.hid_t
+	isGroup bool
+	path    string
+}
+
+func (o h5obj) close() {
+	if o.id >= 0 {
+		C.H5Oclose(o.id)
+	}
+}
+
+func (f *h5file) root() (h5obj, error) { return openObj(f.id, "/", "/") }
+
+// exists reports whether the link path exists below loc, checking each
+// component (H5Lexists fails on a missing intermediate group).
+func exists(loc C.hid_t, path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	prefix := ""
+	for _, p := range parts {
+		if prefix != "" {
+			prefix += "/"
+		}
+		prefix += p
+		cp := C.CString(prefix)
+		ok := C.H5Lexists(loc, cp, C.cb_p_default())
+		C.free(unsafe.Pointer(cp))
+		if ok <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func openObj(loc C.hid_t, name, full string) (h5obj, error) {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	id := C.H5Oopen(loc, cn, C.cb_p_default())
+	if id < 0 {
+		return h5obj{id: -1}, fmt.Errorf("%s: cannot open", full)
+	}
+	t := C.H5Iget_type(id)
+	return h5obj{id: id, isGroup: t == C.H5I_GROUP, path: full}, nil
+}
+
+// has reports whether the group has a child (or path) name.
+func (o h5obj) has(name string) bool { return exists(o.id, name) }
+
+// child opens a child group or dataset.
+func (o h5obj) child(name string) (h5obj, error) {
+	if !o.has(name) {
+		return h5obj{id: -1}, fmt.Errorf("%s: missing", joinPath(o.path, name))
+	}
+	return openObj(o.id, name, joinPath(o.path, name))
+}
+
+func joinPath(a, b string) string {
+	if a == "/" {
+		return "/" + b
+	}
+	return a + "/" + b
+}
+
+// children lists the link names of a group, in name order.
+func (o h5obj) children() ([]string, error) {
+	var info C.H5G_info_t
+	if C.H5Gget_info(o.id, &info) < 0 {
+		return nil, fmt.Errorf("%s: cannot list group", o.path)
+	}
+	dot := C.CString(".")
+	defer C.free(unsafe.Pointer(dot))
+	out := make([]string, 0, int(info.nlinks))
+	for i := C.hsize_t(0); i < info.nlinks; i++ {
+		n := C.H5Lget_name_by_idx(o.id, dot, C.H5_INDEX_NAME, C.H5_ITER_INC, i, nil, 0, C.cb_p_default())
+		if n < 0 {
+			return nil, fmt.Errorf("%s: cannot read link name %d", o.path, i)
+		}
+		buf := (*C.char)(C.malloc(C.size_t(n + 1)))
+		C.H5Lget_name_by_idx(o.id, dot, C.H5_INDEX_NAME, C.H5_ITER_INC, i, buf, C.size_t(n+1), C.cb_p_default())
+		out = append(out, C.GoString(buf))
+		C.free(unsafe.Pointer(buf))
+	}
+	return out, nil
+}
+
+// ---------- attributes ----------
+
+func (o h5obj) hasAttr(name string) bool {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	return C.H5Aexists(o.id, cn) > 0
+}
+
+// attrStrings reads a string attribute (scalar or 1-D array; vlen or fixed).
+// An empty numeric array (as anndata writes an empty column-order) reads as
+// no strings. ok is false when the attribute does not exist.
+func (o h5obj) attrStrings(name string) (vals []string, ok bool, err error) {
+	if !o.hasAttr(name) {
+		return nil, false, nil
+	}
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	a := C.H5Aopen(o.id, cn, C.cb_p_default())
+	if a < 0 {
+		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.path, name)
+	}
+	defer C.H5Aclose(a)
+	space := C.H5Aget_space(a)
+	defer C.H5Sclose(space)
+	n := int(C.H5Sget_simple_extent_npoints(space))
+	ftype := C.H5Aget_type(a)
+	defer C.H5Tclose(ftype)
+	if C.H5Tget_class(ftype) != C.H5T_STRING {
+		if n == 0 {
+			return nil, true, nil
+		}
+		return nil, true, fmt.Errorf("%s: attribute %q is not a string", o.path, name)
+	}
+	vals, err = readStringsWith(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
+		return C.H5Aread(a, mem, buf)
+	}, space)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: attribute %q: %w", o.path, name, err)
+	}
+	return vals, true, nil
+}
+
+func (o h5obj) attrString(name string) (string, bool, error) {
+	v, ok, err := o.attrStrings(name)
+	if err != nil || !ok {
+		return "", ok, err
+	}
+	if len(v) != 1 {
+		return "", true, fmt.Errorf("%s: attribute %q has %d values, want 1", o.path, name, len(v))
+	}
+	return v[0], true, nil
+}
+
+// attrInts reads a numeric (or bool) attribute as int64 values.
+func (o h5obj) attrInts(name string) ([]int64, bool, error) {
+	if !o.hasAttr(name) {
+		return nil, false, nil
+	}
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	a := C.H5Aopen(o.id, cn, C.cb_p_default())
+	if a < 0 {
+		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.path, name)
+	}
+	defer C.H5Aclose(a)
+	space := C.H5Aget_space(a)
+	defer C.H5Sclose(space)
+	n := int(C.H5Sget_simple_extent_npoints(space))
+	ftype := C.H5Aget_type(a)
+	defer C.H5Tclose(ftype)
+	out := make([]int64, n)
+	if n == 0 {
+		return out, true, nil
+	}
+	switch C.H5Tget_class(ftype) {
+	case C.H5T_INTEGER, C.H5T_FLOAT:
+		if C.H5Aread(a, C.cb_native_int64(), unsafe.Pointer(&out[0])) < 0 {
+			return nil, true, fmt.Errorf("%s: cannot read attribute %q", o.path, name)
+		}
+	case C.H5T_ENUM:
+		raw, err := readEnumBytes(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t { return C.H5Aread(a, mem, buf) })
+		if err != nil {
+			return nil, true, fmt.Errorf("%s: attribute %q: %w", o.path, name, err)
+		}
+		for i, b := range raw {
+			out[i] = int64(b)
+		}
+	default:
+		return nil, true, fmt.Errorf("%s: attribute %q is not numeric", o.path, name)
+	}
+	return out, true, nil
+}
+
+// readEnumBytes reads an enum (h5py bool) as its integer values (size 1 base).
+func readEnumBytes(ftype C.hid_t, n int, read func(C.hid_t, unsafe.Pointer) C.herr_t) ([]int8, error) {
+	native := C.H5Tget_native_type(ftype, C.H5T_DIR_ASCEND)
+	defer C.H5Tclose(native)
+	if C.H5Tget_size(native) != 1 {
+		return nil, fmt.Errorf("enum with %d-byte base is not a boolean", int(C.H5Tget_size(native)))
+	}
+	out := make([]int8, n)
+	if n == 0 {
+		return out, nil
+	}
+	if read(native, unsafe.Pointer(&out[0])) < 0 {
+		return nil, fmt.Errorf("cannot read enum values")
+	}
+	return out, nil
+}
+
+// readStringsWith reads n strings of file type ftype (vlen or fixed length).
+func readStringsWith(ftype C.hid_t, n int, read func(C.hid_t, unsafe.Pointer) C.herr_t, space C.hid_t) ([]string, error) {
+	out := make([]string, n)
+	if n == 0 {
+		return out, nil
+	}
+	if C.H5Tis_variable_str(ftype) > 0 {
+		mem := C.cb_vlen_str()
+		defer C.H5Tclose(mem)
+		buf := (**C.char)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(buf))
+		if read(mem, unsafe.Pointer(buf)) < 0 {
+			return nil, fmt.Errorf("cannot read variable-length strings")
+		}
+		for i := 0; i < n; i++ {
+			s := C.cb_str_at(buf, C.size_t(i))
+			if s != nil {
+				out[i] = C.GoString(s)
+			}
+		}
+		C.H5Dvlen_reclaim(mem, space, C.cb_p_default(), unsafe.Pointer(buf))
+		return out, nil
+	}
+	size := int(C.H5Tget_size(ftype))
+	mem := C.H5Tcopy(C.cb_c_s1())
+	defer C.H5Tclose(mem)
+	C.H5Tset_size(mem, C.size_t(size))
+	buf := make([]byte, n*size)
+	if read(mem, unsafe.Pointer(&buf[0])) < 0 {
+		return nil, fmt.Errorf("cannot read fixed-length strings")
+	}
+	for i := 0; i < n; i++ {
+		s := buf[i*size : (i+1)*size]
+		if k := strings.IndexByte(string(s), 0); k >= 0 {
+			s = s[:k]
+		}
+		out[i] = string(s)
+	}
+	return out, nil
+}
+
+// ---------- datasets ----------
+
+// dims returns the dataset's extent.
+func (o h5obj) dims() ([]int, error) {
+	space := C.H5Dget_space(o.id)
+	if space < 0 {
+		return nil, fmt.Errorf("%s: cannot get dataspace", o.path)
+	}
+	defer C.H5Sclose(space)
+	nd := int(C.H5Sget_simple_extent_ndims(space))
+	if nd < 0 {
+		return nil, fmt.Errorf("%s: bad dataspace", o.path)
+	}
+	if nd == 0 {
+		return []int{}, nil
+	}
+	d := make([]C.hsize_t, nd)
+	C.H5Sget_simple_extent_dims(space, &d[0], nil)
+	out := make([]int, nd)
+	for i := range d {
+		out[i] = int(d[i])
+	}
+	return out, nil
+}
+
+// dtypeClass describes a dataset's element type.
+type dtypeClass int
+
+const (
+	classOther dtypeClass = iota
+	classInt
+	classFloat
+	classString
+	classEnum
+	classCompound
+)
+
+func (o h5obj) dtype() (dtypeClass, int) {
+	t := C.H5Dget_type(o.id)
+	if t < 0 {
+		return classOther, 0
+	}
+	defer C.H5Tclose(t)
+	size := int(C.H5Tget_size(t))
+	switch C.H5Tget_class(t) {
+	case C.H5T_INTEGER:
+		return classInt, size
+	case C.H5T_FLOAT:
+		return classFloat, size
+	case C.H5T_STRING:
+		return classString, size
+	case C.H5T_ENUM:
+		return classEnum, size
+	case C.H5T_COMPOUND:
+		return classCompound, size
+	}
+	return classOther, size
+}
+
+// readSlab reads rows [start, start+count) of the first axis (the whole
+// dataset when count < 0) with memory type mem into buf, which must hold
+// count·(product of the other dims) elements.
+func (o h5obj) readSlab(mem C.hid_t, buf unsafe.Pointer, start, count int) error {
+	if count < 0 {
+		if C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf) < 0 {
+			return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.path)
+		}
+		return nil
+	}
+	dims, err := o.dims()
+	if err != nil {
+		return err
+	}
+	if len(dims) == 0 || start < 0 || start+count > dims[0] {
+		return fmt.Errorf("%s: rows [%d,%d) out of range", o.path, start, start+count)
+	}
+	fspace := C.H5Dget_space(o.id)
+	defer C.H5Sclose(fspace)
+	off := make([]C.hsize_t, len(dims))
+	cnt := make([]C.hsize_t, len(dims))
+	off[0], cnt[0] = C.hsize_t(start), C.hsize_t(count)
+	for i := 1; i < len(dims); i++ {
+		cnt[i] = C.hsize_t(dims[i])
+	}
+	if C.H5Sselect_hyperslab(fspace, C.H5S_SELECT_SET, &off[0], nil, &cnt[0], nil) < 0 {
+		return fmt.Errorf("%s: cannot select rows", o.path)
+	}
+	mspace := C.H5Screate_simple(C.int(len(dims)), &cnt[0], nil)
+	defer C.H5Sclose(mspace)
+	if C.H5Dread(o.id, mem, mspace, fspace, C.cb_p_default(), buf) < 0 {
+		return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.path)
+	}
+	return nil
+}
+
+func (o h5obj) numElems(count int) (int, error) {
+	dims, err := o.dims()
+	if err != nil {
+		return 0, err
+	}
+	n := 1
+	for i, d := range dims {
+		if i == 0 && count >= 0 {
+			d = count
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+func (o h5obj) checkNumeric() error {
+	switch c, _ := o.dtype(); c {
+	case classInt, classFloat:
+		return nil
+	case classEnum:
+		return nil
+	default:
+		return fmt.Errorf("%s: not a numeric dataset", o.path)
+	}
+}
+
+// readFloat32 reads (rows of) a numeric dataset converted to float32.
+func (o h5obj) readFloat32(start, count int) ([]float32, error) {
+	if err := o.checkNumeric(); err != nil {
+		return nil, err
+	}
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(C.cb_native_float(), unsafe.Pointer(&out[0]), start, count)
+}
+
+// readFloat64 reads (rows of) a numeric dataset converted to float64.
+func (o h5obj) readFloat64(start, count int) ([]float64, error) {
+	if err := o.checkNumeric(); err != nil {
+		return nil, err
+	}
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(C.cb_native_double(), unsafe.Pointer(&out[0]), start, count)
+}
+
+// readInt64 reads (rows of) an integer dataset as int64. A float dataset is
+// an error (indices and codes must be integers).
+func (o h5obj) readInt64(start, count int) ([]int64, error) {
+	if c, _ := o.dtype(); c != classInt {
+		return nil, fmt.Errorf("%s: not an integer dataset", o.path)
+	}
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(C.cb_native_int64(), unsafe.Pointer(&out[0]), start, count)
+}
+
+// readInt32 reads an integer dataset as int32 (HDF5 reports overflow as an error).
+func (o h5obj) readInt32(start, count int) ([]int32, error) {
+	if c, _ := o.dtype(); c != classInt {
+		return nil, fmt.Errorf("%s: not an integer dataset", o.path)
+	}
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(C.cb_native_int32(), unsafe.Pointer(&out[0]), start, count)
+}
+
+// readBools reads an h5py bool (enum) or integer dataset as booleans.
+func (o h5obj) readBools() ([]bool, error) {
+	n, err := o.numElems(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, n)
+	switch c, _ := o.dtype(); c {
+	case classEnum:
+		t := C.H5Dget_type(o.id)
+		defer C.H5Tclose(t)
+		raw, err := readEnumBytes(t, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
+			return C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.path, err)
+		}
+		for i, b := range raw {
+			out[i] = b != 0
+		}
+	case classInt:
+		v, err := o.readInt64(0, -1)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range v {
+			out[i] = b != 0
+		}
+	default:
+		return nil, fmt.Errorf("%s: not a boolean dataset", o.path)
+	}
+	return out, nil
+}
+
+// readStrings reads a 1-D string dataset.
+func (o h5obj) readStrings() ([]string, error) {
+	if c, _ := o.dtype(); c != classString {
+		return nil, fmt.Errorf("%s: not a string dataset", o.path)
+	}
+	n, err := o.numElems(-1)
+	if err != nil {
+		return nil, err
+	}
+	t := C.H5Dget_type(o.id)
+	defer C.H5Tclose(t)
+	space := C.H5Dget_space(o.id)
+	defer C.H5Sclose(space)
+	v, err := readStringsWith(t, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
+		return C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf)
+	}, space)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.path, err)
+	}
+	return v, nil
+}
+
+// ---------- writing ----------
+
+func (o h5obj) createGroup(name string) (h5obj, error) {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	id := C.H5Gcreate2(o.id, cn, C.cb_p_default(), C.cb_p_default(), C.cb_p_default())
+	if id < 0 {
+		return h5obj{id: -1}, fmt.Errorf("%s: cannot create group", joinPath(o.path, name))
+	}
+	return h5obj{id: id, isGroup: true, path: joinPath(o.path, name)}, nil
+}
+
+// writeDataset writes a 1-D or 2-D dataset of a Go slice type: []float32,
+// []float64, []int8, []int32, []int64, []bool (h5py enum), []string (vlen
+// UTF-8). dims nil means 1-D of len(data). Datasets above 64 KiB are
+// chunked and gzip-compressed (level 4). The returned object must be closed.
+func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
+	var n int
+	var mem C.hid_t
+	var buf unsafe.Pointer
+	var elem int
+	var freeType bool
+	var cstrs **C.char
+	switch v := data.(type) {
+	case []float32:
+		n, mem, elem = len(v), C.cb_native_float(), 4
+		if n > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case []float64:
+		n, mem, elem = len(v), C.cb_native_double(), 8
+		if n > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case []int8:
+		n, mem, elem = len(v), C.cb_native_int8(), 1
+		if n > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case []int32:
+		n, mem, elem = len(v), C.cb_native_int32(), 4
+		if n > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case []int64:
+		n, mem, elem = len(v), C.cb_native_int64(), 8
+		if n > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case []bool:
+		b := make([]int8, len(v))
+		for i, x := range v {
+			if x {
+				b[i] = 1
+			}
+		}
+		n, mem, elem, freeType = len(v), C.cb_bool_enum(), 1, true
+		if n > 0 {
+			buf = unsafe.Pointer(&b[0])
+		}
+		defer func() { _ = b }()
+	case []string:
+		n, mem, elem, freeType = len(v), C.cb_vlen_str(), 8, true
+		if n > 0 {
+			cstrs = (**C.char)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+			for i, s := range v {
+				C.cb_str_set(cstrs, C.size_t(i), C.CString(s))
+			}
+			buf = unsafe.Pointer(cstrs)
+			defer func() {
+				for i := 0; i < n; i++ {
+					C.free(unsafe.Pointer(C.cb_str_at(cstrs, C.size_t(i))))
+				}
+				C.free(unsafe.Pointer(cstrs))
+			}()
+		}
+	default:
+		panic(fmt.Sprintf("h5ad: writeDataset: unsupported type %T", data))
+	}
+	if freeType {
+		defer C.H5Tclose(mem)
+	}
+	if dims == nil {
+		dims = []int{n}
+	}
+	cd := make([]C.hsize_t, len(dims))
+	total := 1
+	for i, d := range dims {
+		cd[i] = C.hsize_t(d)
+		total *= d
+	}
+	if total != n {
+		panic(fmt.Sprintf("h5ad: writeDataset %s: %d values for dims %v", name, n, dims))
+	}
+	space := C.H5Screate_simple(C.int(len(dims)), &cd[0], nil)
+	defer C.H5Sclose(space)
+	dcpl := C.cb_p_default()
+	if n*elem > 64<<10 {
+		dcpl = C.H5Pcreate(C.cb_p_dataset_create())
+		defer C.H5Pclose(dcpl)
+		chunk := make([]C.hsize_t, len(dims))
+		rowElems := 1
+		for i := 1; i < len(dims); i++ {
+			chunk[i] = cd[i]
+			rowElems *= dims[i]
+		}
+		rows := (256 << 10) / (elem * max(rowElems, 1))
+		chunk[0] = C.hsize_t(max(1, min(rows, dims[0])))
+		C.H5Pset_chunk(dcpl, C.int(len(dims)), &chunk[0])
+		C.H5Pset_deflate(dcpl, 4)
+	}
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	ds := C.H5Dcreate2(o.id, cn, mem, space, C.cb_p_default(), dcpl, C.cb_p_default())
+	if ds < 0 {
+		return h5obj{id: -1}, fmt.Errorf("%s: cannot create dataset", joinPath(o.path, name))
+	}
+	obj := h5obj{id: ds, path: joinPath(o.path, name)}
+	if n > 0 && C.H5Dwrite(ds, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf) < 0 {
+		obj.close()
+		return h5obj{id: -1}, fmt.Errorf("%s: write failed", obj.path)
+	}
+	return obj, nil
+}
+
+// setAttr writes an attribute: string (scalar vlen), []string (1-D vlen),
+// []int64 (1-D), bool (h5py enum scalar).
+func (o h5obj) setAttr(name string, val any) error {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	var space, typ C.hid_t
+	var buf unsafe.Pointer
+	switch v := val.(type) {
+	case string:
+		space = C.H5Screate(C.H5S_SCALAR)
+		typ = C.cb_vlen_str()
+		cs := C.CString(v)
+		defer C.free(unsafe.Pointer(cs))
+		p := (**C.char)(C.malloc(C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(p))
+		C.cb_str_set(p, 0, cs)
+		buf = unsafe.Pointer(p)
+	case []string:
+		d := C.hsize_t(len(v))
+		space = C.H5Screate_simple(1, &d, nil)
+		typ = C.cb_vlen_str()
+		if len(v) > 0 {
+			p := (**C.char)(C.malloc(C.size_t(len(v)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+			for i, s := range v {
+				C.cb_str_set(p, C.size_t(i), C.CString(s))
+			}
+			defer func() {
+				for i := range v {
+					C.free(unsafe.Pointer(C.cb_str_at(p, C.size_t(i))))
+				}
+				C.free(unsafe.Pointer(p))
+			}()
+			buf = unsafe.Pointer(p)
+		}
+	case []int64:
+		d := C.hsize_t(len(v))
+		space = C.H5Screate_simple(1, &d, nil)
+		typ = C.H5Tcopy(C.cb_native_int64())
+		if len(v) > 0 {
+			buf = unsafe.Pointer(&v[0])
+		}
+	case bool:
+		space = C.H5Screate(C.H5S_SCALAR)
+		typ = C.cb_bool_enum()
+		b := C.schar(0)
+		if v {
+			b = 1
+		}
+		buf = unsafe.Pointer(&b)
+	default:
+		panic(fmt.Sprintf("h5ad: setAttr: unsupported type %T", val))
+	}
+	defer C.H5Sclose(space)
+	defer C.H5Tclose(typ)
+	a := C.H5Acreate2(o.id, cn, typ, space, C.cb_p_default(), C.cb_p_default())
+	if a < 0 {
+		return fmt.Errorf("%s: cannot create attribute %q", o.path, name)
+	}
+	defer C.H5Aclose(a)
+	if buf != nil && C.H5Awrite(a, typ, buf) < 0 {
+		return fmt.Errorf("%s: cannot write attribute %q", o.path, name)
+	}
+	return nil
+}
