@@ -32,3 +32,11 @@ type PerturbationModel interface {
 	Fit(ctx context.Context, train *data.Dataset, spec PertSpec) error
 	Predict(ctx context.Context, reqs []PredictRequest) ([]*data.CSR, error)
 }
+
+// Noter is implemented by models that take documented fallbacks (an unseen
+// perturbation predicted by an average, a context without training cells);
+// Notes returns the fallbacks taken since the last call, one line each, and
+// clears them. The runner stores them in the Warnings of the result rows.
+type Noter interface {
+	Notes() []string
+}
