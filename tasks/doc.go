@@ -1,0 +1,40 @@
+// Package tasks defines what a model is asked to do: the model interfaces
+// (PerturbationModel, and the optional Noter), the perturbation tasks with
+// their deterministic splits (BuildSplit), and RunPert, which fits a model
+// on a split's training cells and assembles real and predicted cells for
+// the metrics.
+//
+// # Tasks
+//
+//   - pert-fewshot: STATE/PerturBench "underrepresented context": one
+//     context keeps TrainFraction (30 %) of its perturbations for training,
+//     the rest are predicted; every other context trains whole.
+//   - pert-zeroshot: every perturbed cell of one context is held out; its
+//     controls stay in training (the model sees the new context's baseline).
+//   - pert-combo: combinations ("A+B") are split: TestFraction (50 %) are
+//     held out, singles and the other combinations train.
+//   - stim-celltype: pert-zeroshot on a stimulation dataset (Kang 2018
+//     IFN-β: group_id ctrl/stim, cluster_id cell types): predict the
+//     stimulated cells of a held-out cell type. With one perturbation the
+//     discrimination scores are trivially 1 and not informative.
+//
+// A dataset with one context (TAP-seq) runs pert-fewshot as "unseen
+// perturbations": its only context keeps 30 % of the targets for training.
+//
+// # Splits
+//
+// BuildSplit is a pure function of the labels, the TaskConfig and the seed
+// (PCG(seed, fnv64(task name))); the runner writes each split (held-out
+// context, train/test perturbations, cell names) beside the results. The
+// contract, checked by the tests: Train and Test partition the cells, Test
+// holds exactly the cells of the test (context, perturbation) groups, no
+// training cell belongs to a test group, and no control is a test cell.
+//
+// # Evaluation sets
+//
+// RunPert gives the model every training control of the context in each
+// PredictRequest and asks for as many cells as the real test group keeps
+// after the MaxCells cap. The real and predicted sets share the same
+// MaxControls real control cells per test context, so pred-control and
+// real-control deltas coincide and a model cannot move its own reference.
+package tasks
