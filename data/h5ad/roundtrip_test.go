@@ -1,0 +1,140 @@
+package h5ad
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cellbench/cellbench/data"
+)
+
+// TestScaleVerdicts checks data.DetectScale on the real files: SOURCES.md
+// says which hold counts and which log1p; pbmc68k_reduced holds scaled
+// (negative) values and must be refused.
+func TestScaleVerdicts(t *testing.T) {
+	dir := sharedData(t)
+	cases := []struct {
+		file    string
+		want    data.Scale
+		wantErr string
+	}{
+		{"perturbench_devel_norman19_mcfaline23.h5ad", data.Counts, ""},
+		{"tapseq_schraivogel2020_crispat.h5ad", data.Counts, ""},
+		{"upstream/perturbench_devel_as_shipped.h5ad", data.Log1p, ""},
+		{"upstream/crispat_grna_counts_as_shipped.h5ad", data.Counts, ""},
+		{"upstream/scanpy_pbmc68k_reduced_as_shipped.h5ad", 0, "negative value"},
+	}
+	for _, c := range cases {
+		d, err := Read(filepath.Join(dir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := data.DetectScale(d.X)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: err %v, want %q", c.file, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || rep.Scale != c.want {
+			t.Errorf("%s: scale %v err %v, want %v", c.file, rep.Scale, err, c.want)
+		}
+	}
+}
+
+// TestRegistryChecksums verifies every local registry entry against its
+// recorded SHA-256.
+func TestRegistryChecksums(t *testing.T) {
+	r := data.NewRegistry(sharedData(t))
+	for _, e := range r.Entries() {
+		if e.Local() {
+			if err := r.Verify(e.Name); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+func syntheticDataset() *data.Dataset {
+	x := data.NewCSRFromDense(3, 4, []float32{1, 0, 2, 0, 0, 0, 0, 3, 4, 5, 0, 0})
+	obs := data.Frame{IndexName: "cell", Index: []string{"c0", "c1", "c2"}}
+	obs.Set(data.NewCategorical("target_gene", []string{"non-targeting", "GENE1", "GENE1"}))
+	obs.Set(&data.Column{Name: "n_counts", Kind: data.Float, Floats: []float64{3, 3, math.NaN()}})
+	obs.Set(&data.Column{Name: "n_genes", Kind: data.Int, Ints: []int64{2, 1, 2}})
+	obs.Set(&data.Column{Name: "keep", Kind: data.Bool, Bools: []bool{true, false, true}})
+	obs.Set(&data.Column{Name: "barcode", Kind: data.String, Strings: []string{"AAA", "CCC", "ü-GGG"}})
+	vr := data.Frame{IndexName: "gene", Index: []string{"g0", "g1", "g2", "g3"}}
+	return &data.Dataset{X: x, Obs: obs, Var: vr,
+		Obsm:   map[string]*data.Dense{"X_pca": {Rows: 3, Cols: 2, Data: []float64{1, 2, 3, 4, 5, 6}}},
+		Layers: map[string]*data.CSR{"counts": x.Clone()}}
+}
+
+func TestWriteReadBack(t *testing.T) {
+	d := syntheticDataset()
+	p := filepath.Join(t.TempDir(), "pred.h5ad")
+	if err := Write(p, d); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 4; j++ {
+			if back.X.At(i, j) != d.X.At(i, j) {
+				t.Fatalf("X(%d,%d) = %v, want %v", i, j, back.X.At(i, j), d.X.At(i, j))
+			}
+		}
+	}
+	for _, name := range []string{"target_gene", "n_counts", "n_genes", "keep", "barcode"} {
+		a, _ := d.Obs.Column(name)
+		b, err := back.Obs.Column(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Kind != b.Kind || strings.Join(a.Labels(), "|") != strings.Join(b.Labels(), "|") {
+			t.Errorf("column %s: %v %v vs %v %v", name, a.Kind, a.Labels(), b.Kind, b.Labels())
+		}
+	}
+	if back.Obsm["X_pca"].Data[5] != 6 || back.Layers["counts"].At(2, 1) != 5 {
+		t.Error("obsm or layer lost")
+	}
+}
+
+// TestAnndataReadsOurFile writes an h5ad and reads it back with Debian's
+// python3-anndata (the peer users have). Skipped when that python is not
+// installed, unless CELLBENCH_REQUIRE_ANNDATA=1 (set in CI) makes it fail.
+func TestAnndataReadsOurFile(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import anndata").Run(); err != nil {
+		if os.Getenv("CELLBENCH_REQUIRE_ANNDATA") == "1" {
+			t.Fatalf("python3-anndata required but not importable: %v", err)
+		}
+		t.Skip("python3-anndata not installed")
+	}
+	p := filepath.Join(t.TempDir(), "pred.h5ad")
+	if err := Write(p, syntheticDataset()); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import sys, anndata, numpy as np
+a = anndata.read_h5ad(sys.argv[1])
+assert a.shape == (3, 4), a.shape
+X = a.X.toarray()
+assert np.allclose(X, [[1,0,2,0],[0,0,0,3],[4,5,0,0]]), X
+assert list(a.obs["target_gene"]) == ["non-targeting", "GENE1", "GENE1"]
+assert str(a.obs["target_gene"].dtype) == "category"
+assert list(a.obs["keep"]) == [True, False, True]
+assert list(a.obs["barcode"]) == ["AAA", "CCC", "ü-GGG"]
+assert list(a.obs_names) == ["c0", "c1", "c2"] and list(a.var_names) == ["g0", "g1", "g2", "g3"]
+assert a.obsm["X_pca"].shape == (3, 2) and a.layers["counts"].shape == (3, 4)
+print("ok")
+`
+	out, err := exec.Command(py, "-c", script, p).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("anndata could not read our file: %v\n%s", err, out)
+	}
+}
