@@ -1,0 +1,41 @@
+# cellbench — see README.md. Every target installs what it needs via `setup`.
+export GOTOOLCHAIN := go1.27.4
+export GOEXPERIMENT := simd
+GO ?= go
+BIN := bin/cellbench
+STAMP := .setup-done
+
+.PHONY: setup build test unit notebooks demo bench wasm clean
+
+# setup is idempotent; the stamp only skips re-running it within one checkout.
+$(STAMP): scripts/setup.sh scripts/setup-gonb.sh
+	scripts/setup.sh
+	touch $(STAMP)
+
+setup:
+	scripts/setup.sh
+	touch $(STAMP)
+
+build: $(STAMP)
+	$(GO) build -o $(BIN) ./cmd/cellbench
+
+# test: unit and real-data tests, the anndata interop check (required here),
+# then the notebooks executed headless.
+test: unit notebooks
+
+unit: $(STAMP)
+	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
+
+notebooks: $(STAMP) build
+	scripts/run-notebooks.sh
+
+# demo: the main job on real data with no other set-up.
+demo: build
+	$(BIN) data list
+	$(BIN) data info tapseq
+
+bench: $(STAMP)
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./metrics/... ./data/...
+
+clean:
+	rm -rf bin $(STAMP)
