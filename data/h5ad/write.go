@@ -28,7 +28,7 @@ func Write(path string, d *data.Dataset) error {
 	}
 	tmp := tmpf.Name()
 	tmpf.Close()
-	if err := writeFile(tmp, d); err != nil {
+	if err := writeFileWith(tmp, d, writeOptions{}); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -39,7 +39,15 @@ func Write(path string, d *data.Dataset) error {
 	return nil
 }
 
-func writeFile(path string, d *data.Dataset) (err error) {
+// writeOptions exist to build the broken-input corpus (corpus.go): Write
+// itself always writes every element with its proper encoding.
+type writeOptions struct {
+	skip      map[string]bool // top-level elements not to write ("all": only X/obs/var unless skipped too)
+	xEncoding string          // encoding-type written for X (default csr_matrix)
+	noShape   bool            // omit X's shape attribute
+}
+
+func writeFileWith(path string, d *data.Dataset, opts writeOptions) (err error) {
 	f, err := createH5(path)
 	if err != nil {
 		return err
@@ -58,14 +66,23 @@ func writeFile(path string, d *data.Dataset) (err error) {
 	if err := setEncoding(root, "anndata", "0.1.0"); err != nil {
 		return err
 	}
-	if err := writeCSR(root, "X", d.X); err != nil {
-		return err
+	if !opts.skip["X"] {
+		if err := writeMatrix(root, "X", d.X, opts.xEncoding, !opts.noShape); err != nil {
+			return err
+		}
 	}
-	if err := writeFrame(root, "obs", d.Obs); err != nil {
-		return err
+	if !opts.skip["obs"] {
+		if err := writeFrame(root, "obs", d.Obs); err != nil {
+			return err
+		}
 	}
-	if err := writeFrame(root, "var", d.Var); err != nil {
-		return err
+	if !opts.skip["var"] {
+		if err := writeFrame(root, "var", d.Var); err != nil {
+			return err
+		}
+	}
+	if opts.skip["all"] {
+		return nil
 	}
 	layers, err := dictGroup(root, "layers")
 	if err != nil {
@@ -155,16 +172,25 @@ func dictGroup(parent h5obj, name string) (h5obj, error) {
 }
 
 func writeCSR(parent h5obj, name string, m *data.CSR) error {
+	return writeMatrix(parent, name, m, "", true)
+}
+
+func writeMatrix(parent h5obj, name string, m *data.CSR, encoding string, shape bool) error {
+	if encoding == "" {
+		encoding = "csr_matrix"
+	}
 	g, err := parent.createGroup(name)
 	if err != nil {
 		return err
 	}
 	defer g.close()
-	if err := setEncoding(g, "csr_matrix", "0.1.0"); err != nil {
+	if err := setEncoding(g, encoding, "0.1.0"); err != nil {
 		return err
 	}
-	if err := g.setAttr("shape", []int64{int64(m.Rows), int64(m.Cols)}); err != nil {
-		return err
+	if shape {
+		if err := g.setAttr("shape", []int64{int64(m.Rows), int64(m.Cols)}); err != nil {
+			return err
+		}
 	}
 	for _, part := range []struct {
 		name string

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+)
+
+func init() {
+	register(command{name: "data prep", summary: "check an .h5ad strictly and write its log1p-normalised copy (optionally HVGs / another file's gene order)", run: runDataPrep})
+}
+
+// runDataPrep is cellbench's counterpart of cell-eval prep: it reads IN,
+// applies the strict scale contract (counts → normalise-total + log1p;
+// log1p kept; anything else refused), optionally keeps the top-N highly
+// variable genes or reorders genes to match a reference file, and writes
+// OUT as float32 CSR log1p. OUT appears only when everything succeeded.
+func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("data prep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "input .h5ad (file or registry name)")
+	out := fs.String("out", "", "output .h5ad")
+	scale := fs.String("scale", "auto", "scale of X: auto, counts or log1p")
+	targetSum := fs.Float64("target-sum", data.DefaultTargetSum, "library size to normalise counts to (0 = median)")
+	hvg := fs.Int("hvg", 0, "keep the N most variable genes (scanpy seurat flavour); 0 keeps all")
+	genesFrom := fs.String("genes-from", "", "reorder genes to the order of this .h5ad (the gene sets must be equal)")
+	obsCols := fs.String("obs-cols", "", "comma-separated obs columns to keep (default all); an unknown name is an error")
+	quiet := fs.Bool("q", false, "no progress on stderr")
+	dir := fs.String("data-dir", "", "data directory for registry names")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *in == "" || *out == "" {
+		return fmt.Errorf("data prep: --in and --out are required")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("data prep: unexpected argument %q", fs.Arg(0))
+	}
+	if *hvg < 0 {
+		return fmt.Errorf("data prep: --hvg %d must be ≥ 0", *hvg)
+	}
+	path, err := data.NewRegistry(*dir).Resolve(*in)
+	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	logf(stderr, *quiet, "data prep: read %s (%d cells × %d genes)", path, d.NCells(), d.NGenes())
+	x, err := data.ToLog1p(d, *scale, *targetSum)
+	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	logf(stderr, *quiet, "data prep: scale %s → log1p", d.Scale)
+	d.X, d.Scale = x, data.Log1p
+	d.Layers, d.Raw = nil, nil
+	if *obsCols != "" {
+		var keep []*data.Column
+		for _, name := range strings.Split(*obsCols, ",") {
+			c, err := d.Obs.Column(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("data prep: %s: obs: %w", path, err)
+			}
+			keep = append(keep, c)
+		}
+		d.Obs.Columns = keep
+	}
+	if *genesFrom != "" {
+		ref, err := h5ad.ReadMeta(*genesFrom)
+		if err != nil {
+			return fmt.Errorf("data prep: %w", err)
+		}
+		if d, err = data.ReorderGenes(d, ref.Var.Index); err != nil {
+			return fmt.Errorf("data prep: genes differ from %s: %w", *genesFrom, err)
+		}
+	}
+	if *hvg > 0 {
+		res, err := data.HighlyVariableGenes(d.X, *hvg)
+		if err != nil {
+			return fmt.Errorf("data prep: %s: %w", path, err)
+		}
+		d.X = d.X.SubsetCols(res.Selected)
+		d.Var = d.Var.Subset(res.Selected)
+		logf(stderr, *quiet, "data prep: kept %d highly variable genes", len(res.Selected))
+	}
+	if err := h5ad.Write(*out, d); err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d cells × %d genes, log1p\n", *out, d.NCells(), d.NGenes())
+	return nil
+}
+
+// logf prints one progress line on stderr unless quiet.
+func logf(w io.Writer, quiet bool, format string, args ...any) {
+	if !quiet {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
