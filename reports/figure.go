@@ -213,7 +213,7 @@ func fontSans(pt float64) font.Font { return font.From(sansFont, vg.Length(pt)) 
 // formatSeeds prints seeds as "0, 1, 2" ("none" when empty).
 func formatSeeds(seeds []uint64) string {
 	if len(seeds) == 0 {
-		return "none"
+		return "n/a"
 	}
 	s := make([]string, len(seeds))
 	for i, v := range seeds {
@@ -221,3 +221,6 @@ func formatSeeds(seeds []uint64) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// plotTextHandler is the text handler of gonum plots (plain text).
+func plotTextHandler() text.Handler { return plot.DefaultTextHandler }

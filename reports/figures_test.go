@@ -157,3 +157,51 @@ func TestLFCScatterFigure(t *testing.T) {
 		t.Error("mismatched targets: no error")
 	}
 }
+
+func TestScibTable(t *testing.T) {
+	tabs := NewScibTables(synthScibRecords())
+	if len(tabs) != 1 {
+		t.Fatalf("got %d tables, want 1", len(tabs))
+	}
+	tab := tabs[0]
+	// Hand-computed from synthScibRecords: harmony bio = mean(0.58, 0.62,
+	// 0.75, 0.6, 0.97) = 0.704, batch = mean(0.9, 0.4, 0.5, 0.93, 0.7) =
+	// 0.686, total = 0.6·0.704 + 0.4·0.686 = 0.6968.
+	if tab.Models[0] != "harmony" {
+		t.Errorf("first row %q, want harmony (higher total)", tab.Models[0])
+	}
+	for _, c := range []struct {
+		col  string
+		want float64
+	}{{"bio", 0.704}, {"batch", 0.686}, {"total", 0.6968}} {
+		if got := tab.Value["harmony"][c.col]; math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("harmony %s = %v, want %v", c.col, got, c.want)
+		}
+	}
+	f := NewScibTableFigure(tab)
+	checkFigure(t, f)
+}
+
+func TestMaskRatio(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{{"mask=0.15", 0.15, true}, {"mask0.3", 0.3, true}, {"ratio_0.8", 0.8, true}, {"mask=15%", 0.15, true}, {"fewshot", 0, false}, {"mask=0", 0, false}} {
+		got, ok := MaskRatio(c.in)
+		if ok != c.ok || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("MaskRatio(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestMCCCurveFigures(t *testing.T) {
+	figs := NewMCCCurveFigures(synthImputeRecords())
+	if len(figs) != 1 {
+		t.Fatalf("got %d figures, want 1", len(figs))
+	}
+	checkFigure(t, figs[0])
+	if len(NewMCCCurveFigures(synthRecords())) != 0 {
+		t.Error("figure drawn from records without masking ratios")
+	}
+}
