@@ -70,14 +70,13 @@ func newBackendNoPanic(config string) (b compute.Backend, err error) {
 	return compute.NewWithConfig(config)
 }
 
-// BackendName returns a short name for results records: "go" or "xla:cpu".
-func BackendName(b compute.Backend) string {
-	if b == nil {
-		return ""
-	}
+// BackendConfig returns the backend configuration NewBackend uses, for
+// result records: "go" when $GOMLX_BACKEND is unset or empty, else its value
+// (e.g. "xla:cpu").
+func BackendConfig() string {
 	cfg := strings.TrimSpace(os.Getenv(BackendEnv))
 	if cfg == "" {
-		return b.Name()
+		return "go"
 	}
 	return cfg
 }
