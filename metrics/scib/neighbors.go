@@ -1,0 +1,151 @@
+package scib
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cellbench/cellbench/data"
+)
+
+// Neighbors is an exact k-nearest-neighbour table of an embedding.
+//
+// Row i lists K cells in increasing Euclidean distance, with ties broken by
+// cell index, except that cell i itself is always first (distance 0), as in
+// scib-metrics' NeighborsResults. Indices and Distances are row-major
+// N × K. Distances are plain (not squared) Euclidean distances.
+type Neighbors struct {
+	N, K      int
+	Indices   []int32
+	Distances []float64
+}
+
+// Row returns the neighbour indices and distances of cell i, sharing storage.
+func (nb *Neighbors) Row(i int) ([]int32, []float64) {
+	return nb.Indices[i*nb.K : (i+1)*nb.K], nb.Distances[i*nb.K : (i+1)*nb.K]
+}
+
+// First returns the table restricted to the first k neighbours of every cell
+// (self included), copying. It panics if k is not in [1, K].
+func (nb *Neighbors) First(k int) *Neighbors {
+	if k < 1 || k > nb.K {
+		panic(fmt.Sprintf("scib: Neighbors.First(%d) with K = %d", k, nb.K))
+	}
+	out := &Neighbors{N: nb.N, K: k, Indices: make([]int32, nb.N*k), Distances: make([]float64, nb.N*k)}
+	for i := 0; i < nb.N; i++ {
+		copy(out.Indices[i*k:(i+1)*k], nb.Indices[i*nb.K:i*nb.K+k])
+		copy(out.Distances[i*k:(i+1)*k], nb.Distances[i*nb.K:i*nb.K+k])
+	}
+	return out
+}
+
+// ExactKNN returns the exact k nearest neighbours (Euclidean) of every row of
+// x among all rows of x, each list starting with the row itself. It is a
+// brute-force search: O(N²·D) time, split over workers goroutines (≤ 0 means
+// GOMAXPROCS).
+//
+// Memory: the result holds N·k int32 indices and N·k float64 distances
+// (12·N·k bytes); the search adds one length-N float64 distance buffer and
+// one k-entry heap per worker. No N × N matrix is ever held. ExactKNN panics
+// if k < 1 or k > N (a programmer error: Benchmark clamps k first).
+func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
+	n, d := x.Rows, x.Cols
+	if k < 1 || k > n {
+		panic(fmt.Sprintf("scib: ExactKNN: k = %d with %d cells", k, n))
+	}
+	workers = workerCount(workers)
+	nb := &Neighbors{N: n, K: k, Indices: make([]int32, n*k), Distances: make([]float64, n*k)}
+	dist := make([][]float64, workers)
+	heaps := make([]*candHeap, workers)
+	for w := range dist {
+		dist[w] = make([]float64, n)
+		heaps[w] = &candHeap{}
+	}
+	parallelRange(n, workers, 64, func(w, lo, hi int) {
+		dw := dist[w]
+		h := heaps[w]
+		for i := lo; i < hi; i++ {
+			squaredDistancesTo(x, i, dw, d)
+			selectNearest(dw, i, k, h)
+			idx, dst := nb.Row(i)
+			for r, c := range *h {
+				idx[r] = int32(c.j)
+				dst[r] = math.Sqrt(c.d)
+			}
+		}
+	})
+	return nb
+}
+
+// squaredDistancesTo fills dst[j] = ‖x_i − x_j‖² for every row j.
+func squaredDistancesTo(x *data.Dense, i int, dst []float64, d int) {
+	xi := x.Data[i*d : (i+1)*d]
+	for j := range dst {
+		xj := x.Data[j*d : (j+1)*d]
+		var s float64
+		for c, v := range xi {
+			t := v - xj[c]
+			s += t * t
+		}
+		dst[j] = s
+	}
+}
+
+// cand is a neighbour candidate: squared distance and index.
+type cand struct {
+	d float64
+	j int
+}
+
+// candHeap is a max-heap on (distance, index): the worst kept candidate is
+// on top, so a new candidate replaces it when strictly better.
+type candHeap []cand
+
+func (h candHeap) Len() int      { return len(h) }
+func (h candHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *candHeap) Push(v any)   { *h = append(*h, v.(cand)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
+}
+func (h candHeap) Less(a, b int) bool {
+	if h[a].d != h[b].d {
+		return h[a].d > h[b].d
+	}
+	return h[a].j > h[b].j
+}
+
+// selectNearest leaves in *h the row's own index followed by its k−1
+// nearest other rows in increasing (squared distance, index) order.
+func selectNearest(dist []float64, self, k int, h *candHeap) {
+	*h = (*h)[:0]
+	if k > 1 {
+		for j, v := range dist {
+			if j == self {
+				continue
+			}
+			if len(*h) < k-1 {
+				heap.Push(h, cand{v, j})
+				continue
+			}
+			top := (*h)[0]
+			if v < top.d || (v == top.d && j < top.j) {
+				(*h)[0] = cand{v, j}
+				heap.Fix(h, 0)
+			}
+		}
+	}
+	sort.Slice(*h, func(a, b int) bool {
+		x, y := (*h)[a], (*h)[b]
+		if x.d != y.d {
+			return x.d < y.d
+		}
+		return x.j < y.j
+	})
+	*h = append(*h, cand{})
+	copy((*h)[1:], (*h)[:len(*h)-1])
+	(*h)[0] = cand{0, self}
+}
