@@ -16,6 +16,14 @@ static hid_t cb_c_s1(void)          { return H5T_C_S1; }
 static hid_t cb_p_default(void)     { return H5P_DEFAULT; }
 static hid_t cb_s_all(void)         { return H5S_ALL; }
 static hid_t cb_p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static hid_t cb_p_file_access(void) { return H5P_FILE_ACCESS; }
+static int cb_superblock_version(hid_t f) {
+	unsigned v = 0;
+	H5F_info2_t info;
+	if (H5Fget_info2(f, &info) < 0) return -1;
+	v = info.super.version;
+	return (int)v;
+}
 
 static hid_t cb_vlen_str(void) {
 	hid_t t = H5Tcopy(H5T_C_S1);
@@ -77,15 +85,26 @@ func openH5(path string) (*h5file, error) {
 	return &h5file{id: id, path: path}, nil
 }
 
-func createH5(path string) (*h5file, error) {
+// createH5 creates (truncates) path. latest selects the newest file format
+// (superblock v3, as h5py's libver="latest" writes).
+func createH5(path string, latest bool) (*h5file, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
-	id := C.H5Fcreate(cpath, C.H5F_ACC_TRUNC, C.cb_p_default(), C.cb_p_default())
+	fapl := C.cb_p_default()
+	if latest {
+		fapl = C.H5Pcreate(C.cb_p_file_access())
+		defer C.H5Pclose(fapl)
+		C.H5Pset_libver_bounds(fapl, C.H5F_LIBVER_LATEST, C.H5F_LIBVER_LATEST)
+	}
+	id := C.H5Fcreate(cpath, C.H5F_ACC_TRUNC, C.cb_p_default(), fapl)
 	if id < 0 {
 		return nil, fmt.Errorf("HDF5 cannot create %s", path)
 	}
 	return &h5file{id: id, path: path}, nil
 }
+
+// superblockVersion returns the file's HDF5 superblock version.
+func (f *h5file) superblockVersion() int { return int(C.cb_superblock_version(f.id)) }
 
 func (f *h5file) close() error {
 	if f.id < 0 {

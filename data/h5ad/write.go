@@ -45,10 +45,13 @@ type writeOptions struct {
 	skip      map[string]bool // top-level elements not to write ("all": only X/obs/var unless skipped too)
 	xEncoding string          // encoding-type written for X (default csr_matrix)
 	noShape   bool            // omit X's shape attribute
+	// latestFormat writes HDF5 superblock v3 (h5py libver="latest"): valid
+	// files that one pure-Go HDF5 reader silently returns empty.
+	latestFormat bool
 }
 
 func writeFileWith(path string, d *data.Dataset, opts writeOptions) (err error) {
-	f, err := createH5(path)
+	f, err := createH5(path, opts.latestFormat)
 	if err != nil {
 		return err
 	}
