@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/tasks"
+)
+
+// Prepared is a dataset ready for the tasks: X on the log1p scale, cells
+// filtered as its DatasetSpec says.
+type Prepared struct {
+	Spec DatasetSpec
+	Data *data.Dataset
+	Pert tasks.PertSpec // columns and control (Seed set per cell)
+}
+
+// LoadDataset reads a dataset spec's file (a registry name or a path,
+// resolved under dataDir), converts X to log1p (data.ToLog1p with the
+// spec's scale and target sum) and applies the spec's filters.
+func LoadDataset(spec DatasetSpec, dataDir string) (*Prepared, error) {
+	path, err := data.NewRegistry(dataDir).Resolve(spec.File)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	}
+	return PrepareDataset(spec, d)
+}
+
+// PrepareDataset applies a spec to an in-memory dataset (see LoadDataset).
+func PrepareDataset(spec DatasetSpec, d *data.Dataset) (*Prepared, error) {
+	scale := spec.Scale
+	if scale == "" {
+		scale = "auto"
+	}
+	ts := spec.TargetSum
+	if ts == 0 {
+		ts = data.DefaultTargetSum
+	}
+	x, err := data.ToLog1p(d, scale, ts)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	}
+	d = &data.Dataset{Path: d.Path, X: x, Obs: d.Obs, Var: d.Var, Scale: data.Log1p}
+	perts, err := d.ObsLabels(spec.PertCol)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	}
+	ctxs := make([]string, len(perts))
+	if spec.ContextCol != "" {
+		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+		}
+	}
+	if !slices.Contains(perts, spec.Control) {
+		return nil, fmt.Errorf("dataset %s: control label %q not found in obs column %q", spec.Name, spec.Control, spec.PertCol)
+	}
+	for _, c := range spec.Contexts {
+		if !slices.Contains(ctxs, c) {
+			return nil, fmt.Errorf("dataset %s: context %q not found in obs column %q", spec.Name, c, spec.ContextCol)
+		}
+	}
+	keep := make([]bool, len(perts))
+	for i := range perts {
+		keep[i] = !slices.Contains(spec.Drop, perts[i]) &&
+			(len(spec.Contexts) == 0 || slices.Contains(spec.Contexts, ctxs[i]))
+	}
+	if spec.SharedOnly {
+		in := map[string]map[string]bool{} // perturbation → contexts
+		all := map[string]bool{}
+		for i, p := range perts {
+			if !keep[i] {
+				continue
+			}
+			all[ctxs[i]] = true
+			if in[p] == nil {
+				in[p] = map[string]bool{}
+			}
+			in[p][ctxs[i]] = true
+		}
+		for i, p := range perts {
+			if keep[i] && p != spec.Control && len(in[p]) < len(all) {
+				keep[i] = false
+			}
+		}
+	}
+	var rows []int
+	for i, k := range keep {
+		if k {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("dataset %s: no cells left after the filters", spec.Name)
+	}
+	if len(rows) < len(perts) {
+		d = d.SubsetCells(rows)
+	}
+	return &Prepared{Spec: spec, Data: d, Pert: tasks.PertSpec{PertCol: spec.PertCol, ContextCol: spec.ContextCol, Control: spec.Control}}, nil
+}

@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cellbench/cellbench/tasks"
+)
+
+// Suite is a declarative benchmark: for every task, each of its datasets ×
+// every model × every seed is one cell of the grid.
+type Suite struct {
+	Name     string        `yaml:"name"`
+	Datasets []DatasetSpec `yaml:"datasets"`
+	Tasks    []TaskSpec    `yaml:"tasks"`
+	Models   []ModelSpec   `yaml:"models"`
+	Seeds    []uint64      `yaml:"seeds"`
+	Eval     EvalSpec      `yaml:"eval"`
+}
+
+// DatasetSpec names a data file and how to read it as a perturbation
+// dataset. Filters apply in order: Drop, Contexts, SharedOnly.
+type DatasetSpec struct {
+	Name string `yaml:"name"`
+	// File is a registry name (data list) or a path; a relative path is
+	// resolved under the data directory ($CELLBENCH_DATA).
+	File       string `yaml:"file"`
+	PertCol    string `yaml:"pert_col"`
+	ContextCol string `yaml:"context_col,omitempty"` // "" = one context
+	Control    string `yaml:"control"`
+	// Scale of X: auto (default), counts or log1p; counts are normalised to
+	// TargetSum (default 1e4; 0 is not allowed here) then log1p'd.
+	Scale     string  `yaml:"scale,omitempty"`
+	TargetSum float64 `yaml:"target_sum,omitempty"`
+	// Drop removes cells with these perturbation labels (e.g. TAP-seq's
+	// "multiple", "unassigned").
+	Drop []string `yaml:"drop,omitempty"`
+	// Contexts keeps only these contexts (all when empty).
+	Contexts []string `yaml:"contexts,omitempty"`
+	// SharedOnly keeps only the perturbations measured in every kept
+	// context (plus the control).
+	SharedOnly bool `yaml:"shared_only,omitempty"`
+}
+
+// TaskSpec is a task configuration and the datasets it runs on.
+type TaskSpec struct {
+	tasks.TaskConfig `yaml:",inline"`
+	Datasets         []string `yaml:"datasets"`
+}
+
+// ModelSpec is a model name (see Models) with its parameters. In YAML a
+// model is either a plain name or {name: linear, params: {ridge: "0.1"}}.
+type ModelSpec struct {
+	Name   string            `yaml:"name"`
+	Params map[string]string `yaml:"params,omitempty"`
+	// Label distinguishes two configurations of the same model in results
+	// (default: Name).
+	Label string `yaml:"label,omitempty"`
+}
+
+// UnmarshalYAML accepts a scalar name or a mapping.
+func (m *ModelSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		m.Name = n.Value
+		return nil
+	}
+	type plain ModelSpec
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*m = ModelSpec(p)
+	return nil
+}
+
+// ID is the model's name in results: Label, or Name.
+func (m ModelSpec) ID() string {
+	if m.Label != "" {
+		return m.Label
+	}
+	return m.Name
+}
+
+// EvalSpec configures the evaluation of every cell.
+type EvalSpec struct {
+	// Metrics to compute (metrics/pert names); empty = Profile.
+	Metrics []string `yaml:"metrics,omitempty"`
+	// Profile of metrics/pert ("full", "vcc", "minimal", "pds"); default "vcc"
+	// when Metrics is empty.
+	Profile string `yaml:"profile,omitempty"`
+	// MaxCells and MaxControls cap the evaluation sets (tasks.EvalOptions);
+	// 0 = no cap.
+	MaxCells    int `yaml:"max_cells,omitempty"`
+	MaxControls int `yaml:"max_controls,omitempty"`
+	// DEFDR is the DE significance threshold (default 0.05).
+	DEFDR float64 `yaml:"de_fdr,omitempty"`
+}
+
+// ParseSuite reads a suite from YAML, rejecting unknown fields, and
+// validates it.
+func ParseSuite(b []byte) (*Suite, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Suite
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// LoadSuite reads and parses a suite file.
+func LoadSuite(path string) (*Suite, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("suite: %w", err)
+	}
+	s, err := ParseSuite(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Validate checks names, references and values; the error names the field.
+func (s *Suite) Validate() error {
+	if s.Name == "" {
+		return fmt.Errorf("suite: name is required")
+	}
+	if len(s.Datasets) == 0 || len(s.Tasks) == 0 || len(s.Models) == 0 || len(s.Seeds) == 0 {
+		return fmt.Errorf("suite %s: datasets, tasks, models and seeds must each be non-empty", s.Name)
+	}
+	ds := map[string]bool{}
+	for i, d := range s.Datasets {
+		switch {
+		case d.Name == "":
+			return fmt.Errorf("suite %s: datasets[%d]: name is required", s.Name, i)
+		case ds[d.Name]:
+			return fmt.Errorf("suite %s: dataset %q declared twice", s.Name, d.Name)
+		case d.File == "" || d.PertCol == "" || d.Control == "":
+			return fmt.Errorf("suite %s: dataset %s: file, pert_col and control are required", s.Name, d.Name)
+		case d.Scale != "" && d.Scale != "auto" && d.Scale != "counts" && d.Scale != "log1p":
+			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
+		case d.TargetSum < 0:
+			return fmt.Errorf("suite %s: dataset %s: target_sum %g < 0", s.Name, d.Name, d.TargetSum)
+		}
+		ds[d.Name] = true
+	}
+	seenTask := map[string]bool{}
+	for i, t := range s.Tasks {
+		if !slices.Contains(tasks.TaskNames, t.Name) {
+			return fmt.Errorf("suite %s: tasks[%d]: unknown task %q (known: %s)", s.Name, i, t.Name, strings.Join(tasks.TaskNames, ", "))
+		}
+		if len(t.Datasets) == 0 {
+			return fmt.Errorf("suite %s: task %s: datasets is empty", s.Name, t.Name)
+		}
+		for _, d := range t.Datasets {
+			if !ds[d] {
+				return fmt.Errorf("suite %s: task %s: unknown dataset %q", s.Name, t.Name, d)
+			}
+			key := t.Name + "/" + d
+			if seenTask[key] {
+				return fmt.Errorf("suite %s: task %s on dataset %s listed twice", s.Name, t.Name, d)
+			}
+			seenTask[key] = true
+		}
+	}
+	ms := map[string]bool{}
+	for i, m := range s.Models {
+		if _, ok := modelRegistry[m.Name]; !ok {
+			return fmt.Errorf("suite %s: models[%d]: unknown model %q (known: %s)", s.Name, i, m.Name, strings.Join(ModelNames(), ", "))
+		}
+		if ms[m.ID()] {
+			return fmt.Errorf("suite %s: model %q listed twice (give one a label)", s.Name, m.ID())
+		}
+		ms[m.ID()] = true
+	}
+	seeds := map[uint64]bool{}
+	for _, sd := range s.Seeds {
+		if seeds[sd] {
+			return fmt.Errorf("suite %s: seed %d listed twice", s.Name, sd)
+		}
+		seeds[sd] = true
+	}
+	if s.Eval.MaxCells < 0 || s.Eval.MaxControls < 0 || s.Eval.DEFDR < 0 || s.Eval.DEFDR > 1 {
+		return fmt.Errorf("suite %s: eval: max_cells/max_controls must be ≥ 0 and de_fdr in [0, 1]", s.Name)
+	}
+	return nil
+}
+
+func (s *Suite) dataset(name string) DatasetSpec {
+	for _, d := range s.Datasets {
+		if d.Name == name {
+			return d
+		}
+	}
+	panic("bench: unknown dataset " + name) // Validate guarantees presence
+}
+
+// fingerprint is a short hash of the JSON of v (configuration identity).
+func fingerprint(v ...any) string {
+	h := sha256.New()
+	for _, x := range v {
+		b, err := json.Marshal(x)
+		if err != nil {
+			panic("bench: fingerprint: " + err.Error())
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

@@ -1,0 +1,313 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/metrics"
+)
+
+// DefaultLeaderboardMetrics are the columns of the leaderboard: the Virtual
+// Cell Challenge metrics (discrimination_score_l1 and its normalised
+// pdisc_norm, overlap_at_N, mae) plus pearson_delta.
+var DefaultLeaderboardMetrics = []string{
+	metrics.DiscriminationL1, metrics.PDiscNorm, metrics.OverlapAtN, metrics.MAE, metrics.PearsonDelta,
+}
+
+// LeaderboardOptions configure Leaderboard.
+type LeaderboardOptions struct {
+	// Title is the page's first heading (default "Leaderboard").
+	Title string
+	// Metrics are the columns, in order (default DefaultLeaderboardMetrics);
+	// metrics absent from the records are left out.
+	Metrics []string
+	// RankBy are the metrics whose ranks are averaged to order the models
+	// (default: every column with a direction in metrics.All).
+	RankBy []string
+}
+
+// Leaderboard writes a markdown leaderboard of records: one section per
+// (task, dataset, split), one row per model, one column per metric.
+//
+// A cell shows the mean over seeds of the metric's aggregate value (the
+// "_agg" record: the mean over perturbations, or the aggregate-only metric)
+// and, with ≥ 2 seeds, a 95 % percentile bootstrap interval of that mean
+// over the seed values (2000 resamples, PCG seeded by BootstrapSeed and
+// the cell's key, so reports are reproducible). With 3 seeds the interval
+// is coarse: it can only take values among the means of resampled seeds.
+// The best value of each column is bold. Models are ordered by their mean
+// rank over the RankBy metrics (rank 1 = best in that metric's direction,
+// ties share the average rank, NaN ranks last), then by name.
+//
+// It returns an error when there are no records or no leaderboard metric
+// is present in them.
+func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) error {
+	if len(records) == 0 {
+		return fmt.Errorf("leaderboard: no records")
+	}
+	if opts.Title == "" {
+		opts.Title = "Leaderboard"
+	}
+	want := opts.Metrics
+	if len(want) == 0 {
+		want = DefaultLeaderboardMetrics
+	}
+	present := map[string]bool{}
+	for _, r := range records {
+		present[r.Metric] = true
+	}
+	var cols []string
+	for _, m := range want {
+		if present[m] {
+			cols = append(cols, m)
+		}
+	}
+	if len(cols) == 0 {
+		return fmt.Errorf("leaderboard: none of the metrics %v is in the records", want)
+	}
+	rankBy := opts.RankBy
+	if len(rankBy) == 0 {
+		for _, m := range cols {
+			if in, ok := metrics.All.Lookup(m); ok && in.Direction != metrics.NoDirection {
+				rankBy = append(rankBy, m)
+			}
+		}
+	}
+	keep := map[string]bool{}
+	for _, m := range cols {
+		keep[m] = true
+	}
+	cells := Summarize(filter(records, func(r bench.Result) bool { return keep[r.Metric] }))
+
+	type expKey struct{ Task, Dataset, Split string }
+	byExp := map[expKey]map[string]map[string]Cell{} // exp → model → metric → cell
+	var exps []expKey
+	for _, c := range cells {
+		k := expKey{c.Task, c.Dataset, c.Split}
+		if byExp[k] == nil {
+			byExp[k] = map[string]map[string]Cell{}
+			exps = append(exps, k)
+		}
+		if byExp[k][c.Model] == nil {
+			byExp[k][c.Model] = map[string]Cell{}
+		}
+		byExp[k][c.Model][c.Metric] = c
+	}
+	sort.Slice(exps, func(i, j int) bool {
+		a, b := exps[i], exps[j]
+		if a.Task != b.Task {
+			return a.Task < b.Task
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		return a.Split < b.Split
+	})
+
+	fmt.Fprintf(w, "# %s\n\n", opts.Title)
+	fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n\n",
+		strings.Join(distinct(records, func(r bench.Result) string { return r.Suite }), ", "),
+		strings.Join(distinct(records, func(r bench.Result) string { return r.GitSHA }), ", "),
+		seedList(records),
+		strings.Join(distinct(records, func(r bench.Result) string { return r.Backend }), ", "))
+	fmt.Fprintf(w, "Each value is the mean over seeds of the metric aggregated over the test perturbations; "+
+		"[lo, hi] is a 95 %% bootstrap interval of that mean over seeds (%d resamples). "+
+		"Models are ordered by their mean rank over %s. Bold = best in the column. Direction: %s.\n",
+		BootstrapResamples, strings.Join(rankBy, ", "), directionLegend(cols))
+
+	for _, k := range exps {
+		models := make([]string, 0, len(byExp[k]))
+		for m := range byExp[k] {
+			models = append(models, m)
+		}
+		sort.Strings(models)
+		meanRank := rankModels(models, rankBy, func(model, metric string) (float64, bool) {
+			c, ok := byExp[k][model][metric]
+			return c.Value, ok
+		})
+		sort.SliceStable(models, func(i, j int) bool {
+			a, b := meanRank[models[i]], meanRank[models[j]]
+			if a != b {
+				return a < b
+			}
+			return models[i] < models[j]
+		})
+		best := map[string]float64{}
+		for _, m := range cols {
+			best[m] = bestValue(models, m, func(model string) (float64, bool) {
+				c, ok := byExp[k][model][m]
+				return c.Value, ok
+			})
+		}
+		fmt.Fprintf(w, "\n## %s — %s (%s)\n\n", k.Task, k.Dataset, k.Split)
+		table := tablewriter.NewTable(w,
+			tablewriter.WithRenderer(renderer.NewMarkdown()),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithRowAlignment(tw.AlignLeft))
+		header := []string{"rank", "model"}
+		header = append(header, cols...)
+		header = append(header, "seeds", "mean rank")
+		table.Header(header)
+		var warnings []string
+		for i, model := range models {
+			row := []string{fmt.Sprint(i + 1), model}
+			nSeeds := 0
+			for _, m := range cols {
+				c, ok := byExp[k][model][m]
+				if !ok {
+					row = append(row, "—")
+					continue
+				}
+				nSeeds = max(nSeeds, len(c.Seeds))
+				row = append(row, formatCell(c, best[m]))
+				for _, wmsg := range c.Warnings {
+					warnings = append(warnings, model+": "+wmsg)
+				}
+			}
+			row = append(row, fmt.Sprint(nSeeds), formatRank(meanRank[model]))
+			if err := table.Append(row); err != nil {
+				return fmt.Errorf("leaderboard: %w", err)
+			}
+		}
+		if err := table.Render(); err != nil {
+			return fmt.Errorf("leaderboard: %w", err)
+		}
+		if n := len(uniqueStrings(warnings)); n > 0 {
+			fmt.Fprintf(w, "\n%d distinct warnings on these records (see results.jsonl, field warnings).\n", n)
+		}
+	}
+	return nil
+}
+
+// rankModels returns each model's mean rank over the metrics (1 = best).
+func rankModels(models, metricNames []string, value func(model, metric string) (float64, bool)) map[string]float64 {
+	sum := map[string]float64{}
+	count := 0
+	for _, m := range metricNames {
+		in, ok := metrics.All.Lookup(m)
+		if !ok || in.Direction == metrics.NoDirection {
+			continue
+		}
+		type mv struct {
+			model string
+			v     float64
+		}
+		var vs []mv
+		for _, model := range models {
+			v, ok := value(model, m)
+			if !ok || math.IsNaN(v) {
+				v = math.NaN()
+			} else if in.Direction == metrics.LowerIsBetter {
+				v = -v
+			}
+			vs = append(vs, mv{model, v})
+		}
+		// Higher (after sign flip) is better; NaN last; ties get the average rank.
+		sort.SliceStable(vs, func(i, j int) bool {
+			a, b := vs[i].v, vs[j].v
+			if math.IsNaN(a) != math.IsNaN(b) {
+				return !math.IsNaN(a)
+			}
+			return a > b
+		})
+		for i := 0; i < len(vs); {
+			j := i + 1
+			for j < len(vs) && (vs[j].v == vs[i].v || (math.IsNaN(vs[j].v) && math.IsNaN(vs[i].v))) {
+				j++
+			}
+			r := float64(i+j+1) / 2 // average of ranks i+1 … j
+			for k := i; k < j; k++ {
+				sum[vs[k].model] += r
+			}
+			i = j
+		}
+		count++
+	}
+	out := map[string]float64{}
+	for _, model := range models {
+		if count == 0 {
+			out[model] = math.NaN()
+		} else {
+			out[model] = sum[model] / float64(count)
+		}
+	}
+	return out
+}
+
+// bestValue is the best finite value of metric m over models (NaN if none
+// or if m has no direction).
+func bestValue(models []string, m string, value func(model string) (float64, bool)) float64 {
+	in, ok := metrics.All.Lookup(m)
+	if !ok || in.Direction == metrics.NoDirection {
+		return math.NaN()
+	}
+	best := math.NaN()
+	for _, model := range models {
+		v, ok := value(model)
+		if !ok || math.IsNaN(v) {
+			continue
+		}
+		if math.IsNaN(best) || (in.Direction == metrics.HigherIsBetter && v > best) || (in.Direction == metrics.LowerIsBetter && v < best) {
+			best = v
+		}
+	}
+	return best
+}
+
+// formatCell is "0.6301 [0.61, 0.65]", bold when equal to best.
+func formatCell(c Cell, best float64) string {
+	s := formatValue(c.Value)
+	if !math.IsNaN(best) && c.Value == best {
+		s = "**" + s + "**"
+	}
+	if fin := finite(c.PerSeed); len(fin) >= 2 {
+		lo, hi := bootstrapMean(fin, hashKey("leaderboard", c.Task, c.Dataset, c.Split, c.Model, c.Metric))
+		s += " [" + formatValue(lo) + ", " + formatValue(hi) + "]"
+	}
+	return s
+}
+
+func formatRank(r float64) string {
+	if math.IsNaN(r) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", r)
+}
+
+func directionLegend(cols []string) string {
+	var parts []string
+	for _, m := range cols {
+		d := "no direction"
+		if in, ok := metrics.All.Lookup(m); ok {
+			switch in.Direction {
+			case metrics.HigherIsBetter:
+				d = "↑"
+			case metrics.LowerIsBetter:
+				d = "↓"
+			}
+		}
+		parts = append(parts, m+" "+d)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func uniqueStrings(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
