@@ -14,6 +14,7 @@ import (
 func init() {
 	register(command{name: "data list", summary: "list the datasets the registry knows, with their status", run: runDataList})
 	register(command{name: "data info", summary: "inspect a dataset (name or .h5ad file) without loading X whole", run: runDataInfo})
+	register(command{name: "data fetch", summary: "resolve a dataset by name, verifying its checksum (upstream-only datasets cannot be fetched here)", run: runDataFetch})
 }
 
 func runDataList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -209,4 +210,26 @@ func preview(s []string, n int) string {
 		return strings.Join(s, ", ")
 	}
 	return strings.Join(s[:n], ", ") + fmt.Sprintf(", … (%d in all)", len(s))
+}
+
+// runDataFetch resolves NAME to its local file and verifies its SHA-256.
+// This machine reaches no data host, so an upstream-only dataset is an
+// error that says where a user with a network gets it.
+func runDataFetch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("data fetch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data-dir", "", "data directory (default $CELLBENCH_DATA or ../shared/data)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("data fetch: want exactly one dataset name")
+	}
+	r := data.NewRegistry(*dir)
+	if err := r.Verify(fs.Arg(0)); err != nil {
+		return fmt.Errorf("data fetch: %w", err)
+	}
+	p, _ := r.Path(fs.Arg(0))
+	fmt.Fprintln(stdout, p)
+	return nil
 }
