@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/testdata"
 )
 
 // TestMain lets tests run the real binary (this test executable re-entering
@@ -23,18 +23,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func sharedDataDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("CELLBENCH_DATA")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
-}
+func sharedDataDir(t testing.TB) string { return testdata.Dir(t) }
 
 // runCLI runs the cellbench binary (via TestMain) and returns its exit
 // status, stdout and stderr.

@@ -1,26 +1,13 @@
 package h5ad
 
 import (
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/cellbench/cellbench/internal/testdata"
 )
 
-// sharedData returns the real-data directory ($CELLBENCH_DATA, default
-// ../shared/data beside the repository root), skipping the test if absent.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("CELLBENCH_DATA")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared data not found at %s", dir)
-	}
-	return dir
-}
+func sharedData(t testing.TB) string { return testdata.Dir(t) }
 
 // TestReadEverySharedFile reads every .h5ad in the shared data (and
 // upstream/) and checks the shape against SOURCES.md.
