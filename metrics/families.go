@@ -4,4 +4,5 @@ package metrics
 // Add a family here when its registry_<family>.go file declares it.
 var families = []func() []Info{
 	perturbationInfos,
+	scibInfos,
 }

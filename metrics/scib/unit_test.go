@@ -1,0 +1,341 @@
+package scib
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/metrics"
+	"gonum.org/v1/gonum/graph/community"
+	"gonum.org/v1/gonum/graph/simple"
+	"gonum.org/v1/gonum/mat"
+)
+
+// blobs makes nPerLabel cells per (label, batch) around well-separated
+// label centres, shifted by batch·batchShift along dimension 1.
+func blobs(seed uint64, labels, batches, nPer, dims int, batchShift float64) (*data.Dense, []string, []string) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	x := &data.Dense{Cols: dims}
+	var lab, bat []string
+	for l := 0; l < labels; l++ {
+		for b := 0; b < batches; b++ {
+			for k := 0; k < nPer; k++ {
+				for d := 0; d < dims; d++ {
+					v := rng.NormFloat64() * 0.3
+					if d == 0 {
+						v += 10 * float64(l)
+					}
+					if d == 1 {
+						v += batchShift * float64(b)
+					}
+					x.Data = append(x.Data, v)
+				}
+				lab = append(lab, "L"+itoa(l))
+				bat = append(bat, "B"+itoa(b))
+				x.Rows++
+			}
+		}
+	}
+	return x, lab, bat
+}
+
+func TestHandComputed(t *testing.T) {
+	// Four points on a line: 0, 1 (label a) and 10, 12 (label b).
+	x := &data.Dense{Rows: 4, Cols: 1, Data: []float64{0, 1, 10, 12}}
+	c := Encode([]string{"a", "a", "b", "b"})
+	w := SilhouetteSamples(x, c, 1)
+	// Hand-computed: cell 0: a = 1, b = (10+12)/2 = 11 → 10/11;
+	// cell 1: a = 1, b = (9+11)/2 = 10 → 9/10; cell 2: a = 2, b = (10+9)/2 =
+	// 9.5 → 7.5/9.5; cell 3: a = 2, b = (12+11)/2 = 11.5 → 9.5/11.5.
+	want := []float64{10.0 / 11, 9.0 / 10, 7.5 / 9.5, 9.5 / 11.5}
+	for i := range want {
+		if math.Abs(w[i]-want[i]) > 1e-15 {
+			t.Errorf("silhouette[%d] = %v, want %v", i, w[i], want[i])
+		}
+	}
+	// Hand-computed NMI/ARI: identical partitions → 1; a split of one class.
+	a := Encode([]string{"x", "x", "y", "y"})
+	b := Encode([]string{"p", "q", "r", "r"})
+	if v := NMI(a, a); math.Abs(v-1) > 1e-15 {
+		t.Errorf("NMI(a, a) = %v", v)
+	}
+	// MI = ln 2; H(a) = ln 2; H(b) = 1.5 ln 2 → NMI = 1/1.25 = 0.8.
+	if v := NMI(a, b); math.Abs(v-0.8) > 1e-15 {
+		t.Errorf("NMI = %v, want 0.8", v)
+	}
+	// Pairs: 6; together in a: 2; in b: 1; in both: 1 → tp=1, fn=1, fp=0, tn=4
+	// (ordered pairs ×2 cancel): ARI = 2(1·4 − 0)/((2)(5) + (1)(4)) = 8/14.
+	if v := ARI(a, b); math.Abs(v-8.0/14) > 1e-15 {
+		t.Errorf("ARI = %v, want %v", v, 8.0/14)
+	}
+	// PCR: batch means ±1 on one axis, within-batch spread ±1 on the other.
+	px := &data.Dense{Rows: 4, Cols: 2, Data: []float64{-1, -1, -1, 1, 1, -1, 1, 1}}
+	pb := Encode([]string{"u", "u", "v", "v"})
+	if v := PCR(px, pb); math.Abs(v-0.5) > 1e-15 {
+		t.Errorf("PCR = %v, want 0.5", v)
+	}
+}
+
+func TestKNNSelfFirstAndTies(t *testing.T) {
+	// Duplicated points: every cell must list itself first, then ties by index.
+	x := &data.Dense{Rows: 4, Cols: 1, Data: []float64{5, 5, 5, 7}}
+	nb := ExactKNN(x, 3, 2)
+	want := [][]int32{{0, 1, 2}, {1, 0, 2}, {2, 0, 1}, {3, 0, 1}}
+	for i, w := range want {
+		idx, _ := nb.Row(i)
+		for r := range w {
+			if idx[r] != w[r] {
+				t.Errorf("row %d = %v, want %v", i, idx, w)
+				break
+			}
+		}
+	}
+}
+
+func TestLouvainAgainstGonum(t *testing.T) {
+	// Three well-separated blobs: at a low resolution both Louvain
+	// implementations must find exactly the 3 blobs; at higher resolutions
+	// (where a 15-NN graph splits each blob) our modularity must match
+	// gonum's community.Q on our partition and not fall below the Q of
+	// gonum's own partition.
+	x, lab, _ := blobs(3, 3, 1, 60, 4, 0)
+	g := FuzzyConnectivities(ExactKNN(x, 15, 2).First(15))
+	ours := Louvain(g, 0.1, 0)
+	ref := LouvainGonum(g, 0.1, 0)
+	if NMI(encodeInts(ours), Encode(lab)) < 1-1e-12 || ARI(encodeInts(ref), encodeInts(ours)) != 1 {
+		t.Fatalf("Louvain communities differ from the planted ones / gonum")
+	}
+	// Cross-check Modularity against gonum's community.Q on the same partition.
+	sg := simple.NewWeightedUndirectedGraph(0, 0)
+	for i := 0; i < g.N; i++ {
+		sg.AddNode(simple.Node(i))
+	}
+	for i := 0; i < g.N; i++ {
+		for p := g.Ptr[i]; p < g.Ptr[i+1]; p++ {
+			if j := int(g.Adj[p]); i < j {
+				sg.SetWeightedEdge(simple.WeightedEdge{F: simple.Node(i), T: simple.Node(j), W: g.W[p]})
+			}
+		}
+	}
+	for _, res := range []float64{0.5, 1, 2} {
+		part := Louvain(g, res, 0)
+		var comms [][]int
+		for i, c := range part {
+			for len(comms) <= c {
+				comms = append(comms, nil)
+			}
+			comms[c] = append(comms[c], i)
+		}
+		want := community.Q(sg, toGonumCommunities(comms), res)
+		if got := Modularity(g, part, res); math.Abs(got-want) > 1e-12 {
+			t.Errorf("res %v: Modularity %v, gonum Q %v", res, got, want)
+		}
+		refQ := Modularity(g, LouvainGonum(g, res, 0), res)
+		if got := Modularity(g, part, res); got < refQ-1e-3 {
+			t.Errorf("res %v: our Q %v well below gonum's %v", res, got, refQ)
+		}
+	}
+}
+
+func TestPCAMatchesFullSVD(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	n, g := 60, 25
+	dense := make([]float32, n*g)
+	for i := range dense {
+		if rng.Float64() < 0.4 {
+			dense[i] = float32(rng.ExpFloat64())
+		}
+	}
+	m := data.NewCSRFromDense(n, g, dense)
+	res, err := PCA(m, 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reference: gonum full SVD of the explicitly centred dense matrix.
+	c := mat.NewDense(n, g, nil)
+	for j := 0; j < g; j++ {
+		var mu float64
+		for i := 0; i < n; i++ {
+			mu += float64(dense[i*g+j])
+		}
+		mu /= float64(n)
+		for i := 0; i < n; i++ {
+			c.Set(i, j, float64(dense[i*g+j])-mu)
+		}
+	}
+	var svd mat.SVD
+	svd.Factorize(c, mat.SVDThin)
+	sv := svd.Values(nil)
+	var v mat.Dense
+	svd.VTo(&v)
+	for k := 0; k < 5; k++ {
+		if want := sv[k] * sv[k] / float64(n-1); math.Abs(res.Variance[k]-want) > 1e-9*want {
+			t.Errorf("variance[%d] = %v, want %v", k, res.Variance[k], want)
+		}
+		// Same direction after applying the sign convention to the reference.
+		best, sign := 0.0, 1.0
+		for j := 0; j < g; j++ {
+			if a := math.Abs(v.At(j, k)); a > best {
+				best, sign = a, math.Copysign(1, v.At(j, k))
+			}
+		}
+		for j := 0; j < g; j++ {
+			if d := math.Abs(res.Loadings.At(j, k) - sign*v.At(j, k)); d > 1e-7 {
+				t.Fatalf("loading (%d, %d) = %v, want %v", j, k, res.Loadings.At(j, k), sign*v.At(j, k))
+			}
+		}
+	}
+	again, _ := PCA(m, 5, 0)
+	for i, v := range res.Scores.Data {
+		if again.Scores.Data[i] != v {
+			t.Fatal("PCA not deterministic")
+		}
+	}
+}
+
+func TestBenchmarkKnownAnswers(t *testing.T) {
+	opt := DefaultOptions()
+	opt.Workers = 2
+	// Perfectly mixed batches, separated labels: high bio and batch.
+	mixed, lab, bat := blobs(1, 3, 2, 40, 5, 0)
+	// Batches shifted far apart: poor batch metrics.
+	split, _, _ := blobs(1, 3, 2, 40, 5, 6)
+	opt.Pre = split
+	good, err := Benchmark(mixed, lab, bat, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Pre = split
+	bad, err := Benchmark(split, lab, bat, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{SilhouetteLabelName, NMIKMeansName, ARIKMeansName, NMILouvainName, CLISIName, KNNAccuracyName} {
+		v, _ := good.Get(name)
+		if !(v.Value > 0.9) {
+			t.Errorf("mixed: %s = %v, want > 0.9", name, v.Value)
+		}
+	}
+	for _, name := range []string{ILISIName, KBETName, PCRComparisonName} {
+		g, _ := good.Get(name)
+		b, _ := bad.Get(name)
+		if !(g.Value > b.Value+0.3) {
+			t.Errorf("%s: mixed %v should beat split %v by > 0.3", name, g.Value, b.Value)
+		}
+	}
+	if v, _ := bad.Get(PCRComparisonName); v.Value != 0 {
+		t.Errorf("pcr_comparison of the pre-embedding itself = %v, want 0", v.Value)
+	}
+	tot, _ := good.Get(TotalName)
+	bio, _ := good.Get(BioName)
+	batch, _ := good.Get(BatchName)
+	if math.Abs(tot.Value-(0.6*bio.Value+0.4*batch.Value)) > 1e-15 {
+		t.Errorf("total %v != 0.6·%v + 0.4·%v", tot.Value, bio.Value, batch.Value)
+	}
+	// Determinism: the same call gives bit-identical values.
+	again, _ := Benchmark(mixed, lab, bat, func() Options { o := opt; o.Pre = split; return o }())
+	for i, v := range good.Values {
+		w := again.Values[i]
+		if v.Value != w.Value && !(math.IsNaN(v.Value) && math.IsNaN(w.Value)) {
+			t.Errorf("%s not deterministic: %v vs %v", v.Name, v.Value, w.Value)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	x, lab, bat := blobs(2, 3, 2, 15, 3, 0)
+	opt := DefaultOptions()
+	nanX := &data.Dense{Rows: x.Rows, Cols: x.Cols, Data: append([]float64(nil), x.Data...)}
+	nanX.Data[7] = math.NaN()
+	errCases := []struct {
+		name    string
+		x       *data.Dense
+		lab     []string
+		bat     []string
+		metrics []string
+		want    string
+	}{
+		{"nan", nanX, lab, bat, nil, "non-finite value NaN at cell 2, column 1"},
+		{"labels length", x, lab[1:], bat, nil, "labels for"},
+		{"batches length", x, lab, bat[:3], nil, "batches for"},
+		{"empty label", x, append([]string{""}, lab[1:]...), bat, nil, "empty label"},
+		{"unknown metric", x, lab, bat, []string{"asw"}, `unknown metric "asw"`},
+	}
+	for _, c := range errCases {
+		o := opt
+		o.Metrics = c.metrics
+		_, err := Benchmark(c.x, c.lab, c.bat, o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
+		}
+	}
+	// Single batch: batch metrics NaN with reasons, bio still defined.
+	one := make([]string, len(bat))
+	for i := range one {
+		one[i] = "only"
+	}
+	rep, err := Benchmark(x, lab, one, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{SilhouetteBatchName, ILISIName, KBETName, PCRComparisonName, BatchName, TotalName} {
+		v, _ := rep.Get(name)
+		if !math.IsNaN(v.Value) || v.Reason == "" {
+			t.Errorf("single batch: %s = %v (%q), want NaN with a reason", name, v.Value, v.Reason)
+		}
+	}
+	if v, _ := rep.Get(SilhouetteLabelName); math.IsNaN(v.Value) {
+		t.Errorf("single batch: silhouette_label should be defined")
+	}
+	// A label with one cell: silhouette treats it as 0, kBET skips it.
+	lab1 := append([]string(nil), lab...)
+	lab1[0] = "singleton"
+	rep, err = Benchmark(x, lab1, bat, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := rep.Get(KBETName); !strings.Contains(v.Reason, "skipped") {
+		t.Errorf("singleton label: kbet reason %q should say a label was skipped", v.Reason)
+	}
+	// A single label: label metrics NaN with reasons.
+	oneLab := make([]string, len(lab))
+	for i := range oneLab {
+		oneLab[i] = "all"
+	}
+	rep, err = Benchmark(x, oneLab, bat, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{SilhouetteLabelName, CLISIName, IsolatedLabelsName} {
+		v, _ := rep.Get(name)
+		if !math.IsNaN(v.Value) || v.Reason == "" {
+			t.Errorf("one label: %s = %v (%q), want NaN with a reason", name, v.Value, v.Reason)
+		}
+	}
+}
+
+func TestRegistryHasEveryMetric(t *testing.T) {
+	for _, name := range AllMetrics() {
+		if _, ok := metrics.All.Lookup(name); !ok {
+			t.Errorf("metric %q missing from metrics.All", name)
+		}
+	}
+}
+
+func TestReadEmbeddingCSVErrors(t *testing.T) {
+	cases := []struct{ body, glob, want string }{
+		{"id,X1,X2,ct\na,1,2,t\nb,NA,2,t\n", "X*", `row 2, column "X1": "NA" is not a finite number`},
+		{"id,X1,X2,ct\na,1,2,t\n", "Z*", `no column matches --embed-cols "Z*"`},
+		{"id,X1,X2\na,1,2\n", "X*", `unknown column "ct"`},
+		{"id,X1,X2,ct\na,1,2\n", "X*", "wrong number of fields"},
+		{"id,X1,X2,ct\n", "X*", "no data rows"},
+	}
+	for _, c := range cases {
+		_, err := readEmbeddingCSV(strings.NewReader(c.body), "e.csv", c.glob, []string{"ct"})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want %q", c.body, err, c.want)
+		}
+	}
+}
