@@ -1,0 +1,68 @@
+package reports
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/cellbench/cellbench/bench"
+)
+
+func TestLeaderboardRanksAndIntervals(t *testing.T) {
+	var rs []bench.Result
+	add := func(model string, seed uint64, metric string, v float64) {
+		rs = append(rs, bench.Result{Suite: "s", Task: "pert-fewshot", Dataset: "d", Split: "holdout=k562", Model: model,
+			Seed: seed, Perturbation: "_agg", Metric: metric, Value: v, GitSHA: "abc", Backend: "cpu"})
+	}
+	// "good" is better on both metrics (higher discrimination, lower mae);
+	// "bad" has a NaN mae on one seed.
+	for s := uint64(0); s < 3; s++ {
+		add("good", s, "discrimination_score_l1", 0.8+0.01*float64(s))
+		add("bad", s, "discrimination_score_l1", 0.5)
+		add("good", s, "mae", 0.1)
+		v := 0.2
+		if s == 2 {
+			v = math.NaN()
+		}
+		add("bad", s, "mae", v)
+	}
+	var buf bytes.Buffer
+	if err := Leaderboard(rs, &buf, LeaderboardOptions{Title: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"# T", "## pert-fewshot — d (holdout=k562)",
+		"| rank | model", "discrimination_score_l1", "mae",
+		// mean of 0.80, 0.81, 0.82 is 0.81 (hand-computed), bold as best;
+		// its bootstrap interval lies within [0.8, 0.82].
+		"| 1    | good", "**0.81** [0.8",
+		"| 2    | bad",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("leaderboard lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "| good") > strings.Index(out, "| bad") {
+		t.Error("good should rank above bad")
+	}
+	if err := Leaderboard(nil, &buf, LeaderboardOptions{}); err == nil {
+		t.Error("no records: want an error")
+	}
+	if err := Leaderboard(rs, &buf, LeaderboardOptions{Metrics: []string{"nope"}}); err == nil {
+		t.Error("absent metrics: want an error")
+	}
+}
+
+func TestRankModelsTiesAndNaN(t *testing.T) {
+	vals := map[string]float64{"a": 1, "b": 1, "c": math.NaN(), "d": 2}
+	r := rankModels([]string{"a", "b", "c", "d"}, []string{"pearson_delta"}, func(m, _ string) (float64, bool) { return vals[m], true })
+	// Hand-computed: d best (1), a and b tie for 2–3 (2.5), NaN last (4).
+	want := map[string]float64{"d": 1, "a": 2.5, "b": 2.5, "c": 4}
+	for m, w := range want {
+		if r[m] != w {
+			t.Errorf("rank of %s = %v, want %v", m, r[m], w)
+		}
+	}
+}
