@@ -23,10 +23,10 @@ func goBackend(t testing.TB) compute.Backend {
 var testTable = &Table{
 	Model: "toy",
 	Params: []Param{
-		{"hidden", 64, "width"},
-		{"lr", 1e-3, "learning rate"},
-		{"residual", true, "predict residual"},
-		{"norm", "layer", "norm kind"},
+		{Key: "hidden", Default: 64, Doc: "width"},
+		{Key: "lr", Default: 1e-3, Doc: "learning rate"},
+		{Key: "residual", Default: true, Doc: "predict residual"},
+		{Key: "norm", Default: "layer", Doc: "norm kind"},
 	},
 	Named: map[string]map[string]any{"tiny": {"hidden": 8}, "paper": {"hidden": 672, "norm": "rms"}},
 }
