@@ -85,7 +85,9 @@ eval:
   max_controls: 15
 `
 
-func synthLoad(spec DatasetSpec, _ string) (*Prepared, error) { return PrepareDataset(spec, synthData()) }
+func synthLoad(spec DatasetSpec, _ string) (*Prepared, error) {
+	return PrepareDataset(spec, synthData())
+}
 
 func newSynthRunner(t testing.TB, out string) *Runner {
 	s, err := ParseSuite([]byte(synthSuite))
