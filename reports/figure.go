@@ -75,19 +75,23 @@ func captionLines(caption string, width vg.Length) []string {
 	return lines
 }
 
-// totalSize is the canvas size including the caption block.
-func (f *Figure) totalSize() (w, h vg.Length, lines []string) {
+// totalSize is the canvas size including the caption block (when
+// withCaption).
+func (f *Figure) totalSize(withCaption bool) (w, h vg.Length, lines []string) {
+	if !withCaption {
+		return f.Width, f.Height, nil
+	}
 	lines = captionLines(f.Caption, f.Width-2*captionPad)
 	lh := captionStyle.FontExtents().Height * 1.15
 	return f.Width, f.Height + vg.Length(len(lines))*lh + 2*captionPad, lines
 }
 
 // render draws the figure and caption on c, which has size totalSize.
-func (f *Figure) render(c draw.Canvas) {
+func (f *Figure) render(c draw.Canvas, withCaption bool) {
 	if f.draw == nil {
 		panic("reports: figure " + f.Name + " has no drawing function")
 	}
-	_, h, lines := f.totalSize()
+	_, h, lines := f.totalSize(withCaption)
 	capH := h - f.Height
 	c.SetColor(color.White)
 	c.Fill(c.Rectangle.Path())
@@ -102,10 +106,12 @@ func (f *Figure) render(c draw.Canvas) {
 }
 
 // WritePNG writes the figure with its caption as a PNG at PNGDPI.
-func (f *Figure) WritePNG(w io.Writer) error {
-	tw, th, _ := f.totalSize()
+func (f *Figure) WritePNG(w io.Writer) error { return f.writePNG(w, true) }
+
+func (f *Figure) writePNG(w io.Writer, withCaption bool) error {
+	tw, th, _ := f.totalSize(withCaption)
 	c := vgimg.NewWith(vgimg.UseWH(tw, th), vgimg.UseDPI(PNGDPI))
-	f.render(draw.New(c))
+	f.render(draw.New(c), withCaption)
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w); err != nil {
 		return fmt.Errorf("figure %s: png: %w", f.Name, err)
 	}
@@ -115,9 +121,9 @@ func (f *Figure) WritePNG(w io.Writer) error {
 // WriteSVG writes the figure with its caption as SVG (text as text, fonts
 // embedded by reference to Liberation, which browsers substitute).
 func (f *Figure) WriteSVG(w io.Writer) error {
-	tw, th, _ := f.totalSize()
+	tw, th, _ := f.totalSize(true)
 	c := vgsvg.New(tw, th)
-	f.render(draw.New(c))
+	f.render(draw.New(c), true)
 	if _, err := c.WriteTo(w); err != nil {
 		return fmt.Errorf("figure %s: svg: %w", f.Name, err)
 	}
@@ -128,6 +134,16 @@ func (f *Figure) WriteSVG(w io.Writer) error {
 func (f *Figure) PNG() ([]byte, error) {
 	var b bytes.Buffer
 	if err := f.WritePNG(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// pngNoCaption is the PNG without the caption block (index.html prints
+// the caption as text under the image).
+func (f *Figure) pngNoCaption() ([]byte, error) {
+	var b bytes.Buffer
+	if err := f.writePNG(&b, false); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -1,13 +1,9 @@
 package reports
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,91 +15,25 @@ import (
 // aggregates over all perturbations (bench.Result's convention).
 const AggregatePerturbation = "_agg"
 
-// ReadRecords reads bench.Result records from a run directory (every *.jsonl
-// file in it, recursively, in lexical path order) or from one .jsonl/.json
-// file. A .json file may hold one array of records. A malformed line is an
-// error naming the file and line; an empty run is an error.
+// ReadRecords reads bench.Result records from a run directory (its
+// journals, else its results.jsonl, as bench.LoadRun does) or from one
+// .jsonl file. An empty run is an error.
 func ReadRecords(path string) ([]bench.Result, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	var files []string
-	if st.IsDir() {
-		err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir // staging directories of unfinished writes
-			}
-			if !d.IsDir() && strings.HasSuffix(p, ".jsonl") {
-				files = append(files, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("records: %s: %w", path, err)
-		}
-		sort.Strings(files)
-		if len(files) == 0 {
-			return nil, fmt.Errorf("records: %s: no .jsonl result files in the run directory", path)
-		}
-	} else {
-		files = []string{path}
-	}
 	var out []bench.Result
-	for _, f := range files {
-		rs, err := readRecordFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
+	if st.IsDir() {
+		out, err = bench.LoadRun(path)
+	} else {
+		out, err = bench.ReadResults(path)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("records: %s: no result records", path)
-	}
-	return out, nil
-}
-
-func readRecordFile(path string) ([]bench.Result, error) {
-	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	defer f.Close()
-	if strings.HasSuffix(path, ".json") {
-		var rs []bench.Result
-		if err := json.NewDecoder(f).Decode(&rs); err != nil {
-			return nil, fmt.Errorf("records: %s: %w", path, err)
-		}
-		return rs, nil
-	}
-	return DecodeRecords(f, path)
-}
-
-// DecodeRecords reads JSON Lines records from r; name is used in errors.
-// Blank lines are skipped. Values may be JSON numbers or the strings
-// "NaN", "+Inf", "-Inf" (how NaN travels through JSON).
-func DecodeRecords(r io.Reader, name string) ([]bench.Result, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<16), 1<<26)
-	var out []bench.Result
-	line := 0
-	for sc.Scan() {
-		line++
-		b := strings.TrimSpace(sc.Text())
-		if b == "" {
-			continue
-		}
-		var rec bench.Result
-		if err := json.Unmarshal([]byte(b), &rec); err != nil {
-			return nil, fmt.Errorf("records: %s:%d: %w", name, line, err)
-		}
-		out = append(out, rec)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("records: %s: %w", name, err)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("records: %s: no result records", path)
 	}
 	return out, nil
 }
