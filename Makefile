@@ -33,6 +33,9 @@ notebooks: $(STAMP) build
 demo: build
 	$(BIN) data list
 	$(BIN) data info tapseq
+	$(BIN) run suites/quick.yaml --out runs/quick --resume
+	$(BIN) report runs/quick --out report/quick
+	@echo "demo: leaderboard in report/quick/leaderboard.md"
 
 bench: $(STAMP)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./metrics/... ./data/...
