@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/cellbench/cellbench/baselines/state"
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/tasks"
+)
+
+func init() {
+	register(command{name: "predict", summary: "predict perturbed cells with a trained model checkpoint (cellbench train) into an .h5ad", run: runPredict})
+}
+
+func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var df dataFlags
+	df.register(fs)
+	modelName := fs.String("model", "state", "model of the checkpoint (state)")
+	ckpt := fs.String("ckpt", "", "checkpoint directory written by cellbench train (required)")
+	out := fs.String("out", "", "output .h5ad of predicted cells (required); written atomically")
+	ncells := fs.Int("ncells", 0, "cells per predicted group; 0 = as many as the real test cells of the group (--split), or 100 (--split none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *modelName != "state" {
+		return fmt.Errorf("predict: unknown model %q (checkpointed models: state)", *modelName)
+	}
+	if *ckpt == "" || *out == "" {
+		return fmt.Errorf("predict: --ckpt and --out are required")
+	}
+	m, err := state.Load(*ckpt)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	backend, err := model.NewBackend()
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	m.Backend = backend
+	if df.data == "" {
+		return fmt.Errorf("predict: --data is required")
+	}
+	p, err := df.load()
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	d := p.Data
+	if perm, err := data.AlignGenes(m.Genes(), d.Genes()); err != nil {
+		return fmt.Errorf("predict: %s vs checkpoint %s: %w", df.data, *ckpt, err)
+	} else {
+		for i, j := range perm {
+			if i != j {
+				return fmt.Errorf("predict: %s: gene order differs from the checkpoint at index %d (%q vs %q)", df.data, i, d.Genes()[i], m.Genes()[i])
+			}
+		}
+	}
+	split, err := df.buildSplit(p)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	reqs, err := predictRequests(d, p.Pert, split, *ncells)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	preds, err := m.Predict(ctx, reqs)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	for _, n := range m.Notes() {
+		fmt.Fprintln(stderr, "note:", n)
+	}
+	var pertLabels, ctxLabels, names []string
+	for k, r := range reqs {
+		for i := 0; i < preds[k].Rows; i++ {
+			pertLabels = append(pertLabels, r.Perturbation)
+			ctxLabels = append(ctxLabels, r.Context)
+			names = append(names, "pred-"+strconv.Itoa(len(names)))
+		}
+	}
+	obs := data.Frame{IndexName: d.Obs.IndexName, Index: names}
+	obs.Set(data.NewCategorical(p.Pert.PertCol, pertLabels))
+	if p.Pert.ContextCol != "" {
+		obs.Set(data.NewCategorical(p.Pert.ContextCol, ctxLabels))
+	}
+	pred := &data.Dataset{X: vstackCSR(preds, d.NGenes()), Obs: obs, Var: d.Var, Scale: data.Log1p}
+	if err := writeH5adAtomic(*out, pred); err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	fmt.Fprintf(stdout, "predicted %d cells in %d groups → %s\n", pred.NCells(), len(reqs), *out)
+	return nil
+}
+
+// predictRequests asks for every test group of split (every non-control
+// group of the data for a split without test cells), with the training
+// controls of the group's context.
+func predictRequests(d *data.Dataset, spec tasks.PertSpec, split *tasks.Split, ncells int) ([]tasks.PredictRequest, error) {
+	perts, err := d.ObsLabels(spec.PertCol)
+	if err != nil {
+		return nil, err
+	}
+	ctxs := make([]string, len(perts))
+	if spec.ContextCol != "" {
+		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
+			return nil, err
+		}
+	}
+	ctrl := map[string][]int{}
+	for _, i := range split.Train {
+		if perts[i] == spec.Control {
+			ctrl[ctxs[i]] = append(ctrl[ctxs[i]], i)
+		}
+	}
+	groups := split.TestGroups
+	count := map[tasks.Group]int{}
+	for _, i := range split.Test {
+		count[tasks.Group{Context: ctxs[i], Perturbation: perts[i]}]++
+	}
+	if len(groups) == 0 {
+		seen := map[tasks.Group]bool{}
+		for i := range perts {
+			g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
+			if perts[i] != spec.Control && !seen[g] {
+				seen[g] = true
+				groups = append(groups, g)
+			}
+		}
+	}
+	reqs := make([]tasks.PredictRequest, 0, len(groups))
+	for _, g := range groups {
+		if len(ctrl[g.Context]) == 0 {
+			return nil, fmt.Errorf("context %q has no training %q cells to predict from", g.Context, spec.Control)
+		}
+		n := ncells
+		if n <= 0 {
+			n = count[g]
+		}
+		if n <= 0 {
+			n = 100
+		}
+		reqs = append(reqs, tasks.PredictRequest{Context: g.Context, Perturbation: g.Perturbation,
+			Controls: d.X.SubsetRows(ctrl[g.Context]), NCells: n})
+	}
+	return reqs, nil
+}
+
+func vstackCSR(parts []*data.CSR, cols int) *data.CSR {
+	out := &data.CSR{Cols: cols, Indptr: []int64{0}}
+	for _, p := range parts {
+		for i := 0; i < p.Rows; i++ {
+			idx, val := p.Row(i)
+			out.Indices = append(out.Indices, idx...)
+			out.Data = append(out.Data, val...)
+			out.Indptr = append(out.Indptr, int64(len(out.Data)))
+		}
+		out.Rows += p.Rows
+	}
+	return out
+}
+
+// writeH5adAtomic writes d to a temporary file beside path and renames it
+// into place, so a failure leaves no file that looks valid.
+func writeH5adAtomic(path string, d *data.Dataset) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".predict-*.h5ad")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	tmp.Close()
+	if err := h5ad.Write(name, d); err != nil {
+		os.Remove(name)
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cellbench/cellbench/baselines/state"
+	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/tasks"
+)
+
+func init() {
+	register(command{name: "train", summary: "train a neural model (state) on a dataset split into a resumable checkpoint directory", run: runTrain})
+	// The STATE-style ST model is a suite model like the baselines; its
+	// backend (go, or xla:… from $GOMLX_BACKEND) goes into each record.
+	bench.RegisterModel("state", model.BackendConfig(), func(p map[string]string) (tasks.PerturbationModel, error) {
+		return state.NewFromParams(p)
+	})
+}
+
+// neuralModels are the models train/predict know, with their tables.
+var neuralModels = map[string]*model.Table{"state": state.Params}
+
+// dataFlags are the dataset and split flags shared by train and predict.
+type dataFlags struct {
+	data, pertCol, contextCol, control, scale, contexts, split, dataDir string
+	sharedOnly                                                          bool
+	seed                                                                uint64
+}
+
+func (f *dataFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.data, "data", "", "dataset: registry name (cellbench data list) or .h5ad path (required)")
+	fs.StringVar(&f.pertCol, "pert-col", "perturbation", "obs column with the perturbation label")
+	fs.StringVar(&f.contextCol, "context-col", "cell_type", "obs column with the context (\"\" = one context)")
+	fs.StringVar(&f.control, "control", "control", "control label in --pert-col")
+	fs.StringVar(&f.scale, "scale", "auto", "scale of X: auto, counts or log1p (counts are normalised to 1e4 and log1p'd)")
+	fs.StringVar(&f.contexts, "contexts", "", "comma-separated contexts to keep (default all)")
+	fs.BoolVar(&f.sharedOnly, "shared-only", false, "keep only perturbations measured in every kept context")
+	fs.StringVar(&f.split, "split", "none", "none (all cells), TASK[:HOLDOUT] (e.g. pert-fewshot:k562, built with --seed), or a split .json written by cellbench run")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed (split, initialisation, batches)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "data directory (default $CELLBENCH_DATA or ../shared/data)")
+}
+
+// load reads and prepares the dataset exactly as a suite would (bench.LoadDataset).
+func (f *dataFlags) load() (*bench.Prepared, error) {
+	if f.data == "" {
+		return nil, fmt.Errorf("--data is required")
+	}
+	spec := bench.DatasetSpec{Name: f.data, File: f.data, PertCol: f.pertCol, ContextCol: f.contextCol,
+		Control: f.control, Scale: f.scale, SharedOnly: f.sharedOnly}
+	if f.contexts != "" {
+		spec.Contexts = strings.Split(f.contexts, ",")
+	}
+	p, err := bench.LoadDataset(spec, f.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	p.Pert.Seed = f.seed
+	return p, nil
+}
+
+// splitFileJSON is the part of a cellbench run split file we need.
+type splitFileJSON struct {
+	Task       string        `json:"task"`
+	Seed       uint64        `json:"seed"`
+	Holdout    string        `json:"holdout"`
+	TestGroups []tasks.Group `json:"test_groups"`
+	TrainCells []string      `json:"train_cells"`
+	TestCells  []string      `json:"test_cells"`
+}
+
+// buildSplit returns the split named by --split over p's cells.
+func (f *dataFlags) buildSplit(p *bench.Prepared) (*tasks.Split, error) {
+	d := p.Data
+	perts, err := d.ObsLabels(p.Pert.PertCol)
+	if err != nil {
+		return nil, err
+	}
+	var ctxs []string
+	if p.Pert.ContextCol != "" {
+		if ctxs, err = d.ObsLabels(p.Pert.ContextCol); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case f.split == "none":
+		s := &tasks.Split{Task: "none"}
+		for i := range perts {
+			s.Train = append(s.Train, i)
+		}
+		return s, nil
+	case strings.HasSuffix(f.split, ".json"):
+		b, err := os.ReadFile(f.split)
+		if err != nil {
+			return nil, fmt.Errorf("--split: %w", err)
+		}
+		var sf splitFileJSON
+		if err := json.Unmarshal(b, &sf); err != nil {
+			return nil, fmt.Errorf("--split %s: %w", f.split, err)
+		}
+		row := make(map[string]int, len(d.Obs.Index))
+		for i, name := range d.Obs.Index {
+			row[name] = i
+		}
+		s := &tasks.Split{Task: sf.Task, Seed: sf.Seed, Holdout: sf.Holdout, TestGroups: sf.TestGroups}
+		for _, part := range []struct {
+			names []string
+			dst   *[]int
+		}{{sf.TrainCells, &s.Train}, {sf.TestCells, &s.Test}} {
+			for _, name := range part.names {
+				i, ok := row[name]
+				if !ok {
+					return nil, fmt.Errorf("--split %s: cell %q is not in %s (was the split made with other dataset filters?)", f.split, name, f.data)
+				}
+				*part.dst = append(*part.dst, i)
+			}
+		}
+		return s, nil
+	default:
+		task, holdout, _ := strings.Cut(f.split, ":")
+		return tasks.BuildSplit(perts, ctxs, p.Pert.Control, tasks.TaskConfig{Name: task, Holdout: holdout}, f.seed)
+	}
+}
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var df dataFlags
+	df.register(fs)
+	modelName := fs.String("model", "state", "model to train (state)")
+	named := fs.String("config", "default", "named config: default, tiny (CI) or paper (published sizes)")
+	set := fs.String("set", "", `hyperparameter overrides "key=value;key=value" (see --model's table: cellbench train --model state --params)`)
+	out := fs.String("out", "", "checkpoint directory (required); an unfinished one is resumed from its latest checkpoint")
+	params := fs.Bool("params", false, "print the model's hyperparameter table (markdown) and exit")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	table, ok := neuralModels[*modelName]
+	if !ok {
+		return fmt.Errorf("train: unknown model %q (trainable: state; the baselines need no training run — use cellbench run)", *modelName)
+	}
+	if *params {
+		fmt.Fprint(stdout, table.Markdown())
+		return nil
+	}
+	if *out == "" {
+		return fmt.Errorf("train: --out is required")
+	}
+	cfg, err := table.Resolve(*named, *set)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if _, err := os.Stat(*out + "/" + state.MetaFile); err == nil {
+		return fmt.Errorf("train: %s already holds a finished model; choose another --out", *out)
+	}
+	p, err := df.load()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	split, err := df.buildSplit(p)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	m := state.New(cfg)
+	m.CheckpointDir = *out
+	if !*quiet {
+		m.Progress = stderr
+	}
+	backend, err := model.NewBackend()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	m.Backend = backend
+	fmt.Fprintf(stderr, "train: %s on %s (%d training cells of %d, split %s, seed %d), backend %s, config %s: %s\n",
+		*modelName, df.data, len(split.Train), p.Data.NCells(), split.Task, df.seed, model.BackendConfig(), cfg.Name(), cfg)
+	if err := m.Fit(ctx, p.Data.SubsetCells(split.Train), p.Pert); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	h := m.History()
+	for _, note := range m.Notes() {
+		fmt.Fprintln(stderr, "note:", note)
+	}
+	if n := len(h.Records); n > 0 {
+		fmt.Fprintf(stdout, "trained %s: %d steps, final loss %.5g, %.1fs; checkpoint %s\n", *modelName, h.Records[n-1].Step, h.Records[n-1].Loss, h.TrainSeconds, *out)
+	}
+	return nil
+}
