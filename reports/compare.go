@@ -465,7 +465,7 @@ func excess(m MetricComparison) float64 {
 		return -2
 	}
 	if math.IsNaN(m.Delta) {
-		return math.Inf(1)
+		return 0 // NaN runs: after the finite regressions (which exceed 0)
 	}
 	return math.Abs(m.Delta) - m.Tolerance
 }

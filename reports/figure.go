@@ -175,7 +175,6 @@ func gridFigure(name, title, caption string, w, h vg.Length, plots [][]*plot.Plo
 		titleStyle := text.Style{Color: color.Black, Font: font.From(sansFont, 12),
 			XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
 		th := titleStyle.FontExtents().Height * 1.6
-		c.FillText(titleStyle, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(4)}, title)
 		body := draw.Crop(c, 0, 0, 0, -th)
 		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
 			PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
@@ -192,6 +191,8 @@ func gridFigure(name, title, caption string, w, h vg.Length, plots [][]*plot.Plo
 				}
 			}
 		}
+		// The title last, so no panel background covers it.
+		c.FillText(titleStyle, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(4)}, title)
 	}}
 }
 
@@ -212,6 +213,7 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 		ax.Tick.Label.Font = font.From(sansFont, 8)
 	}
 	p.Legend.TextStyle.Font = font.From(sansFont, 8)
+	p.BackgroundColor = nil // the figure canvas is already white; panels must not paint over titles
 	return p
 }
 

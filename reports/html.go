@@ -183,9 +183,10 @@ func Build(records []bench.Result, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// leaderboardTable pivots cells (one group) to models × metrics. A cell
-// shows the raw value (mean over seeds) and its interval; the best model
-// per metric with a direction is marked.
+// leaderboardTable pivots cells (one group) to metrics × models (metrics as
+// rows: suites have many metrics and few models). A cell shows the raw value
+// (mean over seeds) and its interval; the best model per metric with a
+// direction is marked.
 func leaderboardTable(cells []Cell) *HTMLTable {
 	metricNames := distinctCells(cells, func(c Cell) string { return c.Metric })
 	models := distinctCells(cells, func(c Cell) string { return c.Model })
@@ -193,46 +194,38 @@ func leaderboardTable(cells []Cell) *HTMLTable {
 	for _, c := range cells {
 		at[[2]string{c.Model, c.Metric}] = c
 	}
-	t := &HTMLTable{Header: []string{"model"}}
-	best := map[string]string{}
+	t := &HTMLTable{Header: append([]string{"metric", "unit"}, models...)}
+	wall := make([]float64, len(models))
 	for _, m := range metricNames {
-		h := m
-		switch metricDirection(m) {
-		case "higher is better":
-			h += " ↑"
-		case "lower is better":
-			h += " ↓"
-		}
-		t.Header = append(t.Header, h)
-		in, ok := metrics.All.Lookup(m)
-		if !ok || in.Direction == metrics.NoDirection {
-			continue
-		}
-		bestV := math.NaN()
-		for _, model := range models {
-			c, ok := at[[2]string{model, m}]
-			if !ok || !isFinite(c.Value) {
-				continue
+		label := m
+		best := ""
+		if in, ok := metrics.All.Lookup(m); ok && in.Direction != metrics.NoDirection {
+			if in.Direction == metrics.HigherIsBetter {
+				label += " ↑"
+			} else {
+				label += " ↓"
 			}
-			better := math.IsNaN(bestV) || (in.Direction == metrics.HigherIsBetter && c.Value > bestV) ||
-				(in.Direction == metrics.LowerIsBetter && c.Value < bestV)
-			if better {
-				bestV, best[m] = c.Value, model
+			bestV := math.NaN()
+			for _, model := range models {
+				c, ok := at[[2]string{model, m}]
+				if !ok || !isFinite(c.Value) {
+					continue
+				}
+				if math.IsNaN(bestV) || (in.Direction == metrics.HigherIsBetter && c.Value > bestV) ||
+					(in.Direction == metrics.LowerIsBetter && c.Value < bestV) {
+					bestV, best = c.Value, model
+				}
 			}
 		}
-	}
-	t.Header = append(t.Header, "wall s")
-	for _, model := range models {
-		row := []TableCell{{Text: model}}
-		wall := 0.0
-		for _, m := range metricNames {
+		row := []TableCell{{Text: label, Title: metricDoc(m)}, {Text: metricUnit(m)}}
+		for i, model := range models {
 			c, ok := at[[2]string{model, m}]
 			if !ok {
 				row = append(row, TableCell{Text: "—", Title: "not computed"})
 				continue
 			}
-			wall = math.Max(wall, c.WallS)
-			tc := TableCell{Text: formatValue(c.Value), Best: best[m] == model,
+			wall[i] = math.Max(wall[i], c.WallS)
+			tc := TableCell{Text: formatValue(c.Value), Best: best == model,
 				Title: fmt.Sprintf("%s, %s: seeds %s, per-seed %s, n = %d", model, m, formatSeeds(c.Seeds), formatList(c.PerSeed), c.N)}
 			if !math.IsNaN(c.Low) {
 				tc.Sub = fmt.Sprintf("[%s, %s]", formatValue(c.Low), formatValue(c.High))
@@ -243,12 +236,25 @@ func leaderboardTable(cells []Cell) *HTMLTable {
 			}
 			row = append(row, tc)
 		}
-		row = append(row, TableCell{Text: formatValue(wall), Title: "largest mean-over-seeds wall-clock seconds of this model's records"})
 		t.Rows = append(t.Rows, row)
 	}
+	row := []TableCell{{Text: "wall time per cell", Title: "mean over seeds of the cell wall-clock time (fit + predict + evaluate)"}, {Text: "s"}}
+	for _, w := range wall {
+		row = append(row, TableCell{Text: formatValue(w)})
+	}
+	t.Rows = append(t.Rows, row)
 	t.Caption = "Mean over seeds of each aggregate metric (raw values); [95 % interval] below; bold = best per metric " +
-		"(↑ higher / ↓ lower is better); ⚠ = the records carry warnings (hover for details)."
+		"(↑ higher / ↓ lower is better); ⚠ = the records carry warnings (hover a cell for seeds, per-seed values and warnings)."
 	return t
+}
+
+// metricDoc is the registry's one-line formula of a metric ("" if unknown).
+func metricDoc(name string) string {
+	in, ok := metrics.All.Lookup(name)
+	if !ok {
+		return ""
+	}
+	return in.Doc
 }
 
 func formatList(xs []float64) string {
@@ -297,7 +303,7 @@ body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;m
 h1{font-size:24px;margin-bottom:4px} h2{font-size:19px;margin-top:36px;border-bottom:1px solid #ccc;padding-bottom:4px}
 .meta{color:#555;font-size:13px} nav{font-size:13px;margin:12px 0} nav a{margin-right:12px}
 table{border-collapse:collapse;font-size:13px;margin:10px 0} th,td{border:1px solid #ddd;padding:4px 8px;text-align:right;vertical-align:top}
-th{background:#f3f5f8} td:first-child,th:first-child{text-align:left}
+th{background:#f3f5f8} td:first-child,th:first-child,td:nth-child(2){text-align:left} td:nth-child(2){color:#666}
 td.best{font-weight:bold;background:#eef7ee} .sub{display:block;color:#777;font-size:11px}
 caption{caption-side:bottom;text-align:left;color:#555;font-size:12px;padding-top:4px}
 figure{margin:16px 0} figure img{max-width:100%;border:1px solid #eee}

@@ -103,3 +103,6 @@ func formatValue(v float64) string {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// Record is bench.Result, the tidy record every report is built from.
+type Record = bench.Result

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(command{name: "report", summary: "write a run's leaderboard (leaderboard.md) from its result records", run: runReport})
+	register(command{name: "report", summary: "write a run's leaderboard.md, index.html and figures from its result records", run: runReport})
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,9 +51,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	// index.html (self-contained) and every figure as PNG + SVG: reports/html.go.
+	rep, err := reports.Build(recs, reports.Options{Run: pos[0]})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := rep.WriteFiles(od); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	if err := od.Commit(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: leaderboard.md from %d records\n", *out, len(recs))
+	fmt.Fprintf(stdout, "%s: leaderboard.md, index.html and %d figures (PNG + SVG) from %d records\n", *out, len(rep.Figures), len(recs))
 	return nil
 }
