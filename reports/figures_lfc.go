@@ -33,6 +33,10 @@ type LFCScatter struct {
 	Seeds                 []uint64
 }
 
+// OffScaleLFC is the |log2 fold change| above which a gene is treated as
+// off scale in the LFC scatter (pinned to the border, not setting the axes).
+const OffScaleLFC = 10.0
+
 // NewLFCScatterFigure draws predicted against real log2 fold change, one
 // point per gene (real-significant genes in red, others grey), the identity
 // line dashed, and the strongest significant genes named. The caption gives
@@ -55,28 +59,53 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 	if in.Label == 0 {
 		in.Label = 8
 	}
-	var sig, other plotter.XYs
+	// Genes expressed on one side only get |LFC| ≈ 30 from the 1e-9
+	// pseudocount (pdex's LFC); they would squash the plot, so the axes span
+	// the genes with |LFC| ≤ OffScaleLFC and the others are pinned to the
+	// border (drawn as triangles) and counted in the caption.
+	const offScale = OffScaleLFC
+	var sig, other, pinned plotter.XYs
 	var sigIdx []int
 	var sigReal, sigPred []float64
 	dropped := 0
-	lo, hi := math.Inf(1), math.Inf(-1)
+	lim := 0.0
+	for g := 0; g < n; g++ {
+		r, p := in.Real.LFC[g], in.Pred.LFC[g]
+		if isFinite(r) && math.Abs(r) <= offScale {
+			lim = math.Max(lim, math.Abs(r))
+		}
+		if isFinite(p) && math.Abs(p) <= offScale {
+			lim = math.Max(lim, math.Abs(p))
+		}
+	}
+	if lim == 0 {
+		lim = 1
+	}
+	lim *= 1.08
+	clamp := func(v float64) float64 { return math.Max(-lim, math.Min(lim, v)) }
 	for g := 0; g < n; g++ {
 		r, p := in.Real.LFC[g], in.Pred.LFC[g]
 		if !isFinite(r) || !isFinite(p) {
 			dropped++
 			continue
 		}
-		lo, hi = math.Min(lo, math.Min(r, p)), math.Max(hi, math.Max(r, p))
 		if in.Real.FDR[g] < in.FDR && math.Abs(r) >= in.MinAbsLFC {
-			sig = append(sig, plotter.XY{X: r, Y: p})
 			sigIdx = append(sigIdx, g)
 			sigReal = append(sigReal, r)
 			sigPred = append(sigPred, p)
-		} else {
-			other = append(other, plotter.XY{X: r, Y: p})
+		}
+		pt := plotter.XY{X: clamp(r), Y: clamp(p)}
+		switch {
+		case math.Abs(r) > lim || math.Abs(p) > lim:
+			pinned = append(pinned, pt)
+		case in.Real.FDR[g] < in.FDR && math.Abs(r) >= in.MinAbsLFC:
+			sig = append(sig, pt)
+		default:
+			other = append(other, pt)
 		}
 	}
-	if len(sig)+len(other) == 0 {
+	lo, hi := -lim, lim
+	if len(sig)+len(other)+len(pinned) == 0 {
 		return nil, fmt.Errorf("lfc scatter %s: no gene has a finite real and predicted LFC", in.Perturbation)
 	}
 	title := "log2 fold change, " + in.Perturbation
@@ -86,11 +115,6 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 	title += " — " + in.Model
 	p := newPlot(title, "real log2 fold change (log2 units, vs real controls)", "predicted log2 fold change (log2 units)")
 	p.Add(plotter.NewGrid())
-	pad := 0.05 * (hi - lo)
-	if pad == 0 {
-		pad = 1
-	}
-	lo, hi = lo-pad, hi+pad
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = lo, hi, lo, hi
 	ident := plotter.NewFunction(func(x float64) float64 { return x })
 	ident.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
@@ -112,6 +136,14 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("real FDR < %g (%d)", in.FDR, len(sig)), s)
 	}
+	if len(pinned) > 0 {
+		s, _ := plotter.NewScatter(pinned)
+		s.GlyphStyle.Color = color.RGBA{R: 90, G: 90, B: 90, A: 255}
+		s.GlyphStyle.Radius = vg.Points(2.4)
+		s.GlyphStyle.Shape = draw.TriangleGlyph{}
+		p.Add(s)
+		p.Legend.Add(fmt.Sprintf("off scale, pinned to border (%d)", len(pinned)), s)
+	}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	if in.Label > 0 && len(sigIdx) > 0 {
@@ -123,7 +155,7 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 		var xys plotter.XYs
 		var names []string
 		for _, g := range order {
-			xys = append(xys, plotter.XY{X: in.Real.LFC[g], Y: in.Pred.LFC[g]})
+			xys = append(xys, plotter.XY{X: clamp(in.Real.LFC[g]), Y: clamp(in.Pred.LFC[g])})
 			names = append(names, in.Genes[g])
 		}
 		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: names})
@@ -149,6 +181,9 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 		"(Spearman over significant genes = de_spearman_lfc_sig). Dashed: y = x.",
 		in.Dataset, in.Split, ctx, in.Model, formatSeeds(in.Seeds), in.Perturbation, in.Real.NTarget, in.Pred.NTarget,
 		nAll, formatValue(rAll), formatValue(sAll), in.FDR, in.MinAbsLFC, nSig, formatValue(rSig), formatValue(sSig))
+	if len(pinned) > 0 {
+		caption += fmt.Sprintf(" %d genes with |LFC| beyond the axes (typically expressed on one side only, so their LFC is set by the 1e-9 pseudocount, ≈ ±30) are pinned to the border as triangles; correlations use their raw values.", len(pinned))
+	}
 	if dropped > 0 {
 		caption += fmt.Sprintf(" %d genes with non-finite LFC are not drawn.", dropped)
 	}
