@@ -20,11 +20,14 @@ type PCAResult struct {
 // e.g. log1p HVG values), centring each gene (no scaling), as
 // sklearn/scanpy PCA. m stays sparse: the centred matrix is applied
 // implicitly (X·v − 1·(μᵀv)). The method is subspace iteration (Halko,
-// Martinsson & Tropp 2011, Alg. 4.4) on comps + 20 vectors started from a
+// Martinsson & Tropp 2011, Alg. 4.4) on 2·comps + 10 vectors started from a
 // PCG(seed, seed) Gaussian block, re-orthonormalised (QR) each half-step,
 // iterated until the leading comps singular values change by < 1e-12
 // (relative) between iterations (at most 200 iterations), then
 // Rayleigh–Ritz (SVD of the small projected matrix).
+//
+// Orthonormalisation is modified Gram–Schmidt applied twice (O(rows·l²),
+// never forming a square Q).
 //
 // Sign convention (deterministic): each loading vector is flipped so that
 // its entry of largest magnitude is positive (sklearn ≥ 1.5's
@@ -45,7 +48,7 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 	for j := range mu {
 		mu[j] /= float64(n)
 	}
-	l := min(comps+20, min(n, g))
+	l := min(2*comps+10, min(n, g))
 	rng := rand.New(rand.NewPCG(seed, seed))
 	omega := mat.NewDense(g, l, nil)
 	for r := 0; r < g; r++ {
@@ -107,15 +110,6 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 		}
 		return out
 	}
-	orth := func(a *mat.Dense) *mat.Dense {
-		var qr mat.QR
-		qr.Factorize(a)
-		var q mat.Dense
-		qr.QTo(&q)
-		r, _ := a.Dims()
-		_ = r
-		return mat.DenseCopyOf(q.Slice(0, r, 0, l))
-	}
 	q := orth(mulX(omega))
 	var prev []float64
 	var svd mat.SVD
@@ -138,10 +132,12 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 				}
 			}
 			if conv {
+				pcaIterations = it + 1
 				break
 			}
 		}
 		prev = sv
+		pcaIterations = it + 1
 	}
 	// Bᵀ = U Σ Vᵀ with U (g × l) the loadings; scores = Q·V·Σ.
 	var u, v mat.Dense
@@ -168,4 +164,50 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 		res.Variance[c] = sv[c] * sv[c] / float64(n-1)
 	}
 	return res, nil
+}
+
+// pcaIterations records the iterations of the last PCA call (tests only).
+var pcaIterations int
+
+// orth returns a matrix with orthonormal columns spanning the columns of a
+// (rows × l): modified Gram–Schmidt, repeated once for stability. A column
+// that vanishes (rank deficiency) is left as zeros.
+func orth(a *mat.Dense) *mat.Dense {
+	r, l := a.Dims()
+	cols := make([][]float64, l)
+	for c := range cols {
+		cols[c] = make([]float64, r)
+		mat.Col(cols[c], c, a)
+	}
+	for pass := 0; pass < 2; pass++ {
+		for c := range cols {
+			v := cols[c]
+			for p := 0; p < c; p++ {
+				u := cols[p]
+				var dot float64
+				for i, x := range v {
+					dot += x * u[i]
+				}
+				for i := range v {
+					v[i] -= dot * u[i]
+				}
+			}
+			var norm float64
+			for _, x := range v {
+				norm += x * x
+			}
+			norm = math.Sqrt(norm)
+			if norm == 0 {
+				continue
+			}
+			for i := range v {
+				v[i] /= norm
+			}
+		}
+	}
+	out := mat.NewDense(r, l, nil)
+	for c, v := range cols {
+		out.SetCol(c, v)
+	}
+	return out
 }

@@ -2,38 +2,30 @@ package scib
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/cellbench/cellbench/internal/testdata"
 )
 
-// dataDir finds the shared real-data directory: $CELLBENCH_DATA, else
-// ../shared/data beside the repository root (found by walking up to go.mod).
-func dataDir(t testing.TB) string {
-	if d := os.Getenv("CELLBENCH_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
-
 func realCSV(t testing.TB, name, glob, label, batch string) *EmbeddingCSV {
-	p := filepath.Join(dataDir(t), name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data not available: %v", err)
-	}
-	e, err := ReadEmbeddingCSV(p, glob, []string{label, batch})
+	e, err := ReadEmbeddingCSV(testdata.Path(t, name), glob, []string{label, batch})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Drop cells whose label is "NA" (unknown), as score embed --drop-missing.
+	var keep []int
+	for i, l := range e.Columns[label] {
+		if l != "NA" && l != "" {
+			keep = append(keep, i)
+		}
+	}
+	e.X = subsetRows(e.X, keep)
+	for _, c := range []string{label, batch} {
+		old := e.Columns[c]
+		e.Columns[c] = make([]string, len(keep))
+		for k, i := range keep {
+			e.Columns[c][k] = old[i]
+		}
 	}
 	return e
 }

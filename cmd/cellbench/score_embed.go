@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/metrics/scib"
+)
+
+func init() {
+	register(command{name: "score embed", summary: "score embeddings with the scIB integration metrics (scib-metrics 0.6) and zero-shot kNN cell typing", run: runScoreEmbed})
+}
+
+const scoreEmbedUsage = `usage: cellbench score embed (--data D.h5ad --embed-key X_emb | --data D.h5ad --pca 50 |
+                             --embed E.csv --embed-cols 'X*') --label-col cell_type --batch-col batch --out DIR
+
+Scores one or several cell embeddings with the scIB metrics of SPEC-metrics.md
+(scib-metrics 0.6 definitions, exact 90-NN shared by all metrics) and zero-shot
+kNN cell typing. Writes into DIR:
+  results.csv   one row per embedding: embedding, cells, dims, then one column
+                per metric (SPEC names); NaN where a metric is undefined
+  results.json  the same with the reason for every NaN (or clipped) value,
+                per-label kBET, isolated labels, timings and the options used
+
+Embeddings: --embed-key names obsm entries of --data (comma-separated);
+--pca N adds "pca<N>", the unintegrated PCA of the log1p highly variable genes
+of --data, which is also the pre-integration embedding for pcr_comparison;
+--embed reads CSV files (repeat the flag) whose columns matching the glob
+--embed-cols form the embedding (label and batch columns come from the same
+CSV). --pre-cols picks the CSV columns of a pre-integration embedding.
+
+Examples:
+  cellbench score embed --embed ../shared/data/embedding_scpop_sceiad_retina.csv \
+      --embed-cols 'scviDim_*' --label-col CellType_predict --batch-col batch --out out/retina
+  cellbench score embed --data pbmc-symphony --pca 50 \
+      --label-col cell_type --batch-col donor --out out/pbmc
+
+Flags:
+`
+
+// embedInput is one embedding to score with its cells' labels and batches.
+type embedInput struct {
+	name            string
+	x, pre          *data.Dense
+	labels, batches []string
+	dropped         int
+}
+
+func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("score embed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, scoreEmbedUsage); fs.PrintDefaults() }
+	dataPath := fs.String("data", "", "AnnData file or registry dataset name (for --embed-key / --pca)")
+	embedKeys := fs.String("embed-key", "", "comma-separated obsm keys of --data to score")
+	pcaComps := fs.Int("pca", 0, "also score the unintegrated PCA with this many components (needs --data)")
+	nHVG := fs.Int("hvg", 2000, "highly variable genes for --pca (seurat flavour; all genes if fewer)")
+	scale := fs.String("scale", "auto", "scale of X for --pca: auto|counts|log1p")
+	targetSum := fs.Float64("target-sum", data.DefaultTargetSum, "library size for --scale counts (0 = median)")
+	var embedFiles multiFlag
+	fs.Var(&embedFiles, "embed", "embedding CSV file or registry name (repeatable)")
+	embedCols := fs.String("embed-cols", "", "glob over the CSV column names selecting the embedding (required with --embed)")
+	preCols := fs.String("pre-cols", "", "glob over the CSV column names selecting a pre-integration embedding for pcr_comparison")
+	labelCol := fs.String("label-col", "cell_type", "obs/CSV column with the cell-type label")
+	batchCol := fs.String("batch-col", "batch", "obs/CSV column with the batch")
+	dropMissing := fs.Bool("drop-missing", false, `drop cells whose label or batch is missing ("", "NA", "NaN", "nan") instead of failing`)
+	metricList := fs.String("metrics", "", "comma-separated metric names to compute (default: all)")
+	bioLouvain := fs.Bool("bio-louvain", false, "include nmi_louvain/ari_louvain in the bio mean (scib-metrics' leiden option)")
+	louvainImpl := fs.String("louvain", "fast", "Louvain implementation: fast (compressed rows) or gonum (graph/community.Modularize)")
+	k := fs.Int("k", 90, "neighbours per cell incl. itself (15 and 50 are its prefixes)")
+	seed := fs.Uint64("seed", 0, "seed of k-means++, Louvain and PCA")
+	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
+	out := fs.String("out", "", "output directory (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("score embed: unexpected argument %q", fs.Arg(0))
+	}
+	if *out == "" {
+		return fmt.Errorf("score embed: --out is required")
+	}
+	if *dataPath == "" && (*embedKeys != "" || *pcaComps != 0) {
+		return fmt.Errorf("score embed: --embed-key and --pca need --data")
+	}
+	if *dataPath == "" && len(embedFiles) == 0 {
+		return fmt.Errorf("score embed: give --data (with --embed-key and/or --pca) or --embed")
+	}
+	if *dataPath != "" && *embedKeys == "" && *pcaComps == 0 {
+		return fmt.Errorf("score embed: --data needs --embed-key and/or --pca")
+	}
+	if len(embedFiles) > 0 && *embedCols == "" {
+		return fmt.Errorf("score embed: --embed needs --embed-cols (a glob over the CSV's column names, e.g. 'X*')")
+	}
+	if *pcaComps < 0 {
+		return fmt.Errorf("score embed: --pca %d must be positive", *pcaComps)
+	}
+	if *k < 2 {
+		return fmt.Errorf("score embed: --k %d must be at least 2", *k)
+	}
+	if *louvainImpl != "fast" && *louvainImpl != "gonum" {
+		return fmt.Errorf("score embed: --louvain %q: want fast or gonum", *louvainImpl)
+	}
+	opt := scib.DefaultOptions()
+	opt.K, opt.Seed, opt.Workers = *k, *seed, *threads
+	opt.BioIncludesLouvain = *bioLouvain
+	opt.GonumLouvain = *louvainImpl == "gonum"
+	if *metricList != "" {
+		for _, m := range strings.Split(*metricList, ",") {
+			opt.Metrics = append(opt.Metrics, strings.TrimSpace(m))
+		}
+	}
+
+	var inputs []embedInput
+	if *dataPath != "" {
+		in, err := loadH5adEmbeddings(*dataPath, *embedKeys, *pcaComps, *nHVG, *scale, *targetSum, *seed, *labelCol, *batchCol, *dropMissing)
+		if err != nil {
+			return fmt.Errorf("score embed: %w", err)
+		}
+		inputs = append(inputs, in...)
+	}
+	for _, f := range embedFiles {
+		in, err := loadCSVEmbedding(f, *embedCols, *preCols, *labelCol, *batchCol, *dropMissing)
+		if err != nil {
+			return fmt.Errorf("score embed: %w", err)
+		}
+		inputs = append(inputs, in)
+	}
+	names := map[string]bool{}
+	for _, in := range inputs {
+		if names[in.name] {
+			return fmt.Errorf("score embed: two embeddings are named %q (rename a CSV file)", in.name)
+		}
+		names[in.name] = true
+	}
+
+	type embedResult struct {
+		Name              string            `json:"embedding"`
+		Cells             int               `json:"cells"`
+		Dims              int               `json:"dims"`
+		Labels            int               `json:"labels"`
+		Batches           int               `json:"batches"`
+		Neighbours        int               `json:"neighbours"`
+		DroppedCells      int               `json:"dropped_cells"`
+		Values            []jsonValue       `json:"metrics"`
+		IsolatedLabels    []string          `json:"isolated_labels,omitempty"`
+		LouvainResolution *float64          `json:"louvain_resolution,omitempty"`
+		KMeansIterations  int               `json:"kmeans_iterations,omitempty"`
+		KBET              []jsonKBET        `json:"kbet_per_label_detail,omitempty"`
+		Seconds           map[string]string `json:"seconds"`
+		WallSeconds       float64           `json:"wall_seconds"`
+	}
+	var results []embedResult
+	var reports []*scib.Report
+	for _, in := range inputs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		o := opt
+		o.Pre = in.pre
+		t0 := time.Now()
+		rep, err := scib.Benchmark(in.x, in.labels, in.batches, o)
+		if err != nil {
+			return fmt.Errorf("score embed: %s: %w", in.name, err)
+		}
+		r := embedResult{Name: in.name, Cells: rep.Cells, Dims: rep.Dims, Labels: rep.Labels, Batches: rep.Batches,
+			Neighbours: rep.K, DroppedCells: in.dropped, IsolatedLabels: rep.IsolatedLabels,
+			KMeansIterations: rep.KMeansIterations, Seconds: map[string]string{}, WallSeconds: time.Since(t0).Seconds()}
+		for _, v := range rep.Values {
+			r.Values = append(r.Values, toJSONValue(v))
+		}
+		if !math.IsNaN(rep.LouvainResolution) {
+			res := rep.LouvainResolution
+			r.LouvainResolution = &res
+		}
+		for _, kb := range rep.KBET {
+			r.KBET = append(r.KBET, jsonKBET{Label: kb.Label, Cells: kb.Cells, K0: kb.K0, Score: jsonFloat(kb.Score), Reason: kb.Reason})
+		}
+		for step, s := range rep.Seconds {
+			r.Seconds[step] = strconv.FormatFloat(s, 'f', 3, 64)
+		}
+		results = append(results, r)
+		reports = append(reports, rep)
+	}
+
+	od, err := fsutil.NewOutDir(*out)
+	if err != nil {
+		return fmt.Errorf("score embed: %w", err)
+	}
+	defer od.Abort()
+	metricNames := scib.AllMetrics()
+	if opt.Metrics != nil {
+		var keep []string
+		for _, m := range metricNames {
+			for _, w := range opt.Metrics {
+				if m == w {
+					keep = append(keep, m)
+				}
+			}
+		}
+		metricNames = keep
+	}
+	if err := od.Write("results.csv", func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		if err := cw.Write(append([]string{"embedding", "cells", "dims"}, metricNames...)); err != nil {
+			return err
+		}
+		for i, rep := range reports {
+			row := []string{results[i].Name, strconv.Itoa(rep.Cells), strconv.Itoa(rep.Dims)}
+			for _, m := range metricNames {
+				v, ok := rep.Get(m)
+				if !ok {
+					row = append(row, "NaN")
+					continue
+				}
+				row = append(row, strconv.FormatFloat(v.Value, 'g', 10, 64))
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}); err != nil {
+		return fmt.Errorf("score embed: %w", err)
+	}
+	options := map[string]any{"k": opt.K, "seed": opt.Seed, "label_col": *labelCol, "batch_col": *batchCol,
+		"louvain": *louvainImpl, "louvain_resolutions": opt.Resolutions, "bio_includes_louvain": opt.BioIncludesLouvain,
+		"kbet_alpha": opt.KBETAlpha, "typing_k": opt.TypingK, "kmeans_max_iter": opt.KMeansIter, "kmeans_tol": opt.KMeansTol,
+		"metrics": metricNames, "data": *dataPath, "embed_key": *embedKeys, "pca": *pcaComps, "hvg": *nHVG, "scale": *scale,
+		"embed": []string(embedFiles), "embed_cols": *embedCols, "pre_cols": *preCols, "drop_missing": *dropMissing,
+		"threads": *threads}
+	if err := od.Write("results.json", func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(map[string]any{"tool": "cellbench score embed", "definitions": "SPEC-metrics.md (scib-metrics 0.6); deviations in metrics/scib/doc.go",
+			"options": options, "embeddings": results})
+	}); err != nil {
+		return fmt.Errorf("score embed: %w", err)
+	}
+	if err := od.Commit(); err != nil {
+		return fmt.Errorf("score embed: %w", err)
+	}
+	// Summary on stdout: metrics as rows, embeddings as columns.
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "metric")
+	for _, r := range results {
+		fmt.Fprintf(tw, "\t%s", r.Name)
+	}
+	fmt.Fprintln(tw)
+	for _, m := range metricNames {
+		fmt.Fprint(tw, m)
+		for _, rep := range reports {
+			v, _ := rep.Get(m)
+			fmt.Fprintf(tw, "\t%.4f", v.Value)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(*out, "results.csv"), filepath.Join(*out, "results.json"))
+	return nil
+}
+
+// jsonValue is a metric value for JSON: NaN becomes null, with its reason.
+type jsonValue struct {
+	Name   string   `json:"name"`
+	Value  *float64 `json:"value"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+type jsonKBET struct {
+	Label  string   `json:"label"`
+	Cells  int      `json:"cells"`
+	K0     int      `json:"k0,omitempty"`
+	Score  *float64 `json:"score"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+func jsonFloat(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func toJSONValue(v scib.Value) jsonValue {
+	return jsonValue{Name: v.Name, Value: jsonFloat(v.Value), Reason: v.Reason}
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// isMissing reports whether a label is missing as pandas reads CSVs
+// (empty, "NA", "NaN", "nan") or as an absent categorical ("").
+func isMissing(s string) bool {
+	switch strings.TrimSpace(s) {
+	case "", "NA", "NaN", "nan", "<NA>":
+		return true
+	}
+	return false
+}
+
+// keepPresent returns the indices of cells whose label and batch are both
+// present, or an error counting missing ones unless drop is set.
+func keepPresent(src, labelCol, batchCol string, labels, batches []string, drop bool) ([]int, error) {
+	var keep []int
+	missL, missB := 0, 0
+	for i := range labels {
+		ml, mb := isMissing(labels[i]), isMissing(batches[i])
+		if ml {
+			missL++
+		}
+		if mb {
+			missB++
+		}
+		if !ml && !mb {
+			keep = append(keep, i)
+		}
+	}
+	if (missL > 0 || missB > 0) && !drop {
+		return nil, fmt.Errorf("%s: %d cells have a missing %s and %d a missing %s (\"\", \"NA\" or \"NaN\"); choose another column or pass --drop-missing", src, missL, labelCol, missB, batchCol)
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("%s: no cell has both a %s and a %s", src, labelCol, batchCol)
+	}
+	return keep, nil
+}
+
+func pick(v []string, idx []int) []string {
+	out := make([]string, len(idx))
+	for k, i := range idx {
+		out[k] = v[i]
+	}
+	return out
+}
+
+func pickRows(x *data.Dense, idx []int) *data.Dense {
+	if x == nil {
+		return nil
+	}
+	out := &data.Dense{Rows: len(idx), Cols: x.Cols, Data: make([]float64, 0, len(idx)*x.Cols)}
+	for _, i := range idx {
+		out.Data = append(out.Data, x.Row(i)...)
+	}
+	return out
+}
+
+func loadCSVEmbedding(nameOrPath, embedCols, preCols, labelCol, batchCol string, drop bool) (embedInput, error) {
+	file, err := data.NewRegistry("").Resolve(nameOrPath)
+	if err != nil {
+		return embedInput{}, err
+	}
+	e, err := scib.ReadEmbeddingCSV(file, embedCols, []string{labelCol, batchCol})
+	if err != nil {
+		return embedInput{}, err
+	}
+	var pre *data.Dense
+	if preCols != "" {
+		p, err := scib.ReadEmbeddingCSV(file, preCols, nil)
+		if err != nil {
+			return embedInput{}, fmt.Errorf("--pre-cols: %w", err)
+		}
+		pre = p.X
+	}
+	keep, err := keepPresent(file, labelCol, batchCol, e.Columns[labelCol], e.Columns[batchCol], drop)
+	if err != nil {
+		return embedInput{}, err
+	}
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	return embedInput{name: name, x: pickRows(e.X, keep), pre: pickRows(pre, keep),
+		labels: pick(e.Columns[labelCol], keep), batches: pick(e.Columns[batchCol], keep),
+		dropped: e.X.Rows - len(keep)}, nil
+}
+
+func loadH5adEmbeddings(nameOrPath, keys string, pcaComps, nHVG int, scale string, targetSum float64, seed uint64,
+	labelCol, batchCol string, drop bool) ([]embedInput, error) {
+	path, err := data.NewRegistry("").Resolve(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := d.ObsLabels(labelCol)
+	if err != nil {
+		return nil, err
+	}
+	batches, err := d.ObsLabels(batchCol)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := keepPresent(path, labelCol, batchCol, labels, batches, drop)
+	if err != nil {
+		return nil, err
+	}
+	dropped := len(labels) - len(keep)
+	labels, batches = pick(labels, keep), pick(batches, keep)
+	var inputs []embedInput
+	var pre *data.Dense
+	if pcaComps > 0 {
+		x, err := data.ToLog1p(d, scale, targetSum)
+		if err != nil {
+			return nil, err
+		}
+		x = x.SubsetRows(keep)
+		hv := min(nHVG, x.Cols)
+		h, err := data.HighlyVariableGenes(x, hv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		sub := x.SubsetCols(h.Selected)
+		if pcaComps > min(sub.Rows, sub.Cols) {
+			return nil, fmt.Errorf("%s: --pca %d exceeds min(%d cells, %d genes)", path, pcaComps, sub.Rows, sub.Cols)
+		}
+		p, err := scib.PCA(sub, pcaComps, seed)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		pre = p.Scores
+		inputs = append(inputs, embedInput{name: fmt.Sprintf("pca%d", pcaComps), x: p.Scores, pre: pre,
+			labels: labels, batches: batches, dropped: dropped})
+	}
+	if keys != "" {
+		for _, key := range strings.Split(keys, ",") {
+			key = strings.TrimSpace(key)
+			m, ok := d.Obsm[key]
+			if !ok {
+				avail := make([]string, 0, len(d.Obsm))
+				for k := range d.Obsm {
+					avail = append(avail, k)
+				}
+				sort.Strings(avail)
+				return nil, fmt.Errorf("%s: no obsm key %q (obsm has: %s)", path, key, strings.Join(avail, ", "))
+			}
+			inputs = append(inputs, embedInput{name: key, x: pickRows(m, keep), pre: pre,
+				labels: labels, batches: batches, dropped: dropped})
+		}
+	}
+	return inputs, nil
+}
