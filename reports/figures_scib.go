@@ -180,11 +180,12 @@ func NewScibTableFigure(t ScibTable) *Figure {
 	}
 	caption := fmt.Sprintf("Task %s on dataset %s, split %s; seeds %s. Rows: embeddings sorted by Total. Numbers are raw metric values "+
 		"(mean over seeds, unitless, higher is better; 0–1 scale); cell shading is the per-column min-max position "+
-		"(green: metrics, blue: aggregates), colour only. Bio conservation = mean of %d bio metrics, Batch correction = mean of %d batch metrics, "+
-		"Total = 0.6·Bio + 0.4·Batch (scib-metrics 0.6 weighting).",
-		t.Task, t.Dataset, t.Split, t.Seeds, len(t.Bio), len(t.Batch))
+		"(green: metrics, blue: aggregates), colour only. Total = 0.6·Bio + 0.4·Batch (scib-metrics 0.6 weighting).",
+		t.Task, t.Dataset, t.Split, t.Seeds)
 	if anyComputed {
-		caption += " Aggregates absent from the records were computed here from the member metrics."
+		caption += fmt.Sprintf(" Aggregates absent from the records were computed here: Bio = mean of the %d bio metrics shown, Batch = mean of the %d batch metrics shown.", len(t.Bio), len(t.Batch))
+	} else {
+		caption += " Bio and Batch are as recorded by metrics/scib (its default bio set leaves out the Louvain NMI/ARI, as scib-metrics 0.6 leaves out Leiden)."
 	}
 	return &Figure{Name: "scib_" + fileSafe(t.Task+"_"+t.Dataset+"_"+t.Split), Title: title, Caption: caption, Width: w, Height: h,
 		draw: func(c draw.Canvas) {

@@ -26,7 +26,8 @@ PY=/usr/bin/python3
 for tool in gonb goimports; do
   command -v "$tool" >/dev/null || { echo "run-notebooks: $tool not found; run scripts/setup-gonb.sh first" >&2; exit 1; }
 done
-$PY -m jupyter kernelspec list 2>/dev/null | grep -qw gonb || { echo "run-notebooks: no gonb kernel; run scripts/setup-gonb.sh first" >&2; exit 1; }
+kernels="$($PY -m jupyter kernelspec list 2>/dev/null || true)"
+grep -qw gonb <<<"$kernels" || { echo "run-notebooks: no gonb kernel; run scripts/setup-gonb.sh first" >&2; exit 1; }
 
 if [ $# -gt 0 ]; then
   notebooks=("$@")

@@ -85,12 +85,13 @@ fi
 
 # 4. Kernel spec. --force_deps: we installed goimports ourselves and gopls is
 #    optional (only used for completion, not for executing cells).
-if jupyter kernelspec list 2>/dev/null | grep -qw gonb && \
-   grep -q "$GOBIN/gonb" "$(jupyter kernelspec list 2>/dev/null | awk '$1=="gonb"{print $2}')/kernel.json" 2>/dev/null; then
+kernels="$(/usr/bin/python3 -m jupyter kernelspec list 2>/dev/null || true)"
+kdir="$(awk '$1=="gonb"{print $2}' <<<"$kernels")"
+if [ -n "$kdir" ] && grep -q "$GOBIN/gonb" "$kdir/kernel.json" 2>/dev/null; then
   log "gonb kernel spec present"
 else
   log "gonb --install --force_deps"
   "$GOBIN/gonb" --install --force_deps
 fi
 
-log "ok: $("$GOBIN/gonb" --version 2>/dev/null | head -1 || echo gonb) ; kernels: $(jupyter kernelspec list 2>/dev/null | awk 'NR>1{print $1}' | tr '\n' ' ')"
+log "ok: gonb $GONB_VERSION (module; its --version string may lag), goimports $GOIMPORTS_VERSION, kernel spec in place"
