@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/cellbench
 STAMP := .setup-done
 
-.PHONY: setup build test unit notebooks demo bench wasm clean
+.PHONY: setup build test unit notebooks regress demo bench wasm clean
 
 # setup is idempotent; the stamp only skips re-running it within one checkout.
 $(STAMP): scripts/setup.sh scripts/setup-gonb.sh
@@ -20,8 +20,14 @@ build: $(STAMP)
 	$(GO) build -o $(BIN) ./cmd/cellbench
 
 # test: unit and real-data tests, the anndata interop check (required here),
-# then the notebooks executed headless.
-test: unit notebooks
+# the notebooks executed headless, and the quick suite compared against the
+# committed regression baseline (exit 1 on a metric regression or slowdown).
+test: unit notebooks regress
+
+regress: build
+	rm -rf runs/ci-quick
+	$(BIN) run suites/quick.yaml --out runs/ci-quick
+	$(BIN) compare runs/ci-quick --baseline bench/baseline/quick.json --summary runs/ci-quick/compare.md
 
 unit: $(STAMP)
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
