@@ -1,7 +1,6 @@
 package scib
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"sort"
@@ -41,13 +40,17 @@ func (nb *Neighbors) First(k int) *Neighbors {
 }
 
 // ExactKNN returns the exact k nearest neighbours (Euclidean) of every row of
-// x among all rows of x, each list starting with the row itself. It is a
-// brute-force search: O(N²·D) time, split over workers goroutines (≤ 0 means
+// x among all rows of x, each list starting with the row itself. For
+// D ≤ 32 it searches a k-d tree with per-node bounding boxes (pruning only
+// boxes strictly farther than the current k-th candidate, so the result is
+// identical to brute force, ties included); otherwise it scans all rows
+// (O(N²·D)). Queries are split over workers goroutines (≤ 0 means
 // GOMAXPROCS).
 //
 // Memory: the result holds N·k int32 indices and N·k float64 distances
-// (12·N·k bytes); the search adds one length-N float64 distance buffer and
-// one k-entry heap per worker. No N × N matrix is ever held. ExactKNN panics
+// (12·N·k bytes); the tree adds N int32 + about N/4·D float64 (boxes); the
+// scan adds one length-N float64 buffer per worker; each worker keeps one
+// k-entry heap. No N × N matrix is ever held. ExactKNN panics
 // if k < 1 or k > N (a programmer error: Benchmark clamps k first).
 func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
 	n, d := x.Rows, x.Cols
@@ -56,12 +59,38 @@ func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
 	}
 	workers = workerCount(workers)
 	nb := &Neighbors{N: n, K: k, Indices: make([]int32, n*k), Distances: make([]float64, n*k)}
+	if d <= kdMaxDims {
+		t := buildKDTree(x)
+		heaps := make([]candHeap, workers)
+		stacks := make([][]kdItem, workers)
+		// Queries in tree order: consecutive queries are neighbours, which
+		// keeps the visited leaves in cache.
+		parallelRange(n, workers, 64, func(w, lo, hi int) {
+			for pos := lo; pos < hi; pos++ {
+				i := int(t.perm[pos])
+				t.knn(i, k, &heaps[w], &stacks[w])
+				idx, dst := nb.Row(i)
+				for r, c := range heaps[w] {
+					idx[r] = int32(c.j)
+					dst[r] = math.Sqrt(c.d)
+				}
+			}
+		})
+		return nb
+	}
+	return bruteKNN(x, nb, k, workers)
+}
+
+// bruteKNN fills nb by scanning all rows for every query.
+func bruteKNN(x *data.Dense, nb *Neighbors, k, workers int) *Neighbors {
+	n, d := x.Rows, x.Cols
 	dist := make([][]float64, workers)
 	heaps := make([]*candHeap, workers)
 	for w := range dist {
 		dist[w] = make([]float64, n)
 		heaps[w] = &candHeap{}
 	}
+	_ = d
 	parallelRange(n, workers, 64, func(w, lo, hi int) {
 		dw := dist[w]
 		h := heaps[w]
@@ -99,23 +128,55 @@ type cand struct {
 }
 
 // candHeap is a max-heap on (distance, index): the worst kept candidate is
-// on top, so a new candidate replaces it when strictly better.
+// on top, so a new candidate replaces it when strictly better. It is
+// specialised (no container/heap) because it sits in the kNN inner loop.
 type candHeap []cand
 
-func (h candHeap) Len() int      { return len(h) }
-func (h candHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *candHeap) Push(v any)   { *h = append(*h, v.(cand)) }
-func (h *candHeap) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
-}
-func (h candHeap) Less(a, b int) bool {
-	if h[a].d != h[b].d {
-		return h[a].d > h[b].d
+func worse(a, b cand) bool { return a.d > b.d || (a.d == b.d && a.j > b.j) }
+
+// offer adds c if fewer than m candidates are kept or c beats the worst.
+func (h *candHeap) offer(c cand, m int) {
+	s := *h
+	if len(s) < m {
+		s = append(s, c)
+		for i := len(s) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !worse(s[i], s[p]) {
+				break
+			}
+			s[i], s[p] = s[p], s[i]
+			i = p
+		}
+		*h = s
+		return
 	}
-	return h[a].j > h[b].j
+	if !worse(s[0], c) {
+		return
+	}
+	s[0] = c
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= len(s) {
+			break
+		}
+		m := l
+		if r := l + 1; r < len(s) && worse(s[r], s[l]) {
+			m = r
+		}
+		if !worse(s[m], s[i]) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+}
+
+// finish sorts the kept candidates by (distance, index) and puts self first.
+func (h *candHeap) finish(self int) {
+	sort.Slice(*h, func(a, b int) bool { return worse((*h)[b], (*h)[a]) })
+	*h = append(*h, cand{})
+	copy((*h)[1:], (*h)[:len(*h)-1])
+	(*h)[0] = cand{0, self}
 }
 
 // selectNearest leaves in *h the row's own index followed by its k−1
@@ -124,28 +185,10 @@ func selectNearest(dist []float64, self, k int, h *candHeap) {
 	*h = (*h)[:0]
 	if k > 1 {
 		for j, v := range dist {
-			if j == self {
-				continue
-			}
-			if len(*h) < k-1 {
-				heap.Push(h, cand{v, j})
-				continue
-			}
-			top := (*h)[0]
-			if v < top.d || (v == top.d && j < top.j) {
-				(*h)[0] = cand{v, j}
-				heap.Fix(h, 0)
+			if j != self {
+				h.offer(cand{v, j}, k-1)
 			}
 		}
 	}
-	sort.Slice(*h, func(a, b int) bool {
-		x, y := (*h)[a], (*h)[b]
-		if x.d != y.d {
-			return x.d < y.d
-		}
-		return x.j < y.j
-	})
-	*h = append(*h, cand{})
-	copy((*h)[1:], (*h)[:len(*h)-1])
-	(*h)[0] = cand{0, self}
+	h.finish(self)
 }

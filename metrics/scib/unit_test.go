@@ -339,3 +339,35 @@ func TestReadEmbeddingCSVErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestKDTreeEqualsBruteForce(t *testing.T) {
+	// Clustered data with exact duplicates and ties: the k-d tree must give
+	// the same table as the brute-force scan, ties by index included.
+	x, _, _ := blobs(9, 4, 3, 50, 6, 2)
+	for i := 0; i < 40; i++ {
+		copy(x.Row(i+100), x.Row(i)) // duplicates
+	}
+	for _, k := range []int{1, 2, 15, 90} {
+		tree := ExactKNN(x, k, 2)
+		brute := bruteKNN(x, &Neighbors{N: x.Rows, K: k, Indices: make([]int32, x.Rows*k), Distances: make([]float64, x.Rows*k)}, k, 2)
+		for p := range tree.Indices {
+			if tree.Indices[p] != brute.Indices[p] || tree.Distances[p] != brute.Distances[p] {
+				t.Fatalf("k=%d: entry %d (cell %d): tree (%d, %v), brute (%d, %v)", k, p, p/k,
+					tree.Indices[p], tree.Distances[p], brute.Indices[p], brute.Distances[p])
+			}
+		}
+	}
+}
+
+func TestSilhouettePairSymmetry(t *testing.T) {
+	// The half-pair accumulation and the ordered-pair fallback agree.
+	x, lab, _ := blobs(4, 5, 2, 30, 7, 1)
+	c := Encode(lab)
+	a := SilhouetteSamples(x, c, 2)
+	b := silhouetteOrdered(x, c, 2)
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-12 {
+			t.Fatalf("cell %d: %v vs %v", i, a[i], b[i])
+		}
+	}
+}
