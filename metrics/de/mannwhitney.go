@@ -32,6 +32,7 @@ type Reference struct {
 	below  []int32   // below[offset[g]+g+i] = #reference cells < uniq[offset[g]+i]; one extra entry = nCells
 	tie    []float64 // Σ(t³ − t) over the reference's tied blocks, per gene
 	mean   []float64 // mean value per gene (float64 sum in row order / nCells)
+	zero   []int32   // per gene: index of the first distinct value ≥ 0
 }
 
 // NCells returns the number of reference cells.
@@ -128,6 +129,7 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 	for _, o := range outs {
 		total += len(o.uniq)
 	}
+	r.zero = make([]int32, x.Cols)
 	r.uniq = make([]float32, 0, total)
 	r.below = make([]int32, 0, total+x.Cols)
 	g := 0
@@ -140,6 +142,10 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 		r.below = append(r.below, o.below...)
 		r.tie = append(r.tie, o.tie...)
 		r.mean = append(r.mean, o.mean...)
+	}
+	for g := range r.zero {
+		uniq, _ := r.distinct(g)
+		r.zero[g] = int32(lowerBound(uniq, 0, 0))
 	}
 	return r, nil
 }
@@ -183,34 +189,103 @@ func TestGroups(x *data.CSR, groups [][]int, ref *Reference, threads int) ([]Gro
 		out[i] = GroupStats{NTarget: len(rows), NRef: ref.nCells,
 			Mean: make([]float64, x.Cols), U: make([]float64, x.Cols), P: make([]float64, x.Cols)}
 	}
-	nb := (x.Cols + geneBlock - 1) / geneBlock
+	// Groups are processed in batches. Each group of a batch is first
+	// transposed to gene-major order (its own non-zeros grouped by gene, in
+	// row order: one pass, no search); then genes run in parallel blocks and
+	// every group of the batch is tested against a gene while that gene's
+	// reference values are in cache.
 	var firstErr error
 	var errOnce sync.Once
-	parallel(len(groups)*nb, threads, func(worker, task int, s *scratch) {
-		gi, blk := task/nb, task%nb
-		rows := groups[gi]
-		a := blk * geneBlock
-		b := min(a+geneBlock, x.Cols)
-		if err := s.gather(x, rows, a, b); err != nil {
-			errOnce.Do(func() { firstErr = err })
-			return
+	for b0 := 0; b0 < len(groups); {
+		b1, budget := b0, int64(0)
+		for b1 < len(groups) && (b1 == b0 || budget < batchValues) {
+			for _, r := range groups[b1] {
+				budget += x.Indptr[r+1] - x.Indptr[r]
+			}
+			b1++
 		}
-		res := &out[gi]
-		n1 := len(rows)
-		for g := a; g < b; g++ {
-			vals := s.values(g - a)
-			res.Mean[g] = s.sums[g-a] / float64(n1)
-			slices.Sort(vals)
-			uniq, below := ref.distinct(g)
-			u1, tieExtra := rankAgainst(uniq, below, vals, n1-len(vals))
-			res.U[g] = u1
-			res.P[g] = pValue(u1, n1, ref.nCells, ref.tie[g]+tieExtra)
+		cols := make([]groupCols, b1-b0)
+		parallel(b1-b0, threads, func(_, k int, _ *scratch) {
+			c, err := transposeGroup(x, groups[b0+k])
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+			}
+			cols[k] = c
+		})
+		if firstErr != nil {
+			return nil, firstErr
 		}
-	})
-	if firstErr != nil {
-		return nil, firstErr
+		nb := (x.Cols + testBlock - 1) / testBlock
+		parallel(nb, threads, func(_, blk int, _ *scratch) {
+			for g := blk * testBlock; g < min((blk+1)*testBlock, x.Cols); g++ {
+				uniq, below := ref.distinct(g)
+				zeroAt := int(ref.zero[g])
+				for k := range cols {
+					c := &cols[k]
+					res := &out[b0+k]
+					n1 := res.NTarget
+					vals := c.vals[c.start[g]:c.start[g+1]]
+					res.Mean[g] = c.sums[g] / float64(n1)
+					slices.Sort(vals)
+					u1, tieExtra := rankAgainst(uniq, below, zeroAt, vals, n1-len(vals))
+					res.U[g] = u1
+					res.P[g] = pValue(u1, n1, ref.nCells, ref.tie[g]+tieExtra)
+				}
+			}
+		})
+		b0 = b1
 	}
 	return out, nil
+}
+
+// batchValues bounds the non-zeros of the groups transposed at once
+// (4 bytes each), and testBlock is the number of genes per parallel task.
+const (
+	batchValues = 32 << 20
+	testBlock   = 16
+)
+
+// groupCols is one target group in gene-major order: gene g's non-zero
+// values are vals[start[g]:start[g+1]] (row order until sorted), sums[g]
+// their float64 sum in row order.
+type groupCols struct {
+	start []int32
+	vals  []float32
+	sums  []float64
+}
+
+// transposeGroup gathers the non-zero values of rows by gene (counting
+// sort). Explicit zeros are dropped (they join the zero block); NaN is an
+// error.
+func transposeGroup(x *data.CSR, rows []int) (groupCols, error) {
+	c := groupCols{start: make([]int32, x.Cols+1), sums: make([]float64, x.Cols)}
+	for _, r := range rows {
+		for p := x.Indptr[r]; p < x.Indptr[r+1]; p++ {
+			v := x.Data[p]
+			if v != v {
+				return c, fmt.Errorf("de: NaN value at cell %d, gene %d", r, x.Indices[p])
+			}
+			if v != 0 {
+				c.start[x.Indices[p]+1]++
+			}
+		}
+	}
+	for g := 0; g < x.Cols; g++ {
+		c.start[g+1] += c.start[g]
+	}
+	c.vals = make([]float32, c.start[x.Cols])
+	fill := append([]int32(nil), c.start[:x.Cols]...)
+	for _, r := range rows {
+		for p := x.Indptr[r]; p < x.Indptr[r+1]; p++ {
+			if v := x.Data[p]; v != 0 {
+				g := x.Indices[p]
+				c.vals[fill[g]] = v
+				fill[g]++
+				c.sums[g] += float64(v)
+			}
+		}
+	}
+	return c, nil
 }
 
 // rankAgainst returns the target's U statistic U1 = Σ_{x in target}
@@ -218,7 +293,8 @@ func TestGroups(x *data.CSR, groups [][]int, ref *Reference, threads int) ([]Gro
 // adding the target to the reference: Σ over the target's distinct values v
 // with multiplicity a and reference multiplicity c of (a+c)³−(a+c) − (c³−c).
 // sorted holds the target's non-zero values ascending; zeros counts its zeros.
-func rankAgainst(uniq []float32, below []int32, sorted []float32, zeros int) (u1, tieExtra float64) {
+// zeroAt is the index of the first distinct reference value ≥ 0.
+func rankAgainst(uniq []float32, below []int32, zeroAt int, sorted []float32, zeros int) (u1, tieExtra float64) {
 	add := func(i int, v float32, a int) {
 		less := float64(below[i])
 		eq := 0.0
@@ -231,7 +307,7 @@ func rankAgainst(uniq []float32, below []int32, sorted []float32, zeros int) (u1
 		tieExtra += (t*t*t - t) - (eq*eq*eq - eq)
 	}
 	if zeros > 0 {
-		add(lowerBound(uniq, 0, 0), 0, zeros)
+		add(zeroAt, 0, zeros)
 	}
 	lo := 0
 	for i := 0; i < len(sorted); {
@@ -247,18 +323,26 @@ func rankAgainst(uniq []float32, below []int32, sorted []float32, zeros int) (u1
 	return u1, tieExtra
 }
 
-// lowerBound returns the first index i ≥ lo with uniq[i] ≥ v (len(uniq) if none).
+// lowerBound returns the first index i ≥ lo with uniq[i] ≥ v (len(uniq) if
+// none). The loop is branch-free in its comparison (the halving step
+// compiles to a conditional move), which matters because the probes are
+// unpredictable.
 func lowerBound(uniq []float32, lo int, v float32) int {
-	hi := len(uniq)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if uniq[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	base, n := lo, len(uniq)-lo
+	if n <= 0 {
+		return len(uniq)
 	}
-	return lo
+	for n > 1 {
+		half := n >> 1
+		if uniq[base+half-1] < v {
+			base += half
+		}
+		n -= half
+	}
+	if uniq[base] < v {
+		base++
+	}
+	return base
 }
 
 // pValue is scipy 1.10's asymptotic two-sided Mann–Whitney p-value with tie

@@ -136,10 +136,20 @@ func discriminationRanks(dP, dR [][]float64, segs [][][2]int, kinds [3]bool, thr
 			for _, s := range segs[t] {
 				as, bs := a[s[0]:s[1]], b[s[0]:s[1]]
 				bs = bs[:len(as)]
-				if kinds[0] || kinds[1] {
+				switch {
+				case kinds[0] && kinds[1]:
 					for j, x := range as {
 						d := x - bs[j]
 						l1 += math.Abs(d)
+						l2 += d * d
+					}
+				case kinds[0]:
+					for j, x := range as {
+						l1 += math.Abs(x - bs[j])
+					}
+				case kinds[1]:
+					for j, x := range as {
+						d := x - bs[j]
 						l2 += d * d
 					}
 				}
