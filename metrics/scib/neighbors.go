@@ -3,7 +3,7 @@ package scib
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/cellbench/cellbench/data"
 )
@@ -173,7 +173,15 @@ func (h *candHeap) offer(c cand, m int) {
 
 // finish sorts the kept candidates by (distance, index) and puts self first.
 func (h *candHeap) finish(self int) {
-	sort.Slice(*h, func(a, b int) bool { return worse((*h)[b], (*h)[a]) })
+	slices.SortFunc(*h, func(a, b cand) int {
+		switch {
+		case worse(b, a):
+			return -1
+		case worse(a, b):
+			return 1
+		}
+		return 0
+	})
 	*h = append(*h, cand{})
 	copy((*h)[1:], (*h)[:len(*h)-1])
 	(*h)[0] = cand{0, self}
