@@ -21,10 +21,13 @@
 // the cell itself at distance 0 (ties by index), is computed once; its first
 // 15 columns feed graph_connectivity and Louvain, its first 50 kBET's
 // connected components, all 90 LISI and kNN cell typing. The search is
-// brute force in row blocks over GOMAXPROCS goroutines: O(N²·D) time,
-// memory 12·N·k bytes for the table plus one length-N float64 buffer per
-// worker — never an N × N matrix (10,000 cells: 10.8 MB + 160 kB).
-// Silhouettes likewise stream over pairs with O(labels) scratch per worker.
+// exact: a k-d tree with bounding boxes for D ≤ 32 (pruning only strictly
+// farther boxes, so results equal brute force, ties included), a
+// brute-force scan otherwise, over GOMAXPROCS goroutines. Memory is
+// 12·N·k bytes for the table plus the tree (or one length-N buffer per
+// worker) — never an N × N matrix (10,000 cells: 10.8 MB). Silhouettes
+// stream over pairs, each computed once, with 8·workers·N·labels bytes of
+// per-cell sums.
 //
 // # Metrics and where they differ from scib-metrics 0.6
 //
