@@ -132,12 +132,10 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 				}
 			}
 			if conv {
-				pcaIterations = it + 1
 				break
 			}
 		}
 		prev = sv
-		pcaIterations = it + 1
 	}
 	// Bᵀ = U Σ Vᵀ with U (g × l) the loadings; scores = Q·V·Σ.
 	var u, v mat.Dense
@@ -165,9 +163,6 @@ func PCA(m *data.CSR, comps int, seed uint64) (*PCAResult, error) {
 	}
 	return res, nil
 }
-
-// pcaIterations records the iterations of the last PCA call (tests only).
-var pcaIterations int
 
 // orth returns a matrix with orthonormal columns spanning the columns of a
 // (rows × l): modified Gram–Schmidt, repeated once for stability. A column
