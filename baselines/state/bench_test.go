@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/model"
-	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	gmodel "github.com/gomlx/gomlx/ml/model"
 )
 
 // BenchmarkTrainStep times one ST optimizer step (forward, energy loss,
@@ -49,10 +47,7 @@ func BenchmarkTrainStep(b *testing.B) {
 						tensors.FromFlatDataAndDimensions(mask, B, S)},
 					[]*tensors.Tensor{tensors.FromFlatDataAndDimensions(target, B, S, G), tensors.FromFlatDataAndDimensions(mask, B, S)}, nil
 			}
-			modelFn := func(scope *gmodel.Scope, in []*Node) []*Node {
-				return []*Node{a.forward(scope, in[0], in[1], in[2]), in[2]}
-			}
-			lossFn := func(l, p []*Node) *Node { return a.setLoss(p[0], l[0], p[1], l[1]) }
+			modelFn, lossFn := a.trainFns()
 			var medians []float64
 			for range b.N {
 				h, err := model.Train(context.Background(), backend, model.NewStore(0), modelFn, lossFn, batcher,

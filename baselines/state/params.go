@@ -30,6 +30,8 @@ var Params = &model.Table{
 		{Key: "grad_clip", Default: 10.0, Doc: "global gradient-norm clip (state default gradient_clip_val 10); 0 = none"},
 		{Key: "batch_col", Default: "", Doc: "obs column of the technical batch used to match controls; empty = match within context only"},
 		{Key: "control_sets", Default: true, Doc: "also train on control→control sets (the model learns the identity for the control label)"},
+		{Key: "embed_dim", Default: 0, Doc: "0 = train in gene (HVG) space; k > 0 = train in the top-k PCA space of the training cells, decoded linearly to genes"},
+		{Key: "gene_loss_weight", Default: 0.1, Doc: "with embed_dim > 0: weight of the gene-space energy loss added to the embedding-space one (STATE: 0.1)"},
 		{Key: "checkpoint_every", Default: 0, Doc: "save a checkpoint every N steps when training into a directory; 0 = at the end only"},
 	},
 	Named: map[string]map[string]any{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/model"
 	"github.com/cellbench/cellbench/tasks"
 	"github.com/gomlx/compute"
@@ -184,10 +185,12 @@ func (m *ST) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) 
 		WeightDecay: m.cfg.Float("weight_decay"), Seed: spec.Seed, CheckpointDir: m.CheckpointDir,
 		CheckpointEvery: m.cfg.Int("checkpoint_every"), Progress: m.Progress,
 	}
-	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node {
-		return []*Node{a.forward(scope, in[0], in[1], in[2]), in[2]}
+	if a.embedDim > 0 {
+		if err := m.initEmbedding(train, a.embedDim, spec.Seed); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
 	}
-	lossFn := func(labels, preds []*Node) *Node { return a.setLoss(preds[0], labels[0], preds[1], labels[1]) }
+	modelFn, lossFn := a.trainFns()
 	hist, err := model.Train(ctx, backend, m.store, modelFn, lossFn, td.batcher(), opts)
 	m.hist = hist
 	if err != nil {
@@ -391,7 +394,8 @@ func (m *ST) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*data.
 			return nil, err
 		}
 		m.exec, err = gmodel.NewExec(backend, m.store, func(scope *gmodel.Scope, ctrl, pert, mask *Node) *Node {
-			return a.forward(scope, ctrl, pert, mask)
+			pred, _ := a.forward(scope, ctrl, pert, mask)
+			return pred
 		})
 		if err != nil {
 			return nil, fmt.Errorf("state: %w", err)
@@ -558,3 +562,34 @@ func (m *ST) Genes() []string { return m.meta.Genes }
 
 // Spec returns the PertSpec the model was trained with.
 func (m *ST) Spec() tasks.PertSpec { return m.meta.Spec }
+
+// initEmbedding computes the PCA (scib.PCA: centred, top k components) of
+// the training cells and stores mean and loadings as non-trainable
+// variables under /embedding.
+func (m *ST) initEmbedding(train *data.Dataset, k int, seed uint64) error {
+	pca, err := scib.PCA(train.X, k, seed)
+	if err != nil {
+		return err
+	}
+	G := train.X.Cols
+	mean := make([]float32, G)
+	for i := 0; i < train.X.Rows; i++ {
+		idx, val := train.X.Row(i)
+		for t, j := range idx {
+			mean[j] += val[t]
+		}
+	}
+	for j := range mean {
+		mean[j] /= float32(train.X.Rows)
+	}
+	load := make([]float32, G*k)
+	for j := range G {
+		for c := range k {
+			load[j*k+c] = float32(pca.Loadings.At(j, c))
+		}
+	}
+	es := m.store.RootScope().At("embedding")
+	es.VariableWithValue("mean", tensors.FromFlatDataAndDimensions(mean, G)).SetTrainable(false)
+	es.VariableWithValue("loadings", tensors.FromFlatDataAndDimensions(load, G, k)).SetTrainable(false)
+	return nil
+}

@@ -105,9 +105,16 @@ func TestTinyFitPredictDeterministic(t *testing.T) {
 	}
 }
 
-// Training into a directory then Load gives the same predictions.
+// Training into a directory then Load gives the same predictions, in gene
+// space with whole-group sets and in an 8-d PCA embedding space.
 func TestSaveLoad(t *testing.T) {
-	cfg, _ := Params.Resolve("tiny", "steps=10;cell_set_len=0")
+	for _, set := range []string{"steps=10;cell_set_len=0", "steps=10;embed_dim=8"} {
+		t.Run(set, func(t *testing.T) { testSaveLoad(t, set) })
+	}
+}
+
+func testSaveLoad(t *testing.T, set string) {
+	cfg, _ := Params.Resolve("tiny", set)
 	dir := t.TempDir()
 	_, _, pred := fitPredict(t, cfg, dir)
 	m, err := Load(dir)
@@ -130,7 +137,7 @@ func TestSaveLoad(t *testing.T) {
 
 func TestBadConfig(t *testing.T) {
 	d := fixture(t)
-	for _, set := range []string{"heads=3", "norm=batch", "loss=mse", "batch_col=nosuch"} {
+	for _, set := range []string{"heads=3", "norm=batch", "loss=mse", "batch_col=nosuch", "embed_dim=-1", "embed_dim=201"} {
 		cfg, err := Params.Resolve("tiny", set)
 		if err != nil {
 			t.Fatal(err)
