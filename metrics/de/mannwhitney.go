@@ -28,7 +28,7 @@ type Reference struct {
 	nCells int
 	nGenes int
 	offset []int64   // gene g's distinct values are uniq[offset[g]:offset[g+1]]
-	uniq   []float32 // distinct values per gene, ascending
+	uniq   []uint32  // distinct values per gene as order keys (sortKey), ascending
 	below  []int32   // below[offset[g]+g+i] = #reference cells < uniq[offset[g]+i]; one extra entry = nCells
 	tie    []float64 // Σ(t³ − t) over the reference's tied blocks, per gene
 	mean   []float64 // mean value per gene (float64 sum in row order / nCells)
@@ -47,7 +47,7 @@ func (r *Reference) Mean() []float64 { return r.mean }
 
 // distinct returns gene g's distinct sorted values and the below counts (one
 // longer than the values, ending with nCells).
-func (r *Reference) distinct(g int) ([]float32, []int32) {
+func (r *Reference) distinct(g int) ([]uint32, []int32) {
 	a, b := r.offset[g], r.offset[g+1]
 	return r.uniq[a:b], r.below[a+int64(g) : b+int64(g)+1]
 }
@@ -64,7 +64,7 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 	checkRows(x, rows)
 	nb := (x.Cols + geneBlock - 1) / geneBlock
 	type blockOut struct {
-		uniq  []float32
+		uniq  []uint32
 		below []int32
 		count []int64 // distinct values per gene of the block
 		tie   []float64
@@ -85,12 +85,12 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 		for g := a; g < b; g++ {
 			vals := s.values(g - a)
 			o.mean[g-a] = s.sums[g-a] / float64(n)
-			slices.Sort(vals)
+			sortKeys(vals, &s.tmp)
 			zeros := n - len(vals)
 			start := len(o.uniq)
 			cum := int32(0)
 			tie := 0.0
-			emit := func(v float32, c int) {
+			emit := func(v uint32, c int) {
 				o.uniq = append(o.uniq, v)
 				o.below = append(o.below, cum)
 				cum += int32(c)
@@ -104,15 +104,15 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 				for j < len(vals) && vals[j] == v {
 					j++
 				}
-				if !zeroDone && v > 0 {
-					emit(0, zeros)
+				if !zeroDone && v > zeroKey {
+					emit(zeroKey, zeros)
 					zeroDone = true
 				}
 				emit(v, j-i)
 				i = j
 			}
 			if !zeroDone {
-				emit(0, zeros)
+				emit(zeroKey, zeros)
 			}
 			o.below = append(o.below, cum) // = n
 			o.count[g-a] = int64(len(o.uniq) - start)
@@ -130,7 +130,7 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 		total += len(o.uniq)
 	}
 	r.zero = make([]int32, x.Cols)
-	r.uniq = make([]float32, 0, total)
+	r.uniq = make([]uint32, 0, total)
 	r.below = make([]int32, 0, total+x.Cols)
 	g := 0
 	for _, o := range outs {
@@ -145,7 +145,7 @@ func NewReference(x *data.CSR, rows []int, threads int) (*Reference, error) {
 	}
 	for g := range r.zero {
 		uniq, _ := r.distinct(g)
-		r.zero[g] = int32(lowerBound(uniq, 0, 0))
+		r.zero[g] = int32(lowerBound(uniq, 0, zeroKey))
 	}
 	return r, nil
 }
@@ -220,13 +220,14 @@ func TestGroups(x *data.CSR, groups [][]int, ref *Reference, threads int) ([]Gro
 			for g := blk * testBlock; g < min((blk+1)*testBlock, x.Cols); g++ {
 				uniq, below := ref.distinct(g)
 				zeroAt := int(ref.zero[g])
+				var tmp []uint32
 				for k := range cols {
 					c := &cols[k]
 					res := &out[b0+k]
 					n1 := res.NTarget
 					vals := c.vals[c.start[g]:c.start[g+1]]
 					res.Mean[g] = c.sums[g] / float64(n1)
-					slices.Sort(vals)
+					sortKeys(vals, &tmp)
 					u1, tieExtra := rankAgainst(uniq, below, zeroAt, vals, n1-len(vals))
 					res.U[g] = u1
 					res.P[g] = pValue(u1, n1, ref.nCells, ref.tie[g]+tieExtra)
@@ -250,7 +251,7 @@ const (
 // their float64 sum in row order.
 type groupCols struct {
 	start []int32
-	vals  []float32
+	vals  []uint32 // order keys of the values (sortKey)
 	sums  []float64
 }
 
@@ -273,13 +274,13 @@ func transposeGroup(x *data.CSR, rows []int) (groupCols, error) {
 	for g := 0; g < x.Cols; g++ {
 		c.start[g+1] += c.start[g]
 	}
-	c.vals = make([]float32, c.start[x.Cols])
+	c.vals = make([]uint32, c.start[x.Cols])
 	fill := append([]int32(nil), c.start[:x.Cols]...)
 	for _, r := range rows {
 		for p := x.Indptr[r]; p < x.Indptr[r+1]; p++ {
 			if v := x.Data[p]; v != 0 {
 				g := x.Indices[p]
-				c.vals[fill[g]] = v
+				c.vals[fill[g]] = sortKey(v)
 				fill[g]++
 				c.sums[g] += float64(v)
 			}
@@ -294,8 +295,8 @@ func transposeGroup(x *data.CSR, rows []int) (groupCols, error) {
 // with multiplicity a and reference multiplicity c of (a+c)³−(a+c) − (c³−c).
 // sorted holds the target's non-zero values ascending; zeros counts its zeros.
 // zeroAt is the index of the first distinct reference value ≥ 0.
-func rankAgainst(uniq []float32, below []int32, zeroAt int, sorted []float32, zeros int) (u1, tieExtra float64) {
-	add := func(i int, v float32, a int) {
+func rankAgainst(uniq []uint32, below []int32, zeroAt int, sorted []uint32, zeros int) (u1, tieExtra float64) {
+	add := func(i int, v uint32, a int) {
 		less := float64(below[i])
 		eq := 0.0
 		if i < len(uniq) && uniq[i] == v {
@@ -307,7 +308,7 @@ func rankAgainst(uniq []float32, below []int32, zeroAt int, sorted []float32, ze
 		tieExtra += (t*t*t - t) - (eq*eq*eq - eq)
 	}
 	if zeros > 0 {
-		add(zeroAt, 0, zeros)
+		add(zeroAt, zeroKey, zeros)
 	}
 	lo := 0
 	for i := 0; i < len(sorted); {
@@ -327,7 +328,7 @@ func rankAgainst(uniq []float32, below []int32, zeroAt int, sorted []float32, ze
 // none). The loop is branch-free in its comparison (the halving step
 // compiles to a conditional move), which matters because the probes are
 // unpredictable.
-func lowerBound(uniq []float32, lo int, v float32) int {
+func lowerBound(uniq []uint32, lo int, v uint32) int {
 	base, n := lo, len(uniq)-lo
 	if n <= 0 {
 		return len(uniq)
@@ -438,12 +439,13 @@ func checkRows(x *data.CSR, rows []int) {
 type scratch struct {
 	start []int32   // start[k] = offset of gene a+k's values in vals; len block+1
 	fill  []int32   // write cursor per gene
-	vals  []float32 // non-zero values, grouped by gene, in row order
+	vals  []uint32  // order keys of the non-zero values, grouped by gene, in row order
+	tmp   []uint32  // radix-sort buffer
 	sums  []float64 // per-gene sum of the values in row order
 	pos   []int64   // per row: first entry with column ≥ a
 }
 
-func (s *scratch) values(k int) []float32 { return s.vals[s.start[k]:s.start[k+1]] }
+func (s *scratch) values(k int) []uint32 { return s.vals[s.start[k]:s.start[k+1]] }
 
 // gather collects, for genes [a, b), the non-zero values of the given rows of
 // x, grouped by gene (counting sort, two passes) and their float64 sums.
@@ -482,7 +484,7 @@ func (s *scratch) gather(x *data.CSR, rows []int, a, b int) error {
 	for k := 0; k < w; k++ {
 		s.start[k+1] += s.start[k]
 	}
-	s.vals = resizeF32(s.vals, int(s.start[w]))
+	s.vals = resizeU32(s.vals, int(s.start[w]))
 	s.fill = resize(s.fill, w)
 	copy(s.fill, s.start[:w])
 	for k, r := range rows {
@@ -490,7 +492,7 @@ func (s *scratch) gather(x *data.CSR, rows []int, a, b int) error {
 		for p := s.pos[k]; p < end && x.Indices[p] < ib; p++ {
 			if v := x.Data[p]; v != 0 {
 				g := x.Indices[p] - ia
-				s.vals[s.fill[g]] = v
+				s.vals[s.fill[g]] = sortKey(v)
 				s.fill[g]++
 				s.sums[g] += float64(v)
 			}
@@ -520,9 +522,9 @@ func resizeF(b []float64, n int) []float64 {
 	return b[:n]
 }
 
-func resizeF32(b []float32, n int) []float32 {
+func resizeU32(b []uint32, n int) []uint32 {
 	if cap(b) < n {
-		return make([]float32, n)
+		return make([]uint32, n)
 	}
 	return b[:n]
 }
@@ -558,4 +560,55 @@ func parallel(n, threads int, fn func(worker, task int, s *scratch)) {
 		}(w)
 	}
 	wg.Wait()
+}
+
+// sortKey maps a float32 to a uint32 whose unsigned order is the float
+// order (for non-NaN values): the sign bit is flipped for positives and
+// every bit for negatives. Sorting and searching integer keys is cheaper
+// than float comparisons (no NaN branch), and key equality is value
+// equality for the non-zero, non-NaN values stored here.
+func sortKey(v float32) uint32 {
+	b := math.Float32bits(v)
+	if b>>31 != 0 {
+		return ^b
+	}
+	return b | 0x80000000
+}
+
+// zeroKey is sortKey(0).
+const zeroKey = 0x80000000
+
+// sortKeys sorts a ascending: insertion/pdqsort for short slices, LSD radix
+// sort (8-bit digits, constant digits skipped) for long ones. *tmp is a
+// reusable buffer.
+func sortKeys(a []uint32, tmp *[]uint32) {
+	if len(a) < 128 {
+		slices.Sort(a)
+		return
+	}
+	if cap(*tmp) < len(a) {
+		*tmp = make([]uint32, len(a))
+	}
+	src, dst := a, (*tmp)[:len(a)]
+	for shift := uint(0); shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range src {
+			count[(k>>shift)&0xff+1]++
+		}
+		if count[(src[0]>>shift)&0xff+1] == len(src) {
+			continue // every key has this digit
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range src {
+			d := (k >> shift) & 0xff
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &a[0] {
+		copy(a, src)
+	}
 }

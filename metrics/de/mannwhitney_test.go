@@ -235,3 +235,33 @@ func TestLog2FoldChange(t *testing.T) {
 		}
 	}
 }
+
+// TestSortKeys: the radix path and the short path order keys exactly as the
+// floats they encode (negatives, positives, repeats).
+func TestSortKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{5, 127, 128, 1000, 5000} {
+		f := make([]float32, n)
+		for i := range f {
+			f[i] = float32(rng.NormFloat64() * 3)
+			if i%7 == 0 {
+				f[i] = float32(rng.IntN(4)) // repeats
+			}
+			if f[i] == 0 {
+				f[i] = 1
+			}
+		}
+		keys := make([]uint32, n)
+		for i, v := range f {
+			keys[i] = sortKey(v)
+		}
+		var tmp []uint32
+		sortKeys(keys, &tmp)
+		slices.Sort(f)
+		for i := range f {
+			if keys[i] != sortKey(f[i]) {
+				t.Fatalf("n=%d: position %d holds key %#x, want %#x (%v)", n, i, keys[i], sortKey(f[i]), f[i])
+			}
+		}
+	}
+}
