@@ -50,7 +50,8 @@ func Compare(x *data.CSR, groups []Group, ref *Reference, eps float64, threads i
 		refMean[g] = math.Expm1(m)
 	}
 	out := make([]Result, len(groups))
-	for i, st := range stats {
+	parallel(len(stats), threads, func(_, i int, _ *scratch) {
+		st := stats[i]
 		r := Result{Target: groups[i].Name, NTarget: st.NTarget, NRef: st.NRef,
 			TargetMean: make([]float64, ref.nGenes), RefMean: refMean,
 			LFC: make([]float64, ref.nGenes), Statistic: st.U, PValue: st.P,
@@ -60,7 +61,7 @@ func Compare(x *data.CSR, groups []Group, ref *Reference, eps float64, threads i
 			r.LFC[g] = Log2FoldChange(m, ref.mean[g], eps)
 		}
 		out[i] = r
-	}
+	})
 	return out, nil
 }
 

@@ -97,13 +97,22 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The two sides are validated and grouped concurrently (a full pass
+	// over each matrix).
+	var ps map[string]*sideContext
+	var perr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ps, perr = groupSide(pred, "pred", opts.Control)
+	}()
 	rs, err := groupSide(real, "real", opts.Control)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	ps, err := groupSide(pred, "pred", opts.Control)
-	if err != nil {
-		return nil, err
+	if perr != nil {
+		return nil, perr
 	}
 	withCtx := real.Contexts != nil
 	pl, err := matchSides(rs, ps, opts.Control, opts.ControlRef == ControlPred, withCtx)

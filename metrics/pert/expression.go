@@ -144,9 +144,7 @@ func discriminationRanks(dP, dR [][]float64, segs [][][2]int, kinds [3]bool, thr
 						l2 += d * d
 					}
 				case kinds[0]:
-					for j, x := range as {
-						l1 += math.Abs(x - bs[j])
-					}
+					l1 += l1Dist(as, bs)
 				case kinds[1]:
 					for j, x := range as {
 						d := x - bs[j]
@@ -260,4 +258,22 @@ func sqDist(ai []int32, av []float32, bi []int32, bv []float32) float64 {
 		s += d * d
 	}
 	return s
+}
+
+// l1Dist is Σ|a_j − b_j| with four independent accumulators (the loop is
+// bound by floating-point add latency otherwise). len(b) ≥ len(a).
+func l1Dist(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(a); j += 4 {
+		s0 += math.Abs(a[j] - b[j])
+		s1 += math.Abs(a[j+1] - b[j+1])
+		s2 += math.Abs(a[j+2] - b[j+2])
+		s3 += math.Abs(a[j+3] - b[j+3])
+	}
+	for ; j < len(a); j++ {
+		s0 += math.Abs(a[j] - b[j])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
