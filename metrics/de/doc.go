@@ -25,11 +25,18 @@
 // which equals the textbook rank-sum form R1 − n1(n1+1)/2, and the pooled tie
 // term is the reference's own Σ(t³−t) plus the change caused by each shared
 // value. Zeros — most entries of a sparse matrix — are never materialised:
-// they are one tied block of known size on each side. Work is split into
-// (target group, block of 256 genes) tasks run on GOMAXPROCS goroutines, so
-// genes run in parallel even for a single target, and nothing is densified:
-// the memory held is 8 bytes per distinct (gene, value) pair of the reference
-// plus one gene block of target values per worker.
+// they are one tied block of known size on each side. Values are compared
+// as integer order keys (the float bits with the sign handled), which sorts
+// and searches faster than float comparisons; long reference columns are
+// radix-sorted.
+//
+// Target groups are taken in batches (up to 32 Mi non-zeros): each group of
+// a batch is transposed to gene-major order in one pass, then blocks of 16
+// genes run in parallel on GOMAXPROCS goroutines and every group of the
+// batch is tested against a gene while that gene's reference values are in
+// cache — genes run in parallel even for a single target. Nothing is
+// densified: the memory held is 8 bytes per distinct (gene, value) pair of
+// the reference plus 4 bytes per non-zero of the current batch.
 //
 // # Example
 //

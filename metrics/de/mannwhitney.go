@@ -11,8 +11,8 @@ import (
 	"github.com/cellbench/cellbench/data"
 )
 
-// geneBlock is the number of genes one worker task gathers at a time. Tasks
-// are (group, gene block) pairs, so genes run in parallel even for one group.
+// geneBlock is the number of genes one NewReference task gathers at a time
+// (tasks are gene blocks, so the reference is built in parallel over genes).
 const geneBlock = 256
 
 // Reference is the reference (control) group of a Mann–Whitney comparison,
