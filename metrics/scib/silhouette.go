@@ -18,12 +18,14 @@ import (
 // 1.2 silhouette_samples and scib-metrics' nan_to_num). It panics if c has
 // fewer than 2 groups or its length differs from x.Rows.
 //
-// Cost O(N²·D/2): each unordered pair's distance is computed once and added
-// to both cells' per-group sums, which each worker (≤ 0 means GOMAXPROCS)
-// accumulates in its own N × groups table, summed at the end — memory
-// 8·workers·N·groups bytes (10,000 cells, 31 labels, 2 workers: 5 MB). When
-// that would exceed 256 MiB it falls back to computing every ordered pair
-// with O(workers·groups) memory.
+// Cost O(N²·D): cells are copied once, grouped by code, into a dims-major
+// matrix (8·N·D bytes); then for every cell i and group G the sum of
+// distances from i to G's cells is one contiguous vector scan (AVX-512 /
+// AVX2 with GOEXPERIMENT=simd, scalar otherwise; see distkernel.go). Cells
+// are split over workers goroutines (≤ 0 means GOMAXPROCS), each with its
+// own groups-long sum buffer; every cell's width depends only on its own
+// sums, so the result does not depend on scheduling. No N × N matrix and
+// no N × groups table is held.
 func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 	n, L := x.Rows, len(c.Names)
 	if len(c.Code) != n {
@@ -33,42 +35,36 @@ func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 		panic("scib: SilhouetteSamples: fewer than 2 groups")
 	}
 	workers = workerCount(workers)
-	if 8*workers*n*L > 256<<20 {
-		return silhouetteOrdered(x, c, workers)
+	// Group the cells: start[l] … start[l+1] are group l's positions.
+	start := make([]int, L+1)
+	for _, l := range c.Code {
+		start[l+1]++
 	}
-	d := x.Cols
-	acc := make([][]float64, workers)
-	for w := range acc {
-		acc[w] = make([]float64, n*L)
+	for l := 0; l < L; l++ {
+		start[l+1] += start[l]
 	}
-	parallelRange(n, workers, 16, func(w, lo, hi int) {
-		a := acc[w]
+	order := make([]int32, n)
+	fill := append([]int(nil), start[:L]...)
+	for i, l := range c.Code {
+		order[fill[l]] = int32(i)
+		fill[l]++
+	}
+	t := newDimsMajor(x, order)
+	out := make([]float64, n)
+	sums := make([][]float64, workers)
+	for w := range sums {
+		sums[w] = make([]float64, L)
+	}
+	parallelRange(n, workers, 64, func(w, lo, hi int) {
+		s := sums[w]
 		for i := lo; i < hi; i++ {
-			xi := x.Data[i*d : (i+1)*d]
-			ci := c.Code[i]
-			ai := a[i*L : (i+1)*L]
-			for j := i + 1; j < n; j++ {
-				xj := x.Data[j*d : (j+1)*d]
-				var q float64
-				for k, v := range xi {
-					t := v - xj[k]
-					q += t * t
-				}
-				dist := math.Sqrt(q)
-				ai[c.Code[j]] += dist
-				a[j*L+ci] += dist
+			q := x.Row(i)
+			for l := range s {
+				s[l] = sumDists(q, t, start[l], start[l+1])
 			}
+			out[i] = silhouetteFromSums(s, c, c.Code[i])
 		}
 	})
-	for w := 1; w < workers; w++ {
-		for p, v := range acc[w] {
-			acc[0][p] += v
-		}
-	}
-	out := make([]float64, n)
-	for i := 0; i < n; i++ {
-		out[i] = silhouetteFromSums(acc[0][i*L:(i+1)*L], c, c.Code[i])
-	}
 	return out
 }
 
@@ -89,43 +85,6 @@ func silhouetteFromSums(s []float64, c Codes, own int) float64 {
 		return 0
 	}
 	return (b - a) / m
-}
-
-// silhouetteOrdered is SilhouetteSamples over ordered pairs with
-// O(workers·groups) memory.
-func silhouetteOrdered(x *data.Dense, c Codes, workers int) []float64 {
-	n, d := x.Rows, x.Cols
-	if len(c.Code) != n {
-		panic(fmt.Sprintf("scib: SilhouetteSamples: %d labels for %d cells", len(c.Code), n))
-	}
-	L := len(c.Names)
-	if L < 2 {
-		panic("scib: SilhouetteSamples: fewer than 2 groups")
-	}
-	workers = workerCount(workers)
-	out := make([]float64, n)
-	sums := make([][]float64, workers)
-	for w := range sums {
-		sums[w] = make([]float64, L)
-	}
-	parallelRange(n, workers, 32, func(w, lo, hi int) {
-		s := sums[w]
-		for i := lo; i < hi; i++ {
-			clear(s)
-			xi := x.Data[i*d : (i+1)*d]
-			for j := 0; j < n; j++ {
-				xj := x.Data[j*d : (j+1)*d]
-				var q float64
-				for k, v := range xi {
-					t := v - xj[k]
-					q += t * t
-				}
-				s[c.Code[j]] += math.Sqrt(q)
-			}
-			out[i] = silhouetteFromSums(s, c, c.Code[i])
-		}
-	})
-	return out
 }
 
 // SilhouetteLabel is scib-metrics' silhouette_label (SPEC name

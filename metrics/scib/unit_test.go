@@ -347,6 +347,9 @@ func TestKDTreeEqualsBruteForce(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		copy(x.Row(i+100), x.Row(i)) // duplicates
 	}
+	for i := 400; i < 500; i++ {
+		copy(x.Row(i), x.Row(7)) // 101 identical points: an unsplittable leaf > kdLeaf
+	}
 	for _, k := range []int{1, 2, 15, 90} {
 		tree := ExactKNN(x, k, 2)
 		brute := bruteKNN(x, &Neighbors{N: x.Rows, K: k, Indices: make([]int32, x.Rows*k), Distances: make([]float64, x.Rows*k)}, k, 2)
@@ -359,15 +362,65 @@ func TestKDTreeEqualsBruteForce(t *testing.T) {
 	}
 }
 
-func TestSilhouettePairSymmetry(t *testing.T) {
-	// The half-pair accumulation and the ordered-pair fallback agree.
-	x, lab, _ := blobs(4, 5, 2, 30, 7, 1)
+func TestSilhouetteMatchesNaive(t *testing.T) {
+	// The grouped vector scan agrees with a plain double loop over ordered
+	// pairs (scalar distances, per-cell group sums), on group sizes that
+	// are not multiples of the vector width, with 1 and 3 workers.
+	x, lab, _ := blobs(4, 5, 2, 31, 7, 1)
 	c := Encode(lab)
-	a := SilhouetteSamples(x, c, 2)
-	b := silhouetteOrdered(x, c, 2)
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12 {
-			t.Fatalf("cell %d: %v vs %v", i, a[i], b[i])
+	want := silhouetteNaive(x, c)
+	for _, workers := range []int{1, 3} {
+		got := SilhouetteSamples(x, c, workers)
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12 {
+				t.Fatalf("workers=%d: cell %d: %v vs naive %v", workers, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// silhouetteNaive is the textbook silhouette: every ordered pair, scalar.
+func silhouetteNaive(x *data.Dense, c Codes) []float64 {
+	out := make([]float64, x.Rows)
+	s := make([]float64, len(c.Names))
+	for i := 0; i < x.Rows; i++ {
+		clear(s)
+		for j := 0; j < x.Rows; j++ {
+			s[c.Code[j]] += math.Sqrt(sqDist(x.Row(i), x.Row(j)))
+		}
+		out[i] = silhouetteFromSums(s, c, c.Code[i])
+	}
+	return out
+}
+
+func TestDistanceKernelsMatchScalar(t *testing.T) {
+	// The vector kernels (AVX-512/AVX2 under GOEXPERIMENT=simd) give
+	// bit-identical squared distances to the scalar kernel, for every
+	// range length 0…40 and offset, and sums of distances within 1e-13.
+	t.Logf("kernel: %s", simdKernel())
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, d := range []int{1, 3, 8, 13} {
+		x := &data.Dense{Rows: 60, Cols: d, Data: make([]float64, 60*d)}
+		for p := range x.Data {
+			x.Data[p] = rng.NormFloat64() * 10
+		}
+		tm := newDimsMajor[int](x, nil)
+		q := x.Row(5)
+		got, want := make([]float64, 60), make([]float64, 60)
+		for lo := 0; lo < 20; lo++ {
+			for hi := lo; hi <= min(60, lo+40); hi++ {
+				sqDists(q, tm, lo, hi, got)
+				sqDistsScalar(q, tm, lo, hi, want)
+				for p := range hi - lo {
+					if got[p] != want[p] {
+						t.Fatalf("d=%d [%d,%d) p=%d: %v vs scalar %v", d, lo, hi, p, got[p], want[p])
+					}
+				}
+				a, b := sumDists(q, tm, lo, hi), sumDistsScalar(q, tm, lo, hi)
+				if math.Abs(a-b) > 1e-13*math.Max(1, b) {
+					t.Fatalf("d=%d [%d,%d): sum %v vs scalar %v", d, lo, hi, a, b)
+				}
+			}
 		}
 	}
 }

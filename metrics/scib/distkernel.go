@@ -1,0 +1,72 @@
+package scib
+
+import (
+	"math"
+
+	"github.com/cellbench/cellbench/data"
+)
+
+// dimsMajor holds points column by column (v[c·n + p] is coordinate c of
+// point p), so that the distance kernels can load 8 consecutive points of
+// one coordinate as one vector. Points may be stored in any order (a
+// permutation of the rows of the source matrix). v has dimsMajorPad zeros
+// after the last column so that a vector kernel may load a full vector at
+// the last points; lanes past the requested range are discarded.
+const dimsMajorPad = 8
+
+type dimsMajor struct {
+	d, n int
+	v    []float64
+}
+
+// newDimsMajor copies the rows order[0], order[1], … of x (all rows in
+// order when order is nil) into dims-major layout.
+func newDimsMajor[I int | int32](x *data.Dense, order []I) dimsMajor {
+	d := x.Cols
+	n := x.Rows
+	if order != nil {
+		n = len(order)
+	}
+	t := dimsMajor{d: d, n: n, v: make([]float64, d*n+dimsMajorPad)}
+	for p := 0; p < n; p++ {
+		r := p
+		if order != nil {
+			r = int(order[p])
+		}
+		for c, v := range x.Data[r*d : r*d+d] {
+			t.v[c*n+p] = v
+		}
+	}
+	return t
+}
+
+// sqDistsScalar sets dst[p−lo] = Σ_c (q_c − t_c,p)² for p in [lo, hi),
+// summing over c in increasing order, one rounding per operation (no
+// fused multiply-add), so every kernel gives bit-identical values.
+func sqDistsScalar(q []float64, t dimsMajor, lo, hi int, dst []float64) {
+	dst = dst[:hi-lo]
+	for p := range dst {
+		dst[p] = 0
+	}
+	for c, qc := range q {
+		col := t.v[c*t.n+lo : c*t.n+hi]
+		for p, v := range col {
+			u := qc - v
+			dst[p] += float64(u * u) // conversion forbids fusing into an FMA
+		}
+	}
+}
+
+// sumDistsScalar returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²).
+func sumDistsScalar(q []float64, t dimsMajor, lo, hi int) float64 {
+	var s float64
+	for p := lo; p < hi; p++ {
+		var q2 float64
+		for c, qc := range q {
+			u := qc - t.v[c*t.n+p]
+			q2 += float64(u * u)
+		}
+		s += math.Sqrt(q2)
+	}
+	return s
+}

@@ -1,0 +1,15 @@
+//go:build !(goexperiment.simd && amd64)
+
+package scib
+
+// Without GOEXPERIMENT=simd (or off amd64) the scalar kernels are used.
+
+func simdKernel() string { return "scalar" }
+
+func sqDists(q []float64, t dimsMajor, lo, hi int, dst []float64) {
+	sqDistsScalar(q, t, lo, hi, dst)
+}
+
+func sumDists(q []float64, t dimsMajor, lo, hi int) float64 {
+	return sumDistsScalar(q, t, lo, hi)
+}
