@@ -160,6 +160,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := os.Stat(*out + "/" + state.MetaFile); err == nil {
 		return fmt.Errorf("train: %s already holds a finished model; choose another --out", *out)
 	}
+	backend, err := model.NewBackend() // fail before any work when XLA was asked for but is unusable
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	p, err := df.load()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -175,10 +179,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	m.CheckpointDir = *out
 	if !*quiet {
 		m.Progress = stderr
-	}
-	backend, err := model.NewBackend()
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
 	}
 	m.Backend = backend
 	fmt.Fprintf(stderr, "train: %s on %s (%d training cells of %d, split %s, seed %d), backend %s, config %s: %s\n",

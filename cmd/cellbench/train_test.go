@@ -53,3 +53,19 @@ func TestTrainPredictTiny(t *testing.T) {
 		t.Fatalf("bad -set: %v", err)
 	}
 }
+
+// Asking for XLA where no PJRT plugin can be loaded fails before any work,
+// naming PJRT_PLUGIN_LIBRARY_PATH — never a silent fallback to "go".
+func TestTrainXLAWithoutPlugin(t *testing.T) {
+	t.Setenv("GOMLX_BACKEND", "xla:cpu")
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	out := filepath.Join(t.TempDir(), "ckpt")
+	var so, se bytes.Buffer
+	err := run(context.Background(), []string{"train", "--config", "tiny", "--data", "fixture-perturbation", "--out", out}, &so, &se)
+	if err == nil {
+		t.Skip("an XLA PJRT plugin is installed here")
+	}
+	if !strings.Contains(err.Error(), "PJRT_PLUGIN_LIBRARY_PATH") {
+		t.Fatalf("error does not name PJRT_PLUGIN_LIBRARY_PATH: %v", err)
+	}
+}
