@@ -177,6 +177,11 @@ func (m *ST) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) 
 	for p, i := range td.pertIdx {
 		m.meta.Perts[i] = p
 	}
+	if m.CheckpointDir != "" {
+		if err := m.checkResumeConfig(m.CheckpointDir, train.Var.Index, spec); err != nil {
+			return err
+		}
+	}
 	m.store = model.NewStore(spec.Seed)
 	m.exec = nil
 	opts := model.TrainOptions{
@@ -591,5 +596,33 @@ func (m *ST) initEmbedding(train *data.Dataset, k int, seed uint64) error {
 	es := m.store.RootScope().At("embedding")
 	es.VariableWithValue("mean", tensors.FromFlatDataAndDimensions(mean, G)).SetTrainable(false)
 	es.VariableWithValue("loadings", tensors.FromFlatDataAndDimensions(load, G, k)).SetTrainable(false)
+	return nil
+}
+
+// startFile records what a checkpoint directory is being trained with, so
+// that resuming with another configuration, gene list or spec is refused
+// instead of failing deep inside GoMLX (or silently mixing two runs).
+const startFile = "state_train_start.json"
+
+func (m *ST) checkResumeConfig(dir string, genes []string, spec tasks.PertSpec) error {
+	cfgJSON, _ := m.cfg.MarshalJSON()
+	want, _ := json.Marshal(struct {
+		Config json.RawMessage `json:"config"`
+		Genes  []string        `json:"genes"`
+		Spec   tasks.PertSpec  `json:"spec"`
+	}{cfgJSON, genes, spec})
+	path := filepath.Join(dir, startFile)
+	got, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
+	case err != nil:
+		return fmt.Errorf("state: %w", err)
+	case string(got) != string(want):
+		return fmt.Errorf("state: %s holds an unfinished run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", dir)
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cellbench/cellbench/data"
@@ -151,5 +152,37 @@ func TestBadConfig(t *testing.T) {
 	cfg, _ := Params.Resolve("tiny", "")
 	if err := New(cfg).Fit(context.Background(), &counts, fixtureSpec); err == nil {
 		t.Error("Fit on counts succeeded")
+	}
+}
+
+// Every named config resolves and builds a valid architecture; resuming a
+// checkpoint directory with another configuration is refused.
+func TestNamedConfigsAndResumeGuard(t *testing.T) {
+	for _, name := range Params.NamedConfigs() {
+		cfg, err := Params.Resolve(name, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := archFrom(cfg, 2000, 10).validate(); err != nil {
+			t.Errorf("config %s: %v", name, err)
+		}
+	}
+	d := fixture(t)
+	dir := t.TempDir()
+	cfg, _ := Params.Resolve("tiny", "steps=3")
+	m := New(cfg)
+	m.CheckpointDir = dir
+	if err := m.checkResumeConfig(dir, d.Genes(), fixtureSpec); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.checkResumeConfig(dir, d.Genes(), fixtureSpec); err != nil {
+		t.Fatalf("same config refused: %v", err)
+	}
+	other, _ := Params.Resolve("tiny", "steps=4")
+	m2 := New(other)
+	m2.CheckpointDir = dir
+	err := m2.Fit(context.Background(), d, fixtureSpec)
+	if err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Fatalf("resume with another config: %v", err)
 	}
 }
