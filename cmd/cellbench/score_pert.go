@@ -25,8 +25,9 @@ const scorePertUsage = `usage: cellbench score pert --real R.h5ad --pred P.h5ad 
 Scores predicted cells against real cells, per perturbation (and per context
 with --context-col), with the metrics of SPEC-metrics.md (cell-eval's names).
 Writes into DIR: results.csv, agg_results.csv, results.json, real_de.csv,
-pred_de.csv (unless the profile has no DE metric), score.csv with --baseline,
-ceiling_results.csv and agg_ceiling_results.csv with --ceiling.
+pred_de.csv (unless the profile has no DE metric), agg_results_by_context.csv
+with --context-col, score.csv with --baseline, ceiling_results.csv and
+agg_ceiling_results.csv with --ceiling.
 
 Example:
   cellbench score pert --real real.h5ad --pred pred.h5ad --pert-col perturbation \
@@ -138,6 +139,11 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if err := od.Write("agg_results.csv", rep.WriteAggCSV); err != nil {
 		return fmt.Errorf("score pert: %w", err)
+	}
+	if rep.WithContexts {
+		if err := od.Write("agg_results_by_context.csv", rep.WriteContextAggCSV); err != nil {
+			return fmt.Errorf("score pert: %w", err)
+		}
 	}
 	if rep.RealDE != nil {
 		if err := od.Write("real_de.csv", func(w io.Writer) error { return rep.WriteDECSV(w, rep.RealDE, genes) }); err != nil {

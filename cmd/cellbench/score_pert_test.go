@@ -74,7 +74,7 @@ func TestScorePertSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"results.csv", "agg_results.csv", "results.json", "real_de.csv", "pred_de.csv"} {
+	for _, f := range []string{"results.csv", "agg_results.csv", "results.json", "real_de.csv", "pred_de.csv", "agg_results_by_context.csv"} {
 		if _, err := os.Stat(filepath.Join(out1, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}

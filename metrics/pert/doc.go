@@ -63,7 +63,9 @@
 // (discrimination ranks among that context's perturbations; DE against that
 // context's controls) and aggregates are over all (context, perturbation)
 // rows; pdisc is the mean of r_t/N over all rows and de_spearman_sig pools
-// all rows.
+// all rows. Report.ContextAggregates holds the same summaries per context
+// (pdisc and de_spearman_sig recomputed within it); the CLI writes them to
+// agg_results_by_context.csv.
 //
 // # NaN, zeros and warnings
 //

@@ -46,6 +46,10 @@ type Report struct {
 	Warnings []string
 	// WithContexts says whether the inputs had context labels.
 	WithContexts bool
+	// ContextAggregates holds, with context labels, the same summaries as
+	// Aggregates over each context's rows alone (pdisc and de_spearman_sig
+	// recomputed within the context); nil for a single context.
+	ContextAggregates map[string][]Summary
 }
 
 // Aggregate returns the summary of a metric and whether it was computed.
@@ -290,7 +294,8 @@ var nanReasons = map[string]string{
 	metrics.DESpearmanLFCSig: "fewer than 2 real significant genes or a constant LFC list",
 }
 
-// finish computes the aggregates and the warnings about NaN and rule-based zeros.
+// finish computes the aggregates (overall and per context) and the
+// warnings about NaN and rule-based zeros.
 func (r *Report) finish(selected []string, rankL1 []float64, needDE bool) {
 	label := func(row Row) string {
 		if r.WithContexts {
@@ -298,16 +303,28 @@ func (r *Report) finish(selected []string, rankL1 []float64, needDE bool) {
 		}
 		return row.Perturbation
 	}
-	for k, m := range r.Metrics {
-		vals := make([]float64, len(r.Rows))
-		var nan []string
+	all := make([]int, len(r.Rows))
+	for i := range all {
+		all[i] = i
+	}
+	r.Aggregates = r.summaries(all, selected, rankL1)
+	if r.WithContexts {
+		r.ContextAggregates = map[string][]Summary{}
+		byCtx := map[string][]int{}
 		for i, row := range r.Rows {
-			vals[i] = row.Values[k]
-			if math.IsNaN(vals[i]) {
+			byCtx[row.Context] = append(byCtx[row.Context], i)
+		}
+		for c, rows := range byCtx {
+			r.ContextAggregates[c] = r.summaries(rows, selected, rankL1)
+		}
+	}
+	for k, m := range r.Metrics {
+		var nan []string
+		for _, row := range r.Rows {
+			if math.IsNaN(row.Values[k]) {
 				nan = append(nan, label(row))
 			}
 		}
-		r.Aggregates = append(r.Aggregates, summarize(m, vals))
 		if len(nan) > 0 {
 			reason := nanReasons[m]
 			if reason == "" {
@@ -333,40 +350,54 @@ func (r *Report) finish(selected []string, rankL1 []float64, needDE bool) {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%d perturbations have no predicted significant DE gene; precision_at_N is 0 for them (cell-eval rule): %s", len(kp0), listHead(kp0, 20)))
 		}
 	}
-	one := func(m string, v float64) Summary {
-		s := Summary{Metric: m, Count: 1, Mean: v, Std: math.NaN(), Min: v, Median: v, Max: v}
-		if math.IsNaN(v) {
-			s = summarize(m, []float64{v})
+	if s, ok := r.Aggregate(metrics.DESpearmanSig); ok && math.IsNaN(s.Mean) {
+		r.Warnings = append(r.Warnings, "de_spearman_sig is NaN: fewer than 2 perturbations or a constant number of significant genes on one side")
+	}
+}
+
+// summaries summarises the given rows: every per-row metric, then the
+// aggregate-only metrics recomputed over those rows (pdisc from the rows'
+// L1 rank fractions rankL1, aligned with Rows; de_spearman_sig from their
+// DE tables).
+func (r *Report) summaries(rows []int, selected []string, rankL1 []float64) []Summary {
+	var out []Summary
+	for k, m := range r.Metrics {
+		vals := make([]float64, len(rows))
+		for i, ri := range rows {
+			vals[i] = r.Rows[ri].Values[k]
 		}
-		return s
+		out = append(out, summarize(m, vals))
+	}
+	one := func(m string, v float64) Summary {
+		if math.IsNaN(v) {
+			return summarize(m, []float64{v})
+		}
+		return Summary{Metric: m, Count: 1, Mean: v, Std: math.NaN(), Min: v, Median: v, Max: v}
 	}
 	for _, m := range selected {
 		switch m {
 		case metrics.PDisc, metrics.PDiscNorm:
 			mean := 0.0
-			for _, f := range rankL1 {
-				mean += f
+			for _, ri := range rows {
+				mean += rankL1[ri]
 			}
-			mean /= float64(len(rankL1))
+			mean /= float64(len(rows))
 			if m == metrics.PDisc {
-				r.Aggregates = append(r.Aggregates, one(m, mean))
+				out = append(out, one(m, mean))
 			} else {
-				r.Aggregates = append(r.Aggregates, one(m, 1-2*mean))
+				out = append(out, one(m, 1-2*mean))
 			}
 		case metrics.DESpearmanSig:
-			nr := make([]float64, len(r.RealDE))
-			np := make([]float64, len(r.PredDE))
-			for i := range r.RealDE {
-				nr[i] = float64(significantCount(&r.RealDE[i].Result, r.Options))
-				np[i] = float64(significantCount(&r.PredDE[i].Result, r.Options))
+			nr := make([]float64, len(rows))
+			np := make([]float64, len(rows))
+			for i, ri := range rows {
+				nr[i] = float64(significantCount(&r.RealDE[ri].Result, r.Options))
+				np[i] = float64(significantCount(&r.PredDE[ri].Result, r.Options))
 			}
-			v := spearman(nr, np)
-			if math.IsNaN(v) {
-				r.Warnings = append(r.Warnings, "de_spearman_sig is NaN: fewer than 2 perturbations or a constant number of significant genes on one side")
-			}
-			r.Aggregates = append(r.Aggregates, one(m, v))
+			out = append(out, one(m, spearman(nr, np)))
 		}
 	}
+	return out
 }
 
 func significantCount(res *de.Result, o Options) int {

@@ -148,6 +148,28 @@ func TestPerturbenchAgainstPython(t *testing.T) {
 		if n != countConfig(want, name) {
 			t.Errorf("%s: compared %d values, reference has %d", name, n, countConfig(want, name))
 		}
+		// Per-context aggregates equal the reference rows of that context:
+		// pdisc = mean of (1 − discrimination_score_l1), mae = mean of mae.
+		if rep.WithContexts {
+			for _, c := range rep.Contexts {
+				var n, pd, mae float64
+				for k, v := range want {
+					if strings.HasPrefix(k, name+"|"+c+"|") && strings.HasSuffix(k, "|"+metrics.DiscriminationL1) {
+						pd += 1 - v
+						mae += want[strings.TrimSuffix(k, metrics.DiscriminationL1)+metrics.MAE]
+						n++
+					}
+				}
+				for _, s := range rep.ContextAggregates[c] {
+					if s.Metric == metrics.PDisc && math.Abs(s.Mean-pd/n) > 1e-12 {
+						t.Errorf("%s: context %s pdisc %v, reference rows give %v", name, c, s.Mean, pd/n)
+					}
+					if s.Metric == metrics.MAE && math.Abs(s.Mean-mae/n) > 1e-9 {
+						t.Errorf("%s: context %s mae %v, reference rows give %v", name, c, s.Mean, mae/n)
+					}
+				}
+			}
+		}
 		t.Logf("%s: %d rows × %d metrics, %d values compared, worst continuous error %.3g; warnings: %q", name, len(rep.Rows), len(rep.Metrics), n, worst, rep.Warnings)
 	}
 }

@@ -53,6 +53,20 @@ func (r *Report) WriteResultsCSV(w io.Writer) error {
 	return cw.Error()
 }
 
+// summaryStats are the statistic rows of the aggregate tables.
+var summaryStats = []struct {
+	name string
+	get  func(Summary) string
+}{
+	{"count", func(s Summary) string { return strconv.Itoa(s.Count) }},
+	{"nan_count", func(s Summary) string { return strconv.Itoa(s.NaNCount) }},
+	{"mean", func(s Summary) string { return FormatFloat(s.Mean) }},
+	{"std", func(s Summary) string { return FormatFloat(s.Std) }},
+	{"min", func(s Summary) string { return FormatFloat(s.Min) }},
+	{"median", func(s Summary) string { return FormatFloat(s.Median) }},
+	{"max", func(s Summary) string { return FormatFloat(s.Max) }},
+}
+
 // WriteAggCSV writes agg_results.csv in the layout of cell-eval's (polars
 // describe): a "statistic" column with rows count, nan_count, mean, std,
 // min, median, max, then one column per metric (aggregate-only metrics
@@ -66,25 +80,45 @@ func (r *Report) WriteAggCSV(w io.Writer) error {
 	if err := cw.Write(head); err != nil {
 		return err
 	}
-	stats := []struct {
-		name string
-		get  func(Summary) string
-	}{
-		{"count", func(s Summary) string { return strconv.Itoa(s.Count) }},
-		{"nan_count", func(s Summary) string { return strconv.Itoa(s.NaNCount) }},
-		{"mean", func(s Summary) string { return FormatFloat(s.Mean) }},
-		{"std", func(s Summary) string { return FormatFloat(s.Std) }},
-		{"min", func(s Summary) string { return FormatFloat(s.Min) }},
-		{"median", func(s Summary) string { return FormatFloat(s.Median) }},
-		{"max", func(s Summary) string { return FormatFloat(s.Max) }},
-	}
-	for _, st := range stats {
+	for _, st := range summaryStats {
 		rec := []string{st.name}
 		for _, s := range r.Aggregates {
 			rec = append(rec, st.get(s))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteContextAggCSV writes agg_results_by_context.csv: like WriteAggCSV
+// with a leading "context" column, one block of statistic rows per context
+// (contexts in report order). It writes only the header when the report has
+// a single context.
+func (r *Report) WriteContextAggCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := []string{"context", "statistic"}
+	for _, s := range r.Aggregates {
+		head = append(head, s.Metric)
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	for _, c := range r.Contexts {
+		aggs, ok := r.ContextAggregates[c]
+		if !ok {
+			continue
+		}
+		for _, st := range summaryStats {
+			rec := []string{c, st.name}
+			for _, s := range aggs {
+				rec = append(rec, st.get(s))
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
 		}
 	}
 	cw.Flush()
@@ -184,14 +218,15 @@ func (r *Report) WriteJSON(w io.Writer, extra map[string]any) error {
 	}
 	o := r.Options
 	doc := struct {
-		Options    map[string]any     `json:"options"`
-		Metrics    []string           `json:"metrics"`
-		Contexts   []string           `json:"contexts,omitempty"`
-		Rows       []jsonRow          `json:"rows"`
-		Aggregates map[string]jsonAgg `json:"aggregates"`
-		AggOrder   []string           `json:"aggregate_order"`
-		Warnings   []string           `json:"warnings"`
-		Extra      map[string]any     `json:"extra,omitempty"`
+		Options    map[string]any                `json:"options"`
+		Metrics    []string                      `json:"metrics"`
+		Contexts   []string                      `json:"contexts,omitempty"`
+		Rows       []jsonRow                     `json:"rows"`
+		Aggregates map[string]jsonAgg            `json:"aggregates"`
+		AggOrder   []string                      `json:"aggregate_order"`
+		ByContext  map[string]map[string]jsonAgg `json:"context_aggregates,omitempty"`
+		Warnings   []string                      `json:"warnings"`
+		Extra      map[string]any                `json:"extra,omitempty"`
 	}{
 		Options: map[string]any{
 			"control": o.Control, "control_ref": o.ControlRef.String(), "profile": o.Profile,
@@ -212,10 +247,23 @@ func (r *Report) WriteJSON(w io.Writer, extra map[string]any) error {
 		}
 		doc.Rows = append(doc.Rows, jr)
 	}
+	toJSON := func(s Summary) jsonAgg {
+		return jsonAgg{s.Count, s.NaNCount, jsonFloat(s.Mean), jsonFloat(s.Std),
+			jsonFloat(s.Min), jsonFloat(s.Median), jsonFloat(s.Max)}
+	}
 	for _, s := range r.Aggregates {
 		doc.AggOrder = append(doc.AggOrder, s.Metric)
-		doc.Aggregates[s.Metric] = jsonAgg{s.Count, s.NaNCount, jsonFloat(s.Mean), jsonFloat(s.Std),
-			jsonFloat(s.Min), jsonFloat(s.Median), jsonFloat(s.Max)}
+		doc.Aggregates[s.Metric] = toJSON(s)
+	}
+	if r.ContextAggregates != nil {
+		doc.ByContext = map[string]map[string]jsonAgg{}
+		for c, aggs := range r.ContextAggregates {
+			m := map[string]jsonAgg{}
+			for _, s := range aggs {
+				m[s.Metric] = toJSON(s)
+			}
+			doc.ByContext[c] = m
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
