@@ -295,3 +295,28 @@ func ExampleEvaluate() {
 	// discrimination_score_l1 0.5
 	// pdisc_norm 0
 }
+
+// TestRegistryAndProfiles: every metric this package computes is declared in
+// metrics.All (aggregate-only ones with Kind Aggregate), and every profile
+// lists only known metrics.
+func TestRegistryAndProfiles(t *testing.T) {
+	for _, m := range AllMetrics() {
+		info, ok := metrics.All.Lookup(m)
+		if !ok {
+			t.Errorf("%s missing from metrics.All", m)
+			continue
+		}
+		if aggregateOnly(m) != (info.Kind == metrics.Aggregate) {
+			t.Errorf("%s: kind %v, aggregate-only %v", m, info.Kind, aggregateOnly(m))
+		}
+	}
+	for name := range Profiles {
+		list, err := ProfileMetrics(name)
+		if err != nil || len(list) == 0 {
+			t.Errorf("profile %s: %v %v", name, list, err)
+		}
+	}
+	if got, _ := ProfileMetrics("vcc"); fmt.Sprint(got) != "[mae discrimination_score_l1 overlap_at_N]" {
+		t.Errorf("vcc profile = %v", got)
+	}
+}
