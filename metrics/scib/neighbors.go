@@ -60,19 +60,18 @@ func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
 	nb := &Neighbors{N: n, K: k, Indices: make([]int32, n*k), Distances: make([]float64, n*k)}
 	if d <= kdMaxDims {
 		t := buildKDTree(x)
-		lists := make([]nearest, workers)
-		stacks := make([][]kdItem, workers)
-		bufs := make([][]float64, workers)
-		for w := range bufs {
-			bufs[w] = make([]float64, t.maxLeaf)
+		scratch := make([]*knnScratch, workers)
+		for w := range scratch {
+			scratch[w] = newKNNScratch(t)
 		}
 		// Queries in tree order: consecutive queries are neighbours, which
 		// keeps the visited leaves in cache.
 		parallelRange(n, workers, 64, func(w, lo, hi int) {
+			sc := scratch[w]
 			for pos := lo; pos < hi; pos++ {
 				i := int(t.perm[pos])
-				t.knn(i, k, &lists[w], &stacks[w], bufs[w])
-				lists[w].write(nb, i)
+				t.knn(i, k, sc)
+				sc.list.write(nb, i)
 			}
 		})
 		return nb
@@ -108,25 +107,33 @@ func bruteKNN(x *data.Dense, nb *Neighbors, k, workers int) *Neighbors {
 }
 
 // nearest keeps the m candidates that are smallest in (squared distance,
-// index) order, sorted in that order (d[r], j[r]). It is a sorted array
-// with binary-search insertion: for m ≈ 90 and a few hundred accepted
-// offers per query this beats a binary heap plus the final sort (measured
-// on the retina embedding). Distances are kept as their IEEE-754 bits:
-// for non-negative floats the bit patterns order like the values, and
-// integer comparisons let the compiler make the search branch-free.
+// index) order. It is a binary max-heap on the distance alone (the worst
+// kept candidate on top, so an offer that cannot enter costs one
+// comparison), sorted by heapsort when the row is written. Distances are
+// kept as their IEEE-754 bits — for non-negative floats the bit patterns
+// order like the values — so comparisons are single integer comparisons
+// the compiler turns into SETcc rather than unpredictable branches.
+//
+// Equal distances are ordered by index. The heap ignores indices, so the
+// rare ties are handled apart: the candidates at the top distance form a
+// subtree containing the root, among which the one with the largest index
+// is the worst kept candidate (evicted first); and write orders runs of
+// equal distances by index. Measured on the retina embedding (k = 90) this
+// beat a float heap with (distance, index) comparisons plus a final sort,
+// and a sorted array with binary-search insertion.
 type nearest struct {
-	m int
-	d []uint64 // math.Float64bits of squared distances (all ≥ 0)
-	j []int32
+	m   int
+	key []uint64 // math.Float64bits of squared distances (all ≥ 0)
+	j   []int32
 }
 
 // reset empties the list and sets its capacity m ≥ 0.
 func (h *nearest) reset(m int) {
 	h.m = m
-	if cap(h.d) < m {
-		h.d, h.j = make([]uint64, 0, m), make([]int32, 0, m)
+	if cap(h.key) < m {
+		h.key, h.j = make([]uint64, 0, m), make([]int32, 0, m)
 	}
-	h.d, h.j = h.d[:0], h.j[:0]
+	h.key, h.j = h.key[:0], h.j[:0]
 }
 
 // bound is the largest squared distance an offer can have and still enter:
@@ -136,54 +143,103 @@ func (h *nearest) bound() float64 {
 	switch {
 	case h.m == 0:
 		return math.Inf(-1)
-	case len(h.d) < h.m:
+	case len(h.key) < h.m:
 		return math.Inf(1)
 	}
-	return math.Float64frombits(h.d[h.m-1])
+	return math.Float64frombits(h.key[0])
 }
 
-// offer inserts (s, j) (s ≥ 0) if fewer than m are kept or it precedes the
-// last kept candidate.
+// offer adds (s, j) (s ≥ 0) if fewer than m are kept or it comes before
+// the worst kept candidate in (distance, index) order, which it replaces.
 func (h *nearest) offer(s float64, j int32) {
-	d, js := h.d, h.j
-	n := len(d)
 	key := math.Float64bits(s)
-	// First position whose distance exceeds s (branch-free binary search).
-	lo := 0
-	if n > 0 {
-		for m := n; m > 1; {
-			half := m >> 1
-			lo += half & -b2i(d[lo+half] <= key) // SETcc, not a branch
-			m -= half
+	ks, js := h.key, h.j
+	n := len(ks)
+	if n < h.m {
+		ks, js = append(ks, key), append(js, j)
+		h.key, h.j = ks, js
+		for i := n; i > 0; { // sift up
+			p := (i - 1) / 2
+			if ks[p] >= ks[i] {
+				break
+			}
+			ks[i], ks[p] = ks[p], ks[i]
+			js[i], js[p] = js[p], js[i]
+			i = p
 		}
-		lo += b2i(d[lo] <= key)
+		return
 	}
-	// Equal distances are ordered by index.
-	for lo > 0 && d[lo-1] == key && js[lo-1] > j {
-		lo--
+	if n == 0 || key > ks[0] {
+		return
 	}
-	if n == h.m {
-		if lo == n {
-			return
+	// The worst kept candidate: the root unless a child ties with it.
+	w := 0
+	if (n > 1 && ks[1] == ks[0]) || (n > 2 && ks[2] == ks[0]) {
+		w = worstOfTies(ks, js)
+	}
+	if key == ks[0] {
+		if j < js[w] {
+			js[w] = j // same distance: the heap order is unchanged
 		}
-		copy(d[lo+1:], d[lo:n-1])
-		copy(js[lo+1:], js[lo:n-1])
-	} else {
-		d, js = append(d, 0), append(js, 0)
-		copy(d[lo+1:], d[lo:n])
-		copy(js[lo+1:], js[lo:n])
-		h.d, h.j = d, js
+		return
 	}
-	d[lo], js[lo] = key, j
+	siftDown(ks, js, w, key, j)
 }
 
-// write stores row i of nb: i itself at distance 0, then the kept
-// candidates with plain (square-rooted) distances.
+// worstOfTies returns the position of the largest index among the kept
+// candidates whose distance equals the root's.
+func worstOfTies(ks []uint64, js []int32) int {
+	w := 0
+	for p, k := range ks {
+		if k == ks[0] && js[p] > js[w] {
+			w = p
+		}
+	}
+	return w
+}
+
+// siftDown puts (key, j) at position i of the max-heap ks, js (replacing
+// what was there, whose key was ≥ key) and restores the heap order below.
+func siftDown(ks []uint64, js []int32, i int, key uint64, j int32) {
+	n := len(ks)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n {
+			c += b2i(ks[r] > ks[l])
+		}
+		if ks[c] <= key {
+			break
+		}
+		ks[i], js[i] = ks[c], js[c]
+		i = c
+	}
+	ks[i], js[i] = key, j
+}
+
+// write sorts the kept candidates (heapsort on distance, then each run of
+// equal distances by index) and stores row i of nb: i itself at distance
+// 0, then the candidates with plain (square-rooted) distances in
+// increasing (distance, index) order.
 func (h *nearest) write(nb *Neighbors, i int) {
+	ks, js := h.key, h.j
+	for end := len(ks) - 1; end > 0; end-- {
+		k, j := ks[end], js[end]
+		ks[end], js[end] = ks[0], js[0]
+		siftDown(ks[:end], js[:end], 0, k, j)
+	}
+	for r := 1; r < len(ks); r++ { // insertion sort within equal distances
+		for p := r; p > 0 && ks[p-1] == ks[p] && js[p-1] > js[p]; p-- {
+			js[p-1], js[p] = js[p], js[p-1]
+		}
+	}
 	idx, dst := nb.Row(i)
 	idx[0], dst[0] = int32(i), 0
-	for r, s := range h.d {
-		idx[r+1] = h.j[r]
+	for r, s := range ks {
+		idx[r+1] = js[r]
 		dst[r+1] = math.Sqrt(math.Float64frombits(s))
 	}
 }

@@ -3,6 +3,7 @@ package scib
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -420,6 +421,41 @@ func TestDistanceKernelsMatchScalar(t *testing.T) {
 				if math.Abs(a-b) > 1e-13*math.Max(1, b) {
 					t.Fatalf("d=%d [%d,%d): sum %v vs scalar %v", d, lo, hi, a, b)
 				}
+			}
+		}
+	}
+}
+
+func TestNearestListTies(t *testing.T) {
+	// Offers with many equal distances (small integers) in random order:
+	// the kept list must be the m smallest in (distance, index) order, as a
+	// full sort gives, for every m.
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(300)
+		type c struct {
+			d float64
+			j int32
+		}
+		all := make([]c, n)
+		for p := range all {
+			all[p] = c{float64(rng.IntN(12)), int32(rng.IntN(1000))}
+		}
+		m := rng.IntN(n + 1)
+		var h nearest
+		h.reset(m)
+		for _, x := range all {
+			h.offer(x.d, x.j)
+		}
+		nb := &Neighbors{N: 1, K: m + 1, Indices: make([]int32, m+1), Distances: make([]float64, m+1)}
+		h.write(nb, 0)
+		sort.Slice(all, func(a, b int) bool {
+			return all[a].d < all[b].d || (all[a].d == all[b].d && all[a].j < all[b].j)
+		})
+		for r := 0; r < m; r++ {
+			if nb.Indices[r+1] != all[r].j || nb.Distances[r+1] != math.Sqrt(all[r].d) {
+				t.Fatalf("trial %d (n=%d, m=%d): rank %d = (%v, %d), want (%v, %d)", trial, n, m, r,
+					nb.Distances[r+1], nb.Indices[r+1], math.Sqrt(all[r].d), all[r].j)
 			}
 		}
 	}
