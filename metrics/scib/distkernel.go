@@ -70,3 +70,15 @@ func sumDistsScalar(q []float64, t dimsMajor, lo, hi int) float64 {
 	}
 	return s
 }
+
+// minUpdateScalar sets best[p], arg[p] = dist[p], c wherever dist[p] <
+// best[p] (strictly: ties keep the earlier c).
+func minUpdateScalar(dist, best []float64, arg []int64, c int64) {
+	best = best[:len(dist)]
+	arg = arg[:len(dist)]
+	for p, v := range dist {
+		if v < best[p] {
+			best[p], arg[p] = v, c
+		}
+	}
+}

@@ -13,3 +13,7 @@ func sqDists(q []float64, t dimsMajor, lo, hi int, dst []float64) {
 func sumDists(q []float64, t dimsMajor, lo, hi int) float64 {
 	return sumDistsScalar(q, t, lo, hi)
 }
+
+func minUpdate(dist, best []float64, arg []int64, c int64) {
+	minUpdateScalar(dist, best, arg, c)
+}

@@ -197,3 +197,23 @@ func sumDists(q []float64, t dimsMajor, lo, hi int) float64 {
 	sum := ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 	return sum + sumDistsScalar(q, t, p, hi)
 }
+
+// minUpdate sets best[p], arg[p] = dist[p], c wherever dist[p] < best[p]
+// (strictly: ties keep the earlier c), 8 lanes at a time with AVX-512.
+func minUpdate(dist, best []float64, arg []int64, c int64) {
+	n := len(dist)
+	best, arg = best[:n], arg[:n]
+	p := 0
+	if simdAVX512 {
+		cv := archsimd.BroadcastInt64x8(c)
+		for ; p+8 <= n; p += 8 {
+			d := archsimd.LoadFloat64x8(dist[p : p+8])
+			b := archsimd.LoadFloat64x8(best[p : p+8])
+			a := archsimd.LoadInt64x8(arg[p : p+8])
+			lt := d.Less(b)
+			d.IfElse(lt, b).Store(best[p : p+8])
+			cv.IfElse(lt, a).Store(arg[p : p+8])
+		}
+	}
+	minUpdateScalar(dist[p:], best[p:], arg[p:], c)
+}

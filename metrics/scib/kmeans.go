@@ -32,11 +32,12 @@ func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 	centers := make([][]float64, 0, k)
 	first := rng.IntN(n)
 	centers = append(centers, append([]float64(nil), x.Row(first)...))
+	cols := newDimsMajor[int](x, nil) // vector distance kernel, same values as sqDist
 	closest := make([]float64, n)
+	sqDists(centers[0], cols, 0, n, closest)
 	pot := 0.0
-	for i := 0; i < n; i++ {
-		closest[i] = sqDist(x.Row(i), centers[0])
-		pot += closest[i]
+	for _, v := range closest {
+		pot += v
 	}
 	cum := make([]float64, n)
 	cand := make([]float64, n)
@@ -55,10 +56,13 @@ func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 				id = n - 1
 			}
 			cp := 0.0
-			c := x.Row(id)
-			for i := 0; i < n; i++ {
-				cand[i] = math.Min(closest[i], sqDist(x.Row(i), c))
-				cp += cand[i]
+			sqDists(x.Row(id), cols, 0, n, cand)
+			for i, v := range cand {
+				if closest[i] < v { // min(closest, v); all values ≥ 0, no NaN
+					v = closest[i]
+				}
+				cand[i] = v
+				cp += v
 			}
 			if cp < bestPot {
 				bestPot, bestID = cp, id
@@ -81,7 +85,9 @@ func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 // maxIter iterations; unless the assignment converged strictly, cells are
 // finally reassigned to the final centres. An empty cluster is relocated to
 // the cell farthest from its centre (sklearn's `_relocate_empty_clusters`).
-// The assignment step runs on workers goroutines.
+// The assignment step runs on workers goroutines, blocks of 512 cells
+// against one centre at a time with the vector distance kernel
+// (distkernel.go; the same squared distances as the scalar loop).
 func KMeans(x *data.Dense, init [][]float64, maxIter int, tol float64, workers int) KMeansResult {
 	n, d := x.Rows, x.Cols
 	k := len(init)
@@ -96,17 +102,28 @@ func KMeans(x *data.Dense, init [][]float64, maxIter int, tol float64, workers i
 		old[i] = -1
 	}
 	workers = workerCount(workers)
+	// Assignment: blocks of cells against one centre at a time with the
+	// vector distance kernel (same squared distances as sqDist).
+	const block = 512
+	cols := newDimsMajor[int](x, nil)
+	best := make([][]float64, workers)
+	dist := make([][]float64, workers)
+	arg := make([][]int64, workers)
+	for w := range best {
+		best[w], dist[w], arg[w] = make([]float64, block), make([]float64, block), make([]int64, block)
+	}
 	assign := func() {
-		parallelRange(n, workers, 512, func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xi := x.Row(i)
-				bc, bd := 0, math.Inf(1)
-				for c, ce := range centers {
-					if v := sqDist(xi, ce); v < bd {
-						bc, bd = c, v
-					}
-				}
-				labels[i] = bc
+		parallelRange(n, workers, block, func(w, lo, hi int) {
+			bd, dd, ad := best[w][:hi-lo], dist[w][:hi-lo], arg[w][:hi-lo]
+			for p := range bd {
+				bd[p], ad[p] = math.Inf(1), 0
+			}
+			for c, ce := range centers {
+				sqDists(ce, cols, lo, hi, dd)
+				minUpdate(dd, bd, ad, int64(c)) // ties keep the lower centre index
+			}
+			for p, a := range ad {
+				labels[lo+p] = int(a)
 			}
 		})
 	}

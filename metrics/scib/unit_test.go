@@ -397,7 +397,8 @@ func silhouetteNaive(x *data.Dense, c Codes) []float64 {
 func TestDistanceKernelsMatchScalar(t *testing.T) {
 	// The vector kernels (AVX-512/AVX2 under GOEXPERIMENT=simd) give
 	// bit-identical squared distances to the scalar kernel, for every
-	// range length 0…40 and offset, and sums of distances within 1e-13.
+	// range length 0…40 and offset, sums of distances within 1e-13, and
+	// the same running minimum (minUpdate).
 	t.Logf("kernel: %s", simdKernel())
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, d := range []int{1, 3, 8, 13} {
@@ -420,6 +421,21 @@ func TestDistanceKernelsMatchScalar(t *testing.T) {
 				a, b := sumDists(q, tm, lo, hi), sumDistsScalar(q, tm, lo, hi)
 				if math.Abs(a-b) > 1e-13*math.Max(1, b) {
 					t.Fatalf("d=%d [%d,%d): sum %v vs scalar %v", d, lo, hi, a, b)
+				}
+				// minUpdate against its scalar twin, with ties (equal values).
+				m := hi - lo
+				best1, best2 := make([]float64, m), make([]float64, m)
+				arg1, arg2 := make([]int64, m), make([]int64, m)
+				for p := range best1 {
+					best1[p] = want[(p*7)%max(m, 1)]
+					best2[p], arg1[p], arg2[p] = best1[p], int64(p), int64(p)
+				}
+				minUpdate(got[:m], best1, arg1, 99)
+				minUpdateScalar(want[:m], best2, arg2, 99)
+				for p := range best1 {
+					if best1[p] != best2[p] || arg1[p] != arg2[p] {
+						t.Fatalf("d=%d [%d,%d): minUpdate lane %d: (%v, %d) vs scalar (%v, %d)", d, lo, hi, p, best1[p], arg1[p], best2[p], arg2[p])
+					}
 				}
 			}
 		}
