@@ -82,3 +82,21 @@ func minUpdateScalar(dist, best []float64, arg []int64, c int64) {
 		}
 	}
 }
+
+// sumDistsAccScalar returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²) and adds
+// each term to acc[p−lo].
+func sumDistsAccScalar(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
+	acc = acc[:hi-lo]
+	var s float64
+	for p := range acc {
+		var q2 float64
+		for c, qc := range q {
+			u := qc - t.v[c*t.n+lo+p]
+			q2 += float64(u * u)
+		}
+		r := math.Sqrt(q2)
+		s += r
+		acc[p] += r
+	}
+	return s
+}

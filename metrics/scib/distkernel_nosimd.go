@@ -17,3 +17,7 @@ func sumDists(q []float64, t dimsMajor, lo, hi int) float64 {
 func minUpdate(dist, best []float64, arg []int64, c int64) {
 	minUpdateScalar(dist, best, arg, c)
 }
+
+func sumDistsAcc(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
+	return sumDistsAccScalar(q, t, lo, hi, acc)
+}

@@ -217,3 +217,82 @@ func minUpdate(dist, best []float64, arg []int64, c int64) {
 	}
 	minUpdateScalar(dist[p:], best[p:], arg[p:], c)
 }
+
+// sumDistsAcc returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²) and adds each
+// term to acc[p−lo] (the symmetric silhouette's column sums).
+func sumDistsAcc(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
+	acc = acc[:hi-lo]
+	v, n := t.v, t.n
+	p := lo
+	var lanes [8]float64
+	switch {
+	case simdAVX512:
+		acc0 := archsimd.BroadcastFloat64x8(0)
+		acc1, acc2, acc3 := acc0, acc0, acc0
+		for ; p+32 <= hi; p += 32 {
+			s0 := archsimd.BroadcastFloat64x8(0)
+			s1, s2, s3 := s0, s0, s0
+			for c, qc := range q {
+				w := v[c*n+p : c*n+p+32 : c*n+p+32]
+				b := archsimd.BroadcastFloat64x8(qc)
+				u0 := b.Sub(archsimd.LoadFloat64x8(w[0:8]))
+				u1 := b.Sub(archsimd.LoadFloat64x8(w[8:16]))
+				u2 := b.Sub(archsimd.LoadFloat64x8(w[16:24]))
+				u3 := b.Sub(archsimd.LoadFloat64x8(w[24:32]))
+				s0 = s0.Add(u0.Mul(u0))
+				s1 = s1.Add(u1.Mul(u1))
+				s2 = s2.Add(u2.Mul(u2))
+				s3 = s3.Add(u3.Mul(u3))
+			}
+			o := acc[p-lo : p-lo+32 : p-lo+32]
+			r0, r1, r2, r3 := s0.Sqrt(), s1.Sqrt(), s2.Sqrt(), s3.Sqrt()
+			acc0, acc1, acc2, acc3 = acc0.Add(r0), acc1.Add(r1), acc2.Add(r2), acc3.Add(r3)
+			archsimd.LoadFloat64x8(o[0:8]).Add(r0).Store(o[0:8])
+			archsimd.LoadFloat64x8(o[8:16]).Add(r1).Store(o[8:16])
+			archsimd.LoadFloat64x8(o[16:24]).Add(r2).Store(o[16:24])
+			archsimd.LoadFloat64x8(o[24:32]).Add(r3).Store(o[24:32])
+		}
+		for ; p+8 <= hi; p += 8 {
+			s := archsimd.BroadcastFloat64x8(0)
+			for c, qc := range q {
+				u := archsimd.BroadcastFloat64x8(qc).Sub(archsimd.LoadFloat64x8(v[c*n+p : c*n+p+8]))
+				s = s.Add(u.Mul(u))
+			}
+			r := s.Sqrt()
+			acc0 = acc0.Add(r)
+			o := acc[p-lo : p-lo+8]
+			archsimd.LoadFloat64x8(o).Add(r).Store(o)
+		}
+		acc0.Add(acc1).Add(acc2.Add(acc3)).Store(lanes[:])
+		if p < hi {
+			s := archsimd.BroadcastFloat64x8(0)
+			for c, qc := range q {
+				u := archsimd.BroadcastFloat64x8(qc).Sub(archsimd.LoadFloat64x8(v[c*n+p : c*n+p+8]))
+				s = s.Add(u.Mul(u))
+			}
+			var tail [8]float64
+			s.Sqrt().Store(tail[:])
+			for r, x := range tail[:hi-p] {
+				lanes[r] += x
+				acc[p-lo+r] += x
+			}
+			p = hi
+		}
+	case simdAVX2:
+		acc0 := archsimd.BroadcastFloat64x4(0)
+		for ; p+4 <= hi; p += 4 {
+			s := archsimd.BroadcastFloat64x4(0)
+			for c, qc := range q {
+				u := archsimd.BroadcastFloat64x4(qc).Sub(archsimd.LoadFloat64x4(v[c*n+p : c*n+p+4]))
+				s = s.Add(u.Mul(u))
+			}
+			r := s.Sqrt()
+			acc0 = acc0.Add(r)
+			o := acc[p-lo : p-lo+4]
+			archsimd.LoadFloat64x4(o).Add(r).Store(o)
+		}
+		acc0.Store(lanes[:4])
+	}
+	sum := ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+	return sum + sumDistsAccScalar(q, t, p, hi, acc[p-lo:])
+}

@@ -3,6 +3,7 @@ package scib
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/cellbench/cellbench/data"
 )
@@ -18,14 +19,21 @@ import (
 // 1.2 silhouette_samples and scib-metrics' nan_to_num). It panics if c has
 // fewer than 2 groups or its length differs from x.Rows.
 //
-// Cost O(N²·D): cells are copied once, grouped by code, into a dims-major
-// matrix (8·N·D bytes); then for every cell i and group G the sum of
-// distances from i to G's cells is one contiguous vector scan (AVX-512 /
-// AVX2 with GOEXPERIMENT=simd, scalar otherwise; see distkernel.go). Cells
-// are split over workers goroutines (≤ 0 means GOMAXPROCS), each with its
-// own groups-long sum buffer; every cell's width depends only on its own
-// sums, so the result does not depend on scheduling. No N × N matrix and
-// no N × groups table is held.
+// Cells are copied once, grouped by code, into a dims-major matrix
+// (8·N·D bytes) so that distances from a cell to a run of cells of one
+// group are a contiguous vector scan (AVX-512 / AVX2 with GOEXPERIMENT=simd,
+// scalar otherwise; see distkernel.go). Each unordered pair is computed once
+// (O(N²·D/2)): the grouped positions are cut into tiles of 256; a tile pair
+// (I, J > I) adds each distance to the row cell's sum for the column cell's
+// group and to the column cell's sum for the row cell's group; diagonal
+// tiles are scanned in both orders. Tile rows are dealt to workers
+// goroutines (≤ 0 means GOMAXPROCS) round-robin — a fixed assignment, so
+// the floating-point sums, and the result, do not depend on scheduling —
+// each with its own N × groups table of sums (8·workers·N·groups bytes:
+// 10,000 cells, 31 labels, 2 workers: 5 MB), added in worker order at the
+// end. When that table would exceed 256 MiB, every ordered pair is computed
+// instead (twice the distances) with O(workers·groups) memory. No N × N
+// matrix is ever held.
 func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 	n, L := x.Rows, len(c.Names)
 	if len(c.Code) != n {
@@ -35,21 +43,54 @@ func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 		panic("scib: SilhouetteSamples: fewer than 2 groups")
 	}
 	workers = workerCount(workers)
-	// Group the cells: start[l] … start[l+1] are group l's positions.
-	start := make([]int, L+1)
+	g := groupCells(x, c)
+	if 8*workers*n*L > 256<<20 {
+		return silhouetteRows(x, c, g, workers)
+	}
+	return silhouetteTiles(x, c, g, workers)
+}
+
+// groupedCells is x's cells sorted by group code (stable), dims-major.
+type groupedCells struct {
+	start []int   // group l occupies positions start[l] … start[l+1]−1
+	order []int32 // order[p] is the cell at position p
+	code  []int32 // code[p] is the group of position p
+	t     dimsMajor
+}
+
+func groupCells(x *data.Dense, c Codes) groupedCells {
+	n, L := x.Rows, len(c.Names)
+	g := groupedCells{start: make([]int, L+1), order: make([]int32, n), code: make([]int32, n)}
 	for _, l := range c.Code {
-		start[l+1]++
+		g.start[l+1]++
 	}
 	for l := 0; l < L; l++ {
-		start[l+1] += start[l]
+		g.start[l+1] += g.start[l]
 	}
-	order := make([]int32, n)
-	fill := append([]int(nil), start[:L]...)
+	fill := append([]int(nil), g.start[:L]...)
 	for i, l := range c.Code {
-		order[fill[l]] = int32(i)
+		g.order[fill[l]] = int32(i)
+		g.code[fill[l]] = int32(l)
 		fill[l]++
 	}
-	t := newDimsMajor(x, order)
+	g.t = newDimsMajor(x, g.order)
+	return g
+}
+
+// segments calls fn(l, lo, hi) for each group l with positions in [lo, hi),
+// clipped to [lo, hi).
+func (g *groupedCells) segments(lo, hi int, fn func(l, lo, hi int)) {
+	for p := lo; p < hi; {
+		l := int(g.code[p])
+		e := min(hi, g.start[l+1])
+		fn(l, p, e)
+		p = e
+	}
+}
+
+// silhouetteRows computes every ordered pair, cell by cell.
+func silhouetteRows(x *data.Dense, c Codes, g groupedCells, workers int) []float64 {
+	n, L := x.Rows, len(c.Names)
 	out := make([]float64, n)
 	sums := make([][]float64, workers)
 	for w := range sums {
@@ -60,11 +101,73 @@ func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 		for i := lo; i < hi; i++ {
 			q := x.Row(i)
 			for l := range s {
-				s[l] = sumDists(q, t, start[l], start[l+1])
+				s[l] = sumDists(q, g.t, g.start[l], g.start[l+1])
 			}
 			out[i] = silhouetteFromSums(s, c, c.Code[i])
 		}
 	})
+	return out
+}
+
+// silhouetteTile is the tile size (positions) of silhouetteTiles.
+const silhouetteTile = 256
+
+// silhouetteTiles computes each unordered pair once (see SilhouetteSamples).
+func silhouetteTiles(x *data.Dense, c Codes, g groupedCells, workers int) []float64 {
+	n, L := x.Rows, len(c.Names)
+	const B = silhouetteTile
+	nt := (n + B - 1) / B
+	tables := make([][]float64, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		tables[w] = make([]float64, n*L)
+		wg.Add(1)
+		go func(S []float64) {
+			defer wg.Done()
+			col := make([]float64, B)
+			for I := w; I < nt; I += workers {
+				a0, a1 := I*B, min(n, I*B+B)
+				// Diagonal tile: both orders, row sums only.
+				for i := a0; i < a1; i++ {
+					q := x.Row(int(g.order[i]))
+					si := S[i*L : i*L+L]
+					g.segments(a0, a1, func(l, lo, hi int) {
+						si[l] += sumDists(q, g.t, lo, hi)
+					})
+				}
+				for J := I + 1; J < nt; J++ {
+					b0, b1 := J*B, min(n, J*B+B)
+					// Rows of one group at a time, so that the column sums
+					// of the run all go to that group.
+					g.segments(a0, a1, func(A, r0, r1 int) {
+						cb := col[:b1-b0]
+						clear(cb)
+						for i := r0; i < r1; i++ {
+							q := x.Row(int(g.order[i]))
+							si := S[i*L : i*L+L]
+							g.segments(b0, b1, func(l, lo, hi int) {
+								si[l] += sumDistsAcc(q, g.t, lo, hi, cb[lo-b0:hi-b0])
+							})
+						}
+						for j, v := range cb {
+							S[(b0+j)*L+A] += v
+						}
+					})
+				}
+			}
+		}(tables[w])
+	}
+	wg.Wait()
+	S := tables[0]
+	for w := 1; w < workers; w++ {
+		for p, v := range tables[w] {
+			S[p] += v
+		}
+	}
+	out := make([]float64, n)
+	for p := 0; p < n; p++ {
+		out[g.order[p]] = silhouetteFromSums(S[p*L:p*L+L], c, int(g.code[p]))
+	}
 	return out
 }
 

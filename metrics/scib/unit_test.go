@@ -364,17 +364,26 @@ func TestKDTreeEqualsBruteForce(t *testing.T) {
 }
 
 func TestSilhouetteMatchesNaive(t *testing.T) {
-	// The grouped vector scan agrees with a plain double loop over ordered
-	// pairs (scalar distances, per-cell group sums), on group sizes that
-	// are not multiples of the vector width, with 1 and 3 workers.
+	if silhouetteTile >= 310 {
+		t.Fatal("test needs more than one tile")
+	}
+	// The tiled half-pair scan (310 cells: two tiles) and the ordered-pair
+	// fallback agree with a plain double loop over ordered pairs (scalar
+	// distances, per-cell group sums), on group sizes that are not
+	// multiples of the vector width, with 1 and 3 workers.
 	x, lab, _ := blobs(4, 5, 2, 31, 7, 1)
 	c := Encode(lab)
 	want := silhouetteNaive(x, c)
 	for _, workers := range []int{1, 3} {
-		got := SilhouetteSamples(x, c, workers)
-		for i := range got {
-			if math.Abs(got[i]-want[i]) > 1e-12 {
-				t.Fatalf("workers=%d: cell %d: %v vs naive %v", workers, i, got[i], want[i])
+		g := groupCells(x, c)
+		for name, got := range map[string][]float64{
+			"tiles": SilhouetteSamples(x, c, workers),
+			"rows":  silhouetteRows(x, c, g, workers),
+		} {
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-12 {
+					t.Fatalf("%s, workers=%d: cell %d: %v vs naive %v", name, workers, i, got[i], want[i])
+				}
 			}
 		}
 	}
