@@ -9,16 +9,15 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/scib"
+	"github.com/cellbench/cellbench/tasks"
 )
 
 func init() {
@@ -51,14 +50,6 @@ Examples:
 
 Flags:
 `
-
-// embedInput is one embedding to score with its cells' labels and batches.
-type embedInput struct {
-	name            string
-	x, pre          *data.Dense
-	labels, batches []string
-	dropped         int
-}
 
 func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("score embed", flag.ContinueOnError)
@@ -124,16 +115,23 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 
-	var inputs []embedInput
+	eopt := tasks.EmbeddingOptions{LabelCol: *labelCol, BatchCol: *batchCol, DropMissing: *dropMissing,
+		PCA: *pcaComps, HVG: *nHVG, Scale: *scale, TargetSum: *targetSum, Seed: *seed}
+	if *embedKeys != "" {
+		for _, k := range strings.Split(*embedKeys, ",") {
+			eopt.ObsmKeys = append(eopt.ObsmKeys, strings.TrimSpace(k))
+		}
+	}
+	var inputs []tasks.EmbeddingInput
 	if *dataPath != "" {
-		in, err := loadH5adEmbeddings(*dataPath, *embedKeys, *pcaComps, *nHVG, *scale, *targetSum, *seed, *labelCol, *batchCol, *dropMissing)
+		in, err := tasks.LoadH5adEmbeddings(*dataPath, eopt)
 		if err != nil {
 			return fmt.Errorf("score embed: %w", err)
 		}
 		inputs = append(inputs, in...)
 	}
 	for _, f := range embedFiles {
-		in, err := loadCSVEmbedding(f, *embedCols, *preCols, *labelCol, *batchCol, *dropMissing)
+		in, err := tasks.LoadCSVEmbedding(f, *embedCols, *preCols, eopt)
 		if err != nil {
 			return fmt.Errorf("score embed: %w", err)
 		}
@@ -141,10 +139,10 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	names := map[string]bool{}
 	for _, in := range inputs {
-		if names[in.name] {
-			return fmt.Errorf("score embed: two embeddings are named %q (rename a CSV file)", in.name)
+		if names[in.Name] {
+			return fmt.Errorf("score embed: two embeddings are named %q (rename a CSV file)", in.Name)
 		}
-		names[in.name] = true
+		names[in.Name] = true
 	}
 
 	type embedResult struct {
@@ -170,14 +168,14 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 		o := opt
-		o.Pre = in.pre
+		o.Pre = in.Pre
 		t0 := time.Now()
-		rep, err := scib.Benchmark(in.x, in.labels, in.batches, o)
+		rep, err := scib.Benchmark(in.X, in.Labels, in.Batches, o)
 		if err != nil {
-			return fmt.Errorf("score embed: %s: %w", in.name, err)
+			return fmt.Errorf("score embed: %s: %w", in.Name, err)
 		}
-		r := embedResult{Name: in.name, Cells: rep.Cells, Dims: rep.Dims, Labels: rep.Labels, Batches: rep.Batches,
-			Neighbours: rep.K, DroppedCells: in.dropped, IsolatedLabels: rep.IsolatedLabels,
+		r := embedResult{Name: in.Name, Cells: rep.Cells, Dims: rep.Dims, Labels: rep.Labels, Batches: rep.Batches,
+			Neighbours: rep.K, DroppedCells: in.Dropped, IsolatedLabels: rep.IsolatedLabels,
 			KMeansIterations: rep.KMeansIterations, Seconds: map[string]string{}, WallSeconds: time.Since(t0).Seconds()}
 		for _, v := range rep.Values {
 			r.Values = append(r.Values, toJSONValue(v))
@@ -305,153 +303,3 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
-// isMissing reports whether a label is missing as pandas reads CSVs
-// (empty, "NA", "NaN", "nan") or as an absent categorical ("").
-func isMissing(s string) bool {
-	switch strings.TrimSpace(s) {
-	case "", "NA", "NaN", "nan", "<NA>":
-		return true
-	}
-	return false
-}
-
-// keepPresent returns the indices of cells whose label and batch are both
-// present, or an error counting missing ones unless drop is set.
-func keepPresent(src, labelCol, batchCol string, labels, batches []string, drop bool) ([]int, error) {
-	var keep []int
-	missL, missB := 0, 0
-	for i := range labels {
-		ml, mb := isMissing(labels[i]), isMissing(batches[i])
-		if ml {
-			missL++
-		}
-		if mb {
-			missB++
-		}
-		if !ml && !mb {
-			keep = append(keep, i)
-		}
-	}
-	if (missL > 0 || missB > 0) && !drop {
-		return nil, fmt.Errorf("%s: %d cells have a missing %s and %d a missing %s (\"\", \"NA\" or \"NaN\"); choose another column or pass --drop-missing", src, missL, labelCol, missB, batchCol)
-	}
-	if len(keep) == 0 {
-		return nil, fmt.Errorf("%s: no cell has both a %s and a %s", src, labelCol, batchCol)
-	}
-	return keep, nil
-}
-
-func pick(v []string, idx []int) []string {
-	out := make([]string, len(idx))
-	for k, i := range idx {
-		out[k] = v[i]
-	}
-	return out
-}
-
-func pickRows(x *data.Dense, idx []int) *data.Dense {
-	if x == nil {
-		return nil
-	}
-	out := &data.Dense{Rows: len(idx), Cols: x.Cols, Data: make([]float64, 0, len(idx)*x.Cols)}
-	for _, i := range idx {
-		out.Data = append(out.Data, x.Row(i)...)
-	}
-	return out
-}
-
-func loadCSVEmbedding(nameOrPath, embedCols, preCols, labelCol, batchCol string, drop bool) (embedInput, error) {
-	file, err := data.NewRegistry("").Resolve(nameOrPath)
-	if err != nil {
-		return embedInput{}, err
-	}
-	e, err := scib.ReadEmbeddingCSV(file, embedCols, []string{labelCol, batchCol})
-	if err != nil {
-		return embedInput{}, err
-	}
-	var pre *data.Dense
-	if preCols != "" {
-		p, err := scib.ReadEmbeddingCSV(file, preCols, nil)
-		if err != nil {
-			return embedInput{}, fmt.Errorf("--pre-cols: %w", err)
-		}
-		pre = p.X
-	}
-	keep, err := keepPresent(file, labelCol, batchCol, e.Columns[labelCol], e.Columns[batchCol], drop)
-	if err != nil {
-		return embedInput{}, err
-	}
-	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return embedInput{name: name, x: pickRows(e.X, keep), pre: pickRows(pre, keep),
-		labels: pick(e.Columns[labelCol], keep), batches: pick(e.Columns[batchCol], keep),
-		dropped: e.X.Rows - len(keep)}, nil
-}
-
-func loadH5adEmbeddings(nameOrPath, keys string, pcaComps, nHVG int, scale string, targetSum float64, seed uint64,
-	labelCol, batchCol string, drop bool) ([]embedInput, error) {
-	path, err := data.NewRegistry("").Resolve(nameOrPath)
-	if err != nil {
-		return nil, err
-	}
-	d, err := h5ad.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	labels, err := d.ObsLabels(labelCol)
-	if err != nil {
-		return nil, err
-	}
-	batches, err := d.ObsLabels(batchCol)
-	if err != nil {
-		return nil, err
-	}
-	keep, err := keepPresent(path, labelCol, batchCol, labels, batches, drop)
-	if err != nil {
-		return nil, err
-	}
-	dropped := len(labels) - len(keep)
-	labels, batches = pick(labels, keep), pick(batches, keep)
-	var inputs []embedInput
-	var pre *data.Dense
-	if pcaComps > 0 {
-		x, err := data.ToLog1p(d, scale, targetSum)
-		if err != nil {
-			return nil, err
-		}
-		x = x.SubsetRows(keep)
-		hv := min(nHVG, x.Cols)
-		h, err := data.HighlyVariableGenes(x, hv)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		sub := x.SubsetCols(h.Selected)
-		if pcaComps > min(sub.Rows, sub.Cols) {
-			return nil, fmt.Errorf("%s: --pca %d exceeds min(%d cells, %d genes)", path, pcaComps, sub.Rows, sub.Cols)
-		}
-		p, err := scib.PCA(sub, pcaComps, seed)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		pre = p.Scores
-		inputs = append(inputs, embedInput{name: fmt.Sprintf("pca%d", pcaComps), x: p.Scores, pre: pre,
-			labels: labels, batches: batches, dropped: dropped})
-	}
-	if keys != "" {
-		for _, key := range strings.Split(keys, ",") {
-			key = strings.TrimSpace(key)
-			m, ok := d.Obsm[key]
-			if !ok {
-				avail := make([]string, 0, len(d.Obsm))
-				for k := range d.Obsm {
-					avail = append(avail, k)
-				}
-				sort.Strings(avail)
-				return nil, fmt.Errorf("%s: no obsm key %q (obsm has: %s)", path, key, strings.Join(avail, ", "))
-			}
-			inputs = append(inputs, embedInput{name: key, x: pickRows(m, keep), pre: pre,
-				labels: labels, batches: batches, dropped: dropped})
-		}
-	}
-	return inputs, nil
-}
