@@ -100,3 +100,31 @@ func sumDistsAccScalar(q []float64, t dimsMajor, lo, hi int, acc []float64) floa
 	}
 	return s
 }
+
+// boxSqDistScalar is the squared distance from q to the box [lo, hi]
+// (per coordinate, the part of q outside the box), summed over coordinates
+// in increasing order.
+func boxSqDistScalar(q, lo, hi []float64) float64 {
+	lo, hi = lo[:len(q)], hi[:len(q)]
+	var s float64
+	for c, v := range q {
+		if v < lo[c] {
+			u := lo[c] - v
+			s += float64(u * u)
+		} else if v > hi[c] {
+			u := v - hi[c]
+			s += float64(u * u)
+		}
+	}
+	return s
+}
+
+// maskLEScalar returns a bit mask with bit p set when d[p] ≤ bound
+// (len(d) ≤ 64).
+func maskLEScalar(d []float64, bound float64) uint64 {
+	var m uint64
+	for p, v := range d {
+		m |= uint64(b2i(v <= bound)) << p
+	}
+	return m
+}

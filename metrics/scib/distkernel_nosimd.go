@@ -21,3 +21,7 @@ func minUpdate(dist, best []float64, arg []int64, c int64) {
 func sumDistsAcc(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
 	return sumDistsAccScalar(q, t, lo, hi, acc)
 }
+
+func boxSqDist(q, lo, hi []float64) float64 { return boxSqDistScalar(q, lo, hi) }
+
+func maskLE(d []float64, bound float64) uint64 { return maskLEScalar(d, bound) }

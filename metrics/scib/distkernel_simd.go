@@ -296,3 +296,43 @@ func sumDistsAcc(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
 	sum := ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 	return sum + sumDistsAccScalar(q, t, p, hi, acc[p-lo:])
 }
+
+// boxSqDist is boxSqDistScalar without branches: 8 coordinates per vector
+// (u = max(lo − q, q − hi, 0), at most one side positive), the squares then
+// summed in increasing coordinate order as the scalar loop does — bit-
+// identical, so pruning stays exactly "strictly farther than the bound".
+func boxSqDist(q, lo, hi []float64) float64 {
+	if !simdAVX512 {
+		return boxSqDistScalar(q, lo, hi)
+	}
+	d := len(q)
+	lo, hi = lo[:d], hi[:d]
+	zero := archsimd.BroadcastFloat64x8(0)
+	var sq [8]float64
+	var s float64
+	for c := 0; c < d; c += 8 {
+		qv, m := archsimd.LoadFloat64x8Part(q[c:])
+		lv, _ := archsimd.LoadFloat64x8Part(lo[c:])
+		hv, _ := archsimd.LoadFloat64x8Part(hi[c:])
+		u := lv.Sub(qv).Max(qv.Sub(hv)).Max(zero)
+		u.Mul(u).Store(sq[:])
+		for _, v := range sq[:m] {
+			s += v
+		}
+	}
+	return s
+}
+
+// maskLE returns a bit mask with bit p set when d[p] ≤ bound (len(d) ≤ 64).
+func maskLE(d []float64, bound float64) uint64 {
+	if !simdAVX512 {
+		return maskLEScalar(d, bound)
+	}
+	b := archsimd.BroadcastFloat64x8(bound)
+	var m uint64
+	p := 0
+	for ; p+8 <= len(d); p += 8 {
+		m |= uint64(archsimd.LoadFloat64x8(d[p:p+8]).LessEqual(b).ToBits()) << p
+	}
+	return m | maskLEScalar(d[p:], bound)<<p
+}

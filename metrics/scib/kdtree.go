@@ -2,6 +2,7 @@ package scib
 
 import (
 	"math"
+	"math/bits"
 	"sort"
 
 	"github.com/cellbench/cellbench/data"
@@ -98,17 +99,7 @@ func (t *kdTree) build(lo, hi int32) int32 {
 func (t *kdTree) boxDist2(n int32, q []float64) float64 {
 	d := len(q)
 	box := t.boxes[int(n)*2*d : int(n)*2*d+2*d]
-	var s float64
-	for c, v := range q {
-		if v < box[c] {
-			u := box[c] - v
-			s += u * u
-		} else if v > box[d+c] {
-			u := v - box[d+c]
-			s += u * u
-		}
-	}
-	return s
+	return boxSqDist(q, box[:d], box[d:])
 }
 
 // kdItem is a pending node with the squared distance to its box.
@@ -156,14 +147,22 @@ func (t *kdTree) knn(self, k int, sc *knnScratch) {
 			d2 := buf[:hi-lo]
 			sqDists(q, t.pts, lo, hi, d2)
 			perm := t.perm[lo:hi]
-			for p, s := range d2 {
-				// Ties with the current last stay candidates: the list
-				// orders them by index, as the brute-force scan does.
-				if s > bound || int(perm[p]) == self {
-					continue
+			// Candidates within the bound at the start of the leaf, 64 at a
+			// time as a bit mask; each is checked again against the bound,
+			// which tightens as candidates enter.
+			for c0 := 0; c0 < len(d2); c0 += 64 {
+				blk := d2[c0:min(len(d2), c0+64)]
+				for m := maskLE(blk, bound); m != 0; m &= m - 1 {
+					p := bits.TrailingZeros64(m)
+					s, j := blk[p], perm[c0+p]
+					// Ties with the current last stay candidates: the list
+					// orders them by index, as the brute-force scan does.
+					if s > bound || int(j) == self {
+						continue
+					}
+					h.offer(s, j)
+					bound = h.bound()
 				}
-				h.offer(s, perm[p])
-				bound = h.bound()
 			}
 			continue
 		}

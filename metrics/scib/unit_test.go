@@ -451,6 +451,45 @@ func TestDistanceKernelsMatchScalar(t *testing.T) {
 	}
 }
 
+func TestBoxAndMaskKernelsMatchScalar(t *testing.T) {
+	// boxSqDist is bit-identical to the branchy scalar loop (q inside,
+	// outside on either side, on the boundary; D not a multiple of 8), and
+	// maskLE sets exactly the bits of values ≤ bound (ties included).
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, d := range []int{1, 5, 8, 11, 17} {
+		for trial := 0; trial < 200; trial++ {
+			q, lo, hi := make([]float64, d), make([]float64, d), make([]float64, d)
+			for c := range q {
+				a, b := rng.NormFloat64(), rng.NormFloat64()
+				lo[c], hi[c] = min(a, b), max(a, b)
+				q[c] = rng.NormFloat64() * 2
+				if rng.IntN(5) == 0 {
+					q[c] = lo[c] // on the boundary
+				}
+			}
+			if got, want := boxSqDist(q, lo, hi), boxSqDistScalar(q, lo, hi); got != want {
+				t.Fatalf("d=%d: boxSqDist %v, scalar %v", d, got, want)
+			}
+		}
+	}
+	for n := 0; n <= 64; n++ {
+		v := make([]float64, n)
+		for p := range v {
+			v[p] = float64(rng.IntN(5))
+		}
+		for _, bound := range []float64{-1, 0, 2, 4, math.Inf(1)} {
+			if got, want := maskLE(v, bound), maskLEScalar(v, bound); got != want {
+				t.Fatalf("n=%d bound=%v: maskLE %b, scalar %b", n, bound, got, want)
+			}
+			for p, x := range v {
+				if (maskLEScalar(v, bound)>>p)&1 != uint64(b2i(x <= bound)) {
+					t.Fatalf("n=%d bound=%v: bit %d wrong", n, bound, p)
+				}
+			}
+		}
+	}
+}
+
 func TestNearestListTies(t *testing.T) {
 	// Offers with many equal distances (small integers) in random order:
 	// the kept list must be the m smallest in (distance, index) order, as a
