@@ -3,7 +3,6 @@ package scib
 import (
 	"math"
 	"math/bits"
-	"sort"
 
 	"github.com/cellbench/cellbench/data"
 )
@@ -59,8 +58,8 @@ func (t *kdTree) build(lo, hi int32) int32 {
 	}
 	for _, p := range t.perm[lo:hi] {
 		for c, v := range t.x.Row(int(p)) {
-			box[c] = math.Min(box[c], v)
-			box[d+c] = math.Max(box[d+c], v)
+			box[c] = min(box[c], v)
+			box[d+c] = max(box[d+c], v)
 		}
 	}
 	t.boxes = append(t.boxes, box...)
@@ -78,21 +77,73 @@ func (t *kdTree) build(lo, hi int32) int32 {
 		t.maxLeaf = max(t.maxLeaf, int(hi-lo))
 		return id // all points identical: keep as one leaf
 	}
+	// Median split: the lower half in (coordinate, index) order goes left
+	// (a selection, not a sort: O(n) per level).
 	seg := t.perm[lo:hi]
-	sort.Slice(seg, func(a, b int) bool {
-		va, vb := t.x.Data[int(seg[a])*d+dim], t.x.Data[int(seg[b])*d+dim]
-		if va != vb {
-			return va < vb
-		}
-		return seg[a] < seg[b]
-	})
 	mid := lo + (hi-lo)/2
-	split := t.x.Data[int(t.perm[mid-1])*d+dim] // before the children reorder perm
+	selectByCoord(seg, int(mid-lo), t.x.Data, d, dim)
+	split := math.Inf(-1) // largest coordinate on the left
+	for _, p := range seg[:mid-lo] {
+		split = max(split, t.x.Data[int(p)*d+dim])
+	}
 	l := t.build(lo, mid)
 	r := t.build(mid, hi)
 	t.nodes[id].left, t.nodes[id].right = l, r
 	t.nodes[id].dim, t.nodes[id].split = int32(dim), split
 	return id
+}
+
+// selectByCoord reorders seg so that its first k entries are the k
+// smallest rows in (coordinate dim of x, row index) order — a total order,
+// so the split is deterministic — by quickselect with a median-of-three
+// pivot.
+func selectByCoord(seg []int32, k int, x []float64, d, dim int) {
+	less := func(a, b int32) bool {
+		va, vb := x[int(a)*d+dim], x[int(b)*d+dim]
+		return va < vb || (va == vb && a < b)
+	}
+	lo, hi := 0, len(seg)-1
+	for hi > lo {
+		// Median of three to seg[lo].
+		m := lo + (hi-lo)/2
+		if less(seg[m], seg[lo]) {
+			seg[m], seg[lo] = seg[lo], seg[m]
+		}
+		if less(seg[hi], seg[lo]) {
+			seg[hi], seg[lo] = seg[lo], seg[hi]
+		}
+		if less(seg[hi], seg[m]) {
+			seg[hi], seg[m] = seg[m], seg[hi]
+		}
+		seg[lo], seg[m] = seg[m], seg[lo]
+		pivot := seg[lo]
+		// Hoare partition of seg[lo+1 .. hi] around the pivot (no entry
+		// equals it: the order is total).
+		i, j := lo+1, hi
+		for {
+			for i <= j && less(seg[i], pivot) {
+				i++
+			}
+			for i <= j && less(pivot, seg[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			seg[i], seg[j] = seg[j], seg[i]
+			i++
+			j--
+		}
+		seg[lo], seg[j] = seg[j], seg[lo] // pivot to its final place j
+		switch {
+		case j == k:
+			return
+		case j < k:
+			lo = j + 1
+		default:
+			hi = j - 1
+		}
+	}
 }
 
 // boxDist2 is the squared distance from q to node n's bounding box.

@@ -3,6 +3,7 @@ package scib
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -485,6 +486,44 @@ func TestBoxAndMaskKernelsMatchScalar(t *testing.T) {
 				if (maskLEScalar(v, bound)>>p)&1 != uint64(b2i(x <= bound)) {
 					t.Fatalf("n=%d bound=%v: bit %d wrong", n, bound, p)
 				}
+			}
+		}
+	}
+}
+
+func TestSelectByCoord(t *testing.T) {
+	// The k-d tree's median split: after selectByCoord the first k rows are
+	// the k smallest in (coordinate, index) order, with many equal
+	// coordinates, for every k.
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := 0; trial < 100; trial++ {
+		n, d := 1+rng.IntN(70), 3
+		x := make([]float64, n*d)
+		for p := range x {
+			x[p] = float64(rng.IntN(4))
+		}
+		dim := rng.IntN(d)
+		ref := make([]int32, n)
+		for i := range ref {
+			ref[i] = int32(i)
+		}
+		sort.Slice(ref, func(a, b int) bool {
+			va, vb := x[int(ref[a])*d+dim], x[int(ref[b])*d+dim]
+			return va < vb || (va == vb && ref[a] < ref[b])
+		})
+		for k := 0; k < n; k++ {
+			seg := make([]int32, n)
+			for i := range seg { // a random permutation
+				seg[i] = int32(i)
+			}
+			rng.Shuffle(n, func(a, b int) { seg[a], seg[b] = seg[b], seg[a] })
+			selectByCoord(seg, k, x, d, dim)
+			got := append([]int32(nil), seg[:k]...)
+			slices.Sort(got)
+			want := append([]int32(nil), ref[:k]...)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("trial %d n=%d k=%d: %v, want %v", trial, n, k, got, want)
 			}
 		}
 	}
