@@ -29,11 +29,11 @@ import (
 // tiles are scanned in both orders. Tile rows are dealt to workers
 // goroutines (≤ 0 means GOMAXPROCS) round-robin — a fixed assignment, so
 // the floating-point sums, and the result, do not depend on scheduling —
-// each with its own N × groups table of sums (8·workers·N·groups bytes:
-// 10,000 cells, 31 labels, 2 workers: 5 MB), added in worker order at the
-// end. When that table would exceed 256 MiB, every ordered pair is computed
-// instead (twice the distances) with O(workers·groups) memory. No N × N
-// matrix is ever held.
+// each with its own two N × groups tables of sums (as tile row and as tile
+// column: 16·workers·N·groups bytes; 10,000 cells, 31 labels, 2 workers:
+// 10 MB), added in worker order at the end. When they would exceed
+// 256 MiB, every ordered pair is computed instead (twice the distances)
+// with O(workers·groups) memory. No N × N matrix is ever held.
 func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 	n, L := x.Rows, len(c.Names)
 	if len(c.Code) != n {
@@ -44,7 +44,7 @@ func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 	}
 	workers = workerCount(workers)
 	g := groupCells(x, c)
-	if 8*workers*n*L > 256<<20 {
+	if 16*workers*n*L > 256<<20 {
 		return silhouetteRows(x, c, g, workers)
 	}
 	return silhouetteTiles(x, c, g, workers)
@@ -117,12 +117,16 @@ func silhouetteTiles(x *data.Dense, c Codes, g groupedCells, workers int) []floa
 	n, L := x.Rows, len(c.Names)
 	const B = silhouetteTile
 	nt := (n + B - 1) / B
-	tables := make([][]float64, workers)
+	// Per worker: rows[p·L + l] sums the distances from position p to group
+	// l met as a tile row; cols[l·n + p] those met as a tile column (group
+	// major, so that a run's 256 column terms are added contiguously).
+	rows := make([][]float64, workers)
+	cols := make([][]float64, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		tables[w] = make([]float64, n*L)
+		rows[w], cols[w] = make([]float64, n*L), make([]float64, n*L)
 		wg.Add(1)
-		go func(S []float64) {
+		go func(R, C []float64) {
 			defer wg.Done()
 			col := make([]float64, B)
 			for I := w; I < nt; I += workers {
@@ -130,43 +134,46 @@ func silhouetteTiles(x *data.Dense, c Codes, g groupedCells, workers int) []floa
 				// Diagonal tile: both orders, row sums only.
 				for i := a0; i < a1; i++ {
 					q := x.Row(int(g.order[i]))
-					si := S[i*L : i*L+L]
+					ri := R[i*L : i*L+L]
 					g.segments(a0, a1, func(l, lo, hi int) {
-						si[l] += sumDists(q, g.t, lo, hi)
+						ri[l] += sumDists(q, g.t, lo, hi)
 					})
 				}
 				for J := I + 1; J < nt; J++ {
 					b0, b1 := J*B, min(n, J*B+B)
-					// Rows of one group at a time, so that the column sums
+					// Rows of one group at a time, so that the column terms
 					// of the run all go to that group.
 					g.segments(a0, a1, func(A, r0, r1 int) {
 						cb := col[:b1-b0]
 						clear(cb)
 						for i := r0; i < r1; i++ {
 							q := x.Row(int(g.order[i]))
-							si := S[i*L : i*L+L]
+							ri := R[i*L : i*L+L]
 							g.segments(b0, b1, func(l, lo, hi int) {
-								si[l] += sumDistsAcc(q, g.t, lo, hi, cb[lo-b0:hi-b0])
+								ri[l] += sumDistsAcc(q, g.t, lo, hi, cb[lo-b0:hi-b0])
 							})
 						}
+						dst := C[A*n+b0 : A*n+b1]
 						for j, v := range cb {
-							S[(b0+j)*L+A] += v
+							dst[j] += v
 						}
 					})
 				}
 			}
-		}(tables[w])
+		}(rows[w], cols[w])
 	}
 	wg.Wait()
-	S := tables[0]
-	for w := 1; w < workers; w++ {
-		for p, v := range tables[w] {
-			S[p] += v
-		}
-	}
 	out := make([]float64, n)
+	s := make([]float64, L)
 	for p := 0; p < n; p++ {
-		out[g.order[p]] = silhouetteFromSums(S[p*L:p*L+L], c, int(g.code[p]))
+		for l := range s {
+			var v float64
+			for w := 0; w < workers; w++ { // fixed order: deterministic
+				v += rows[w][p*L+l] + cols[w][l*n+p]
+			}
+			s[l] = v
+		}
+		out[g.order[p]] = silhouetteFromSums(s, c, int(g.code[p]))
 	}
 	return out
 }
