@@ -137,7 +137,7 @@ func TestJournalIgnoresUnfinishedAndTornLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.WriteCell("a", []Result{{Metric: "m", Value: 1}, {Metric: "m2", Value: math.NaN()}}); err != nil {
+	if err := j.WriteCell("a", []Result{{Metric: "m", Value: 1}, {Metric: "m2", Value: math.NaN()}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	// An unfinished cell (records, no done line) then a torn line.
@@ -158,7 +158,7 @@ func TestJournalIgnoresUnfinishedAndTornLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.WriteCell("b", []Result{{Metric: "m", Value: 2}}); err != nil {
+	if err := j.WriteCell("b", []Result{{Metric: "m", Value: 2}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()

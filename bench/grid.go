@@ -22,10 +22,22 @@ type Cell struct {
 }
 
 // SplitName is the record's Split: the task's split parameters without the
-// seed (records of different seeds of one split group together).
+// seed (records of different seeds of one split group together). An
+// embedding cell has no split: its Split names the label and batch columns
+// the metrics use ("label=cell_type,batch=donor").
 func (c Cell) SplitName() string {
+	if c.IsEmbed() {
+		e, err := ResolveEmbed(c.Dataset)
+		if err != nil {
+			panic("bench: " + err.Error()) // Validate resolved it already
+		}
+		return "label=" + e.LabelCol + ",batch=" + e.BatchCol
+	}
 	return SplitName(c.Task.TaskConfig)
 }
+
+// IsEmbed reports whether the cell scores an embedding (embed-integration).
+func (c Cell) IsEmbed() bool { return tasks.IsEmbedTask(c.Task.Name) }
 
 // SplitName describes a task configuration: "holdout=k562,train=0.3".
 func SplitName(t tasks.TaskConfig) string {
@@ -48,12 +60,26 @@ func SplitName(t tasks.TaskConfig) string {
 }
 
 // Grid lists every cell in a fixed order: tasks in suite order, then each
-// task's datasets, then seeds, then models.
+// task's datasets, then seeds, then models. An embedding task has one cell
+// per (dataset, seed), whose Model is the dataset's embedding (its Name).
 func (s *Suite) Grid() []Cell {
 	var out []Cell
 	for _, t := range s.Tasks {
 		for _, dn := range t.Datasets {
 			d := s.dataset(dn)
+			if tasks.IsEmbedTask(t.Name) {
+				e, err := ResolveEmbed(d)
+				if err != nil {
+					panic("bench: " + err.Error()) // Validate resolved it already
+				}
+				m := ModelSpec{Name: e.Name}
+				for _, seed := range s.Seeds {
+					fp := fingerprint(d, t.TaskConfig, e, seed)
+					key := fmt.Sprintf("%s|%s|%s|seed=%d|%s", t.Name, d.Name, m.ID(), seed, fp)
+					out = append(out, Cell{Index: len(out), Task: t, Dataset: d, Model: m, Seed: seed, Key: key})
+				}
+				continue
+			}
 			for _, seed := range s.Seeds {
 				for _, m := range s.Models {
 					fp := fingerprint(d, t.TaskConfig.WithDefaults(), m, s.Eval, seed)

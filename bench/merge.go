@@ -12,8 +12,11 @@ import (
 // Merge combines the finished cells of run directories (e.g. the shards of
 // a job array, each with its own directory or all in one) into out: it
 // writes out/results.jsonl with every done cell once (the first found, in
-// the order of dirs) and copies the split files that out lacks. Unfinished
-// cells are left out. It returns the merged store.
+// the order of dirs), copies the split files that out lacks, copies each
+// merged cell's artifact directory from the run it was taken from (staged,
+// then renamed into place; skipped when out already holds that cell's
+// artifact) and writes out/artifacts/index.jsonl. Unfinished cells and
+// their artifacts are left out. It returns the merged store.
 func Merge(out string, dirs []string) (*Store, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("merge: no run directories given")
@@ -38,7 +41,24 @@ func Merge(out string, dirs []string) (*Store, error) {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
+	stageRoot := filepath.Join(out, artifactDir, stagingDir, "merge")
+	if err := os.RemoveAll(stageRoot); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	for _, k := range st.Order {
+		rel := st.Artifacts[k]
+		if rel == "" {
+			continue
+		}
+		if err := copyArtifact(filepath.Join(st.Source[k], rel), filepath.Join(out, rel), stageRoot, k); err != nil {
+			return nil, fmt.Errorf("merge: cell %s: %w", k, err)
+		}
+	}
+	os.RemoveAll(stageRoot)
 	if err := WriteResults(out, st.Records()); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	if err := writeArtifactIndex(out, st); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	return st, nil

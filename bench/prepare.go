@@ -10,26 +10,82 @@ import (
 )
 
 // Prepared is a dataset ready for the tasks: X on the log1p scale, cells
-// filtered as its DatasetSpec says.
+// filtered as its DatasetSpec says (Data, Pert: when the spec names a
+// perturbation column), and its embedding when the spec has an embed block.
 type Prepared struct {
 	Spec DatasetSpec
 	Data *data.Dataset
 	Pert tasks.PertSpec // columns and control (Seed set per cell)
+	// Embedding is the embedding to score (embed-integration), named by
+	// the resolved EmbedSpec; nil without an embed block.
+	Embedding *tasks.EmbeddingInput
 }
 
 // LoadDataset reads a dataset spec's file (a registry name or a path,
-// resolved under dataDir), converts X to log1p (data.ToLog1p with the
-// spec's scale and target sum) and applies the spec's filters.
+// resolved under dataDir). With a perturbation column it converts X to
+// log1p (data.ToLog1p with the spec's scale and target sum) and applies the
+// spec's filters; with an embed block it loads the embedding (a CSV's
+// columns, an obsm entry or the PCA of the log1p HVGs; see EmbedSpec).
 func LoadDataset(spec DatasetSpec, dataDir string) (*Prepared, error) {
 	path, err := data.NewRegistry(dataDir).Resolve(spec.File)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
 	}
-	d, err := h5ad.Read(path)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	p := &Prepared{Spec: spec}
+	if spec.PertCol != "" && !isCSV(spec.File) {
+		d, err := h5ad.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+		}
+		if p, err = PrepareDataset(spec, d); err != nil {
+			return nil, err
+		}
 	}
-	return PrepareDataset(spec, d)
+	if spec.Embed != nil {
+		e, err := LoadEmbedding(spec, path)
+		if err != nil {
+			return nil, err
+		}
+		p.Embedding = e
+	}
+	return p, nil
+}
+
+// LoadEmbedding loads the embedding of a spec with an embed block from
+// path (the resolved file) and names it as the resolved EmbedSpec says.
+func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error) {
+	e, err := ResolveEmbed(spec)
+	if err != nil {
+		return nil, err
+	}
+	scale := spec.Scale
+	if scale == "" {
+		scale = "auto"
+	}
+	ts := spec.TargetSum
+	if ts == 0 {
+		ts = data.DefaultTargetSum
+	}
+	opt := tasks.EmbeddingOptions{LabelCol: e.LabelCol, BatchCol: e.BatchCol, DropMissing: e.DropMissing,
+		PCA: e.PCA, HVG: e.HVG, Scale: scale, TargetSum: ts, Seed: 0}
+	var in tasks.EmbeddingInput
+	if isCSV(spec.File) {
+		in, err = tasks.LoadCSVEmbedding(path, e.Cols, e.PreCols, opt)
+	} else {
+		if e.Obsm != "" {
+			opt.ObsmKeys = []string{e.Obsm}
+		}
+		var ins []tasks.EmbeddingInput
+		ins, err = tasks.LoadH5adEmbeddings(path, opt)
+		if err == nil {
+			in = ins[len(ins)-1] // the PCA, or the one obsm entry
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: embedding: %w", spec.Name, err)
+	}
+	in.Name = e.Name
+	return &in, nil
 }
 
 // PrepareDataset applies a spec to an in-memory dataset (see LoadDataset).

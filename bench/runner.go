@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/metrics/pert"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -32,7 +33,9 @@ type Runner struct {
 	DataDir string
 	// GitSHA is written into every record ("" = detected with git, or "unknown").
 	GitSHA string
-	// Load and Evaluate default to LoadDataset and EvaluatePert.
+	// Load defaults to LoadDataset. Evaluate, when set, replaces
+	// EvaluatePert for perturbation cells (their artifacts then compute
+	// the DE tables themselves).
 	Load     func(spec DatasetSpec, dataDir string) (*Prepared, error)
 	Evaluate EvalFunc
 }
@@ -60,9 +63,6 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	}
 	if r.Load == nil {
 		r.Load = LoadDataset
-	}
-	if r.Evaluate == nil {
-		r.Evaluate = EvaluatePert
 	}
 	if r.GitSHA == "" {
 		r.GitSHA = DetectGitSHA()
@@ -97,7 +97,11 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	}
 	fmt.Fprintf(r.Progress, "run %s: shard %s has %d cells, %d already done, %d to run\n", r.Suite.Name, r.Shard, len(cells), sum.Skipped, len(todo))
 	if len(todo) > 0 {
-		j, err := OpenJournal(r.Out, fmt.Sprintf("shard-%d-of-%d", r.Shard.I, r.Shard.N))
+		owner := fmt.Sprintf("shard-%d-of-%d", r.Shard.I, r.Shard.N)
+		if err := cleanStaging(r.Out, owner); err != nil {
+			return sum, fmt.Errorf("run: %w", err)
+		}
+		j, err := OpenJournal(r.Out, owner)
 		if err != nil {
 			return sum, err
 		}
@@ -114,14 +118,35 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 					return sum, err
 				}
 				datasets[c.Dataset.Name] = p
-				fmt.Fprintf(r.Progress, "  loaded %s: %d cells × %d genes (%.1fs)\n", c.Dataset.Name, p.Data.NCells(), p.Data.NGenes(), time.Since(t0).Seconds())
+				var what []string
+				if p.Data != nil {
+					what = append(what, fmt.Sprintf("%d cells × %d genes", p.Data.NCells(), p.Data.NGenes()))
+				}
+				if e := p.Embedding; e != nil {
+					what = append(what, fmt.Sprintf("embedding %s %d cells × %d dims", e.Name, e.X.Rows, e.X.Cols))
+				}
+				fmt.Fprintf(r.Progress, "  loaded %s: %s (%.1fs)\n", c.Dataset.Name, strings.Join(what, "; "), time.Since(t0).Seconds())
 			}
 			t0 := time.Now()
-			recs, info, err := r.runCell(ctx, c, p)
+			var recs []Result
+			var info string
+			var art *artifact
+			if c.IsEmbed() {
+				recs, info, art, err = r.runEmbedCell(ctx, c, p)
+			} else {
+				recs, info, art, err = r.runCell(ctx, c, p)
+			}
 			if err != nil {
 				return sum, fmt.Errorf("cell %s %s %s seed=%d: %w", c.Task.Name, c.Dataset.Name, c.Model.ID(), c.Seed, err)
 			}
-			if err := j.WriteCell(c.Key, recs); err != nil {
+			rel := ""
+			if art != nil {
+				rel = artifactRel(c)
+				if err := commitArtifact(r.Out, rel, owner, art); err != nil {
+					return sum, fmt.Errorf("cell %s %s %s seed=%d: %w", c.Task.Name, c.Dataset.Name, c.Model.ID(), c.Seed, err)
+				}
+			}
+			if err := j.WriteCell(c.Key, recs, rel); err != nil {
 				return sum, err
 			}
 			sum.Ran++
@@ -137,47 +162,60 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	if err := WriteResults(r.Out, st.Records()); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
+	if err := writeArtifactIndex(r.Out, st); err != nil {
+		return sum, fmt.Errorf("run: %w", err)
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	fmt.Fprintf(r.Progress, "run %s: shard %s done: ran %d cells (%d records), skipped %d, %.1fs; %d finished cells in %s\n",
 		r.Suite.Name, r.Shard, sum.Ran, sum.Records, sum.Skipped, sum.Seconds, len(st.Order), filepath.Join(r.Out, "results.jsonl"))
 	return sum, nil
 }
 
-// runCell builds the split, runs the model and evaluates it.
-func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, string, error) {
+// runCell builds the split, runs the model and evaluates it; the artifact
+// holds the DE tables and pseudobulk deltas of the test groups.
+func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, string, *artifact, error) {
 	t0 := time.Now()
+	if p.Data == nil {
+		return nil, "", nil, fmt.Errorf("dataset %s has no expression matrix (pert_col not set or an embedding CSV)", c.Dataset.Name)
+	}
 	spec := p.Pert
 	spec.Seed = c.Seed
 	perts, err := p.Data.ObsLabels(spec.PertCol)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	var ctxs []string
 	if spec.ContextCol != "" {
 		if ctxs, err = p.Data.ObsLabels(spec.ContextCol); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	split, err := tasks.BuildSplit(perts, ctxs, spec.Control, c.Task.TaskConfig, c.Seed)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if err := r.writeSplit(c, split, p); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	entry := modelRegistry[c.Model.Name]
 	model, err := entry.factory(c.Model.Params)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	out, err := tasks.RunPert(ctx, model, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	t1 := time.Now()
-	vals, err := r.Evaluate(ctx, out, spec, r.Suite.Eval)
+	var vals []MetricValue
+	var rep *pert.Report
+	if r.Evaluate == nil {
+		vals, rep, err = EvaluatePertReport(ctx, out, spec, r.Suite.Eval)
+	} else {
+		vals, err = r.Evaluate(ctx, out, spec, r.Suite.Eval)
+	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	evalS := time.Since(t1).Seconds()
 	wall := time.Since(t0).Seconds()
@@ -200,8 +238,18 @@ func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, st
 			PeakMem: peak, GitSHA: r.GitSHA, Backend: entry.backend, Warnings: w,
 		})
 	}
+	art, err := newPertArtifact(r.artifactMeta(c), out, spec, r.Suite.Eval, rep)
+	if err != nil {
+		return nil, "", nil, err
+	}
 	info := fmt.Sprintf("fit %.2fs, predict %.2fs, eval %.2fs; holdout %q, %d test groups", out.FitSeconds, out.PredictSeconds, evalS, split.Holdout, len(split.TestGroups))
-	return recs, info, nil
+	return recs, info, art, nil
+}
+
+// artifactMeta is the identity part of a cell's artifact meta.json.
+func (r *Runner) artifactMeta(c Cell) ArtifactMeta {
+	return ArtifactMeta{Cell: c.Key, Suite: r.Suite.Name, Task: c.Task.Name, Dataset: c.Dataset.Name,
+		Split: c.SplitName(), Model: c.Model.ID(), Seed: c.Seed}
 }
 
 // splitFile is what OUT/splits/<dataset>/<task>/seed-<s>.json holds.

@@ -21,10 +21,12 @@ import (
 //	OUT/journal/shard-I-of-N.log   append-only journals, one per shard process
 //	OUT/results.jsonl              done records only, rewritten atomically at the end of a run / by merge
 //	OUT/splits/…                   the splits, one JSON file per (dataset, task, seed)
+//	OUT/artifacts/…                per-cell figure inputs (artifacts.go)
 //
 // A journal line is one JSON object: {"k":"r","cell":KEY,"att":A,"r":RESULT}
-// for a record, {"k":"done","cell":KEY,"att":A,"n":COUNT} for the end of a
-// cell. A cell's records are written in one write and fsync'd, then its
+// for a record, {"k":"done","cell":KEY,"att":A,"n":COUNT,"art":DIR} for the
+// end of a cell (DIR, relative to OUT, is the cell's artifact directory,
+// complete before the line is written; absent when it has none). A cell's records are written in one write and fsync'd, then its
 // done line is written and fsync'd, so a kill -9 at any point leaves either
 // a done cell with all its records or an unfinished one. Records count only
 // when a done line of the same cell and attempt follows them (an attempt is
@@ -40,6 +42,7 @@ type journalLine struct {
 	Attempt string  `json:"att"`
 	R       *Result `json:"r,omitempty"`
 	N       int     `json:"n,omitempty"`
+	Art     string  `json:"art,omitempty"`
 }
 
 // Journal appends finished cells to one journal file.
@@ -116,8 +119,10 @@ func truncSync(f *os.File, n int64) error {
 }
 
 // WriteCell durably appends a finished cell: its records (one write, then
-// fsync), then its done line (write, fsync).
-func (j *Journal) WriteCell(key string, recs []Result) error {
+// fsync), then its done line (write, fsync) naming its artifact directory
+// art (relative to the run directory; "" for none), which the caller has
+// completed before.
+func (j *Journal) WriteCell(key string, recs []Result, art string) error {
 	var buf bytes.Buffer
 	for i := range recs {
 		b, err := json.Marshal(journalLine{Kind: "r", Cell: key, Attempt: j.attempt, R: &recs[i]})
@@ -133,7 +138,7 @@ func (j *Journal) WriteCell(key string, recs []Result) error {
 	if crashHook != nil {
 		crashHook()
 	}
-	b, _ := json.Marshal(journalLine{Kind: "done", Cell: key, Attempt: j.attempt, N: len(recs)})
+	b, _ := json.Marshal(journalLine{Kind: "done", Cell: key, Attempt: j.attempt, N: len(recs), Art: filepath.ToSlash(art)})
 	return j.appendSync(append(b, '\n'))
 }
 
@@ -167,6 +172,11 @@ type Store struct {
 	Duplicates int
 	// Unfinished counts cells with records but no done line (ignored).
 	Unfinished int
+	// Artifacts maps a done cell to its artifact directory (relative to
+	// its run directory, Source); cells without artifacts are absent.
+	Artifacts map[string]string
+	// Source maps a done cell to the run directory its journal is in.
+	Source map[string]string
 }
 
 // Records returns every record of the done cells, in Order.
@@ -182,7 +192,7 @@ func (s *Store) Records() []Result {
 // does not parse is an error naming the file and line, except a torn final
 // line (no newline), which is ignored.
 func LoadStore(dirs ...string) (*Store, error) {
-	st := &Store{Done: map[string][]Result{}}
+	st := &Store{Done: map[string][]Result{}, Artifacts: map[string]string{}, Source: map[string]string{}}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, journalDir, "*.log"))
 		if err != nil {
@@ -190,7 +200,7 @@ func LoadStore(dirs ...string) (*Store, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			if err := st.readJournal(f); err != nil {
+			if err := st.readJournal(f, dir); err != nil {
 				return nil, err
 			}
 		}
@@ -198,7 +208,7 @@ func LoadStore(dirs ...string) (*Store, error) {
 	return st, nil
 }
 
-func (st *Store) readJournal(path string) error {
+func (st *Store) readJournal(path, runDir string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -239,6 +249,10 @@ func (st *Store) readJournal(path string) error {
 			}
 			st.Done[jl.Cell] = recs
 			st.Order = append(st.Order, jl.Cell)
+			st.Source[jl.Cell] = runDir
+			if jl.Art != "" {
+				st.Artifacts[jl.Cell] = filepath.FromSlash(jl.Art)
+			}
 		default:
 			return fmt.Errorf("journal %s:%d: unknown line kind %q", path, line, jl.Kind)
 		}

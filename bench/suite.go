@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -48,6 +49,104 @@ type DatasetSpec struct {
 	// SharedOnly keeps only the perturbations measured in every kept
 	// context (plus the control).
 	SharedOnly bool `yaml:"shared_only,omitempty"`
+	// Embed reads the dataset as a cell embedding for the
+	// embed-integration task (nil for perturbation-only datasets). Its JSON
+	// tag keeps the fingerprints of datasets without it unchanged.
+	Embed *EmbedSpec `yaml:"embed,omitempty" json:"embed,omitempty"`
+}
+
+// EmbedSpec says how a dataset becomes an embedding to score with the scIB
+// metrics (task embed-integration): a CSV whose columns matching Cols form
+// the embedding, or an .h5ad whose embedding is an obsm entry (Obsm) or the
+// PCA of its log1p highly variable genes (PCA components over HVG genes,
+// tasks.LoadH5adEmbeddings; the PCA is also the pre-integration reference
+// of pcr_comparison). Empty fields take the data registry's roles of the
+// file ("label", "batch", "embedding").
+type EmbedSpec struct {
+	// Name is the embedding's name in results (their Model), e.g. "scVI";
+	// default "PCA<n>", the obsm key, or the dataset name.
+	Name     string `yaml:"name,omitempty" json:"name,omitempty"`
+	LabelCol string `yaml:"label_col,omitempty" json:"label_col,omitempty"`
+	BatchCol string `yaml:"batch_col,omitempty" json:"batch_col,omitempty"`
+	// Cols (CSV) is a glob over the column names (path.Match), e.g.
+	// "scviDim_*"; PreCols optionally selects a pre-integration embedding
+	// of the same cells for pcr_comparison.
+	Cols    string `yaml:"cols,omitempty" json:"cols,omitempty"`
+	PreCols string `yaml:"pre_cols,omitempty" json:"pre_cols,omitempty"`
+	// Obsm (.h5ad) names an obsm entry; PCA > 0 instead takes the PCA of
+	// the HVG (default 2000) most variable log1p genes, seed 0.
+	Obsm string `yaml:"obsm,omitempty" json:"obsm,omitempty"`
+	PCA  int    `yaml:"pca,omitempty" json:"pca,omitempty"`
+	HVG  int    `yaml:"hvg,omitempty" json:"hvg,omitempty"`
+	// DropMissing drops cells whose label or batch is missing ("", "NA",
+	// "NaN"); without it they are an error.
+	DropMissing bool `yaml:"drop_missing,omitempty" json:"drop_missing,omitempty"`
+}
+
+// isCSV reports whether a dataset file is an embedding CSV (by registry
+// format or file suffix).
+func isCSV(file string) bool {
+	if e, ok := data.NewRegistry("").Lookup(file); ok {
+		return e.Format == "csv"
+	}
+	return strings.HasSuffix(strings.ToLower(file), ".csv")
+}
+
+// ResolveEmbed returns d's embedding spec with the registry's defaults
+// filled in (label and batch columns, CSV column glob, name, HVG count),
+// or an error naming what is missing. d.Embed must be non-nil.
+func ResolveEmbed(d DatasetSpec) (EmbedSpec, error) {
+	if d.Embed == nil {
+		panic("bench: ResolveEmbed of a dataset without embed")
+	}
+	e := *d.Embed
+	roles := map[string]string{}
+	if ent, ok := data.NewRegistry("").Lookup(d.File); ok {
+		roles = ent.Labels
+	}
+	if e.LabelCol == "" {
+		e.LabelCol = roles["label"]
+	}
+	if e.BatchCol == "" {
+		e.BatchCol = roles["batch"]
+	}
+	if e.LabelCol == "" || e.BatchCol == "" {
+		return e, fmt.Errorf("dataset %s: embed: label_col and batch_col are required (the registry names none for %q)", d.Name, d.File)
+	}
+	if isCSV(d.File) {
+		if e.Obsm != "" || e.PCA != 0 {
+			return e, fmt.Errorf("dataset %s: embed: obsm and pca apply to .h5ad files, not CSV", d.Name)
+		}
+		if e.Cols == "" {
+			e.Cols = roles["embedding"]
+		}
+		if e.Cols == "" {
+			return e, fmt.Errorf("dataset %s: embed: cols (a glob over the CSV's column names) is required", d.Name)
+		}
+		if e.Name == "" {
+			e.Name = d.Name
+		}
+		return e, nil
+	}
+	switch {
+	case e.Cols != "" || e.PreCols != "":
+		return e, fmt.Errorf("dataset %s: embed: cols and pre_cols apply to CSV files", d.Name)
+	case (e.Obsm == "") == (e.PCA == 0):
+		return e, fmt.Errorf("dataset %s: embed: give exactly one of obsm (an obsm key) or pca (components) for an .h5ad", d.Name)
+	case e.PCA < 0 || e.HVG < 0:
+		return e, fmt.Errorf("dataset %s: embed: pca and hvg must be positive", d.Name)
+	}
+	if e.HVG == 0 {
+		e.HVG = 2000
+	}
+	if e.Name == "" {
+		if e.PCA > 0 {
+			e.Name = fmt.Sprintf("PCA%d", e.PCA)
+		} else {
+			e.Name = e.Obsm
+		}
+	}
+	return e, nil
 }
 
 // TaskSpec is a task configuration and the datasets it runs on.
@@ -137,8 +236,22 @@ func (s *Suite) Validate() error {
 	if s.Name == "" {
 		return fmt.Errorf("suite: name is required")
 	}
-	if len(s.Datasets) == 0 || len(s.Tasks) == 0 || len(s.Models) == 0 || len(s.Seeds) == 0 {
-		return fmt.Errorf("suite %s: datasets, tasks, models and seeds must each be non-empty", s.Name)
+	if len(s.Datasets) == 0 || len(s.Tasks) == 0 || len(s.Seeds) == 0 {
+		return fmt.Errorf("suite %s: datasets, tasks and seeds must each be non-empty", s.Name)
+	}
+	if len(s.Models) == 0 && slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { return !tasks.IsEmbedTask(t.Name) }) {
+		return fmt.Errorf("suite %s: models is empty but the suite has perturbation tasks", s.Name)
+	}
+	// Which datasets perturbation and embedding tasks use.
+	pertUse, embedUse := map[string]bool{}, map[string]bool{}
+	for _, t := range s.Tasks {
+		for _, d := range t.Datasets {
+			if tasks.IsEmbedTask(t.Name) {
+				embedUse[d] = true
+			} else {
+				pertUse[d] = true
+			}
+		}
 	}
 	ds := map[string]bool{}
 	for i, d := range s.Datasets {
@@ -147,22 +260,37 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("suite %s: datasets[%d]: name is required", s.Name, i)
 		case ds[d.Name]:
 			return fmt.Errorf("suite %s: dataset %q declared twice", s.Name, d.Name)
-		case d.File == "" || d.PertCol == "" || d.Control == "":
-			return fmt.Errorf("suite %s: dataset %s: file, pert_col and control are required", s.Name, d.Name)
+		case d.File == "":
+			return fmt.Errorf("suite %s: dataset %s: file is required", s.Name, d.Name)
+		case pertUse[d.Name] && (d.PertCol == "" || d.Control == ""):
+			return fmt.Errorf("suite %s: dataset %s: pert_col and control are required by its perturbation tasks", s.Name, d.Name)
+		case pertUse[d.Name] && isCSV(d.File):
+			return fmt.Errorf("suite %s: dataset %s: a CSV embedding cannot be used by a perturbation task", s.Name, d.Name)
+		case embedUse[d.Name] && d.Embed == nil:
+			return fmt.Errorf("suite %s: dataset %s: an embed block is required by task %s", s.Name, d.Name, tasks.EmbedIntegration)
 		case d.Scale != "" && d.Scale != "auto" && d.Scale != "counts" && d.Scale != "log1p":
 			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
 		case d.TargetSum < 0:
 			return fmt.Errorf("suite %s: dataset %s: target_sum %g < 0", s.Name, d.Name, d.TargetSum)
 		}
+		if d.Embed != nil {
+			if _, err := ResolveEmbed(d); err != nil {
+				return fmt.Errorf("suite %s: %w", s.Name, err)
+			}
+		}
 		ds[d.Name] = true
 	}
 	seenTask := map[string]bool{}
+	known := slices.Concat(tasks.TaskNames, tasks.EmbedTaskNames)
 	for i, t := range s.Tasks {
-		if !slices.Contains(tasks.TaskNames, t.Name) {
-			return fmt.Errorf("suite %s: tasks[%d]: unknown task %q (known: %s)", s.Name, i, t.Name, strings.Join(tasks.TaskNames, ", "))
+		if !slices.Contains(known, t.Name) {
+			return fmt.Errorf("suite %s: tasks[%d]: unknown task %q (known: %s)", s.Name, i, t.Name, strings.Join(known, ", "))
 		}
 		if len(t.Datasets) == 0 {
 			return fmt.Errorf("suite %s: task %s: datasets is empty", s.Name, t.Name)
+		}
+		if tasks.IsEmbedTask(t.Name) && (t.Holdout != "" || t.TrainFraction != 0 || t.TestFraction != 0) {
+			return fmt.Errorf("suite %s: task %s: holdout, train_fraction and test_fraction do not apply (every cell of the embedding is scored)", s.Name, t.Name)
 		}
 		for _, d := range t.Datasets {
 			if !ds[d] {

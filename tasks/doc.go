@@ -17,6 +17,11 @@
 //     IFN-β: group_id ctrl/stim, cluster_id cell types): predict the
 //     stimulated cells of a held-out cell type. With one perturbation the
 //     discrimination scores are trivially 1 and not informative.
+//   - embed-integration: an embedding (CSV columns, an obsm entry or the
+//     PCA of log1p highly variable genes, see LoadCSVEmbedding and
+//     LoadH5adEmbeddings) of every cell of a dataset is scored with the
+//     scIB metrics; no split, the seed drives k-means++ and Louvain
+//     (EmbedIntegration, IsEmbedTask).
 //
 // A dataset with one context (TAP-seq) runs pert-fewshot as "unseen
 // perturbations": its only context keeps 30 % of the targets for training.

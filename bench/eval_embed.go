@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cellbench/cellbench/metrics/scib"
+)
+
+// runEmbedCell scores a dataset's embedding with metrics/scib.Benchmark
+// (scib-metrics 0.6 defaults, seed = the cell's seed, the pre-integration
+// embedding when the dataset has one): one record per metric, Context "",
+// Perturbation "_agg", N = cells scored, Warnings = the metric's reason
+// (why it is NaN, or which members an aggregate skipped) plus dropped
+// cells. The artifact holds the embedding's 2-D PCA.
+func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]Result, string, *artifact, error) {
+	t0 := time.Now()
+	in := p.Embedding
+	if in == nil {
+		return nil, "", nil, fmt.Errorf("dataset %s has no embedding (embed block)", c.Dataset.Name)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", nil, err
+	}
+	e, err := ResolveEmbed(c.Dataset)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	opt := scib.DefaultOptions()
+	opt.Seed = c.Seed
+	opt.Pre = in.Pre
+	rep, err := scib.Benchmark(in.X, in.Labels, in.Batches, opt)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("scib: %w", err)
+	}
+	wall := time.Since(t0).Seconds()
+	peak := peakRSS()
+	dropped := ""
+	if in.Dropped > 0 {
+		dropped = fmt.Sprintf("%d cells with a missing %s or %s were dropped", in.Dropped, e.LabelCol, e.BatchCol)
+	}
+	recs := make([]Result, 0, len(rep.Values))
+	for _, v := range rep.Values {
+		w := v.Reason
+		if dropped != "" {
+			if w != "" {
+				w = dropped + "; " + w
+			} else {
+				w = dropped
+			}
+		}
+		recs = append(recs, Result{
+			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
+			Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: AggregatePerturbation,
+			Metric: v.Name, Value: v.Value, N: rep.Cells, CILow: nan, CIHigh: nan, WallS: wall,
+			PeakMem: peak, GitSHA: r.GitSHA, Backend: "cpu", Warnings: w,
+		})
+	}
+	art, err := newEmbedArtifact(r.artifactMeta(c), in, e.LabelCol, e.BatchCol)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	info := fmt.Sprintf("scib %.2fs; %d cells × %d dims, %d labels, %d batches", wall, rep.Cells, rep.Dims, rep.Labels, rep.Batches)
+	return recs, info, art, nil
+}
