@@ -27,6 +27,11 @@ type Discrimination struct {
 
 	Dataset, Split, Model, Context string
 	Seeds                          []uint64
+	// Task, when set, names the run's task: Build draws the figure in the
+	// section of (Task, Dataset, Split) and the file name includes them.
+	Task string
+	// Note is appended to the caption.
+	Note string
 }
 
 // DiscriminationMatrix returns D[t][q] = d(δ_P(t), δ_R(q)) with the genes
@@ -197,8 +202,14 @@ func NewDiscriminationFigure(in Discrimination) (*Figure, error) {
 		"Row labels: raw discrimination_score_%s = 1 − r_t/N. Mean = %.4g (raw aggregate); pdisc = %.4g, pdisc_norm = 1 − 2·pdisc = %.4g.",
 		in.Dataset, in.Split, ctx, in.Model, formatSeeds(in.Seeds), n, len(in.Genes), in.Distance, n-1, in.Distance,
 		meanScore, pdisc, 1-2*pdisc)
+	if in.Note != "" {
+		caption += " " + in.Note
+	}
 	side := vg.Points(math.Max(300, float64(22*n+160)))
 	name := "discrimination_" + fileSafe(in.Model)
+	if in.Task != "" {
+		name = "discrimination_" + fileSafe(in.Task+"_"+in.Dataset+"_"+in.Model)
+	}
 	if in.Context != "" {
 		name += "_" + fileSafe(in.Context)
 	}

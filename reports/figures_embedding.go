@@ -3,17 +3,16 @@ package reports
 import (
 	"fmt"
 	"image/color"
-	"math"
 	"math/rand/v2"
 	"sort"
 
-	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/brewer"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/data"
 )
 
@@ -28,83 +27,22 @@ type Embedding struct {
 	BatchName      string // obs column of Batches ("batch")
 	Dataset, Split string
 	Seeds          []uint64
+	// Scores and Explained, when Scores is set, are a precomputed 2-D PCA
+	// (PCA2 of the whole embedding, e.g. from a run artifact, possibly of
+	// a subsample of its cells) used instead of X; Cells and Dims then
+	// give the embedding's size for the caption.
+	Scores     [][2]float64
+	Explained  [2]float64
+	Cells      int
+	Dims       int
+	Task, Note string // as in LFCScatter
 }
 
-// PCA2 returns the first two principal-component scores of x (columns
-// centred; eigen-decomposition of the dims × dims covariance) and the
-// fraction of total variance each explains. The sign of each component is
-// fixed so that its largest-magnitude loading is positive (deterministic
-// across platforms). It errors when x has fewer than 2 rows or columns.
+// PCA2 returns the first two principal-component scores of x and the
+// fraction of total variance each explains: bench.PCA2 (one
+// implementation, shared with the run artifacts the report draws).
 func PCA2(x *data.Dense) (scores [][2]float64, explained [2]float64, err error) {
-	if x == nil || x.Rows < 2 || x.Cols < 2 {
-		return nil, explained, fmt.Errorf("pca: need at least 2 cells and 2 dimensions")
-	}
-	n, d := x.Rows, x.Cols
-	mu := make([]float64, d)
-	for i := range n {
-		for j, v := range x.Row(i) {
-			mu[j] += v
-		}
-	}
-	for j := range mu {
-		mu[j] /= float64(n)
-	}
-	cov := mat.NewSymDense(d, nil)
-	row := make([]float64, d)
-	for i := range n {
-		for j, v := range x.Row(i) {
-			row[j] = v - mu[j]
-		}
-		for a := range d {
-			for b := a; b < d; b++ {
-				cov.SetSym(a, b, cov.At(a, b)+row[a]*row[b])
-			}
-		}
-	}
-	cov.ScaleSym(1/float64(n-1), cov)
-	var eig mat.EigenSym
-	if !eig.Factorize(cov, true) {
-		return nil, explained, fmt.Errorf("pca: eigendecomposition failed")
-	}
-	vals := eig.Values(nil) // ascending
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
-	total := 0.0
-	for _, v := range vals {
-		total += math.Max(v, 0)
-	}
-	comp := [2][]float64{}
-	for k := range 2 {
-		col := d - 1 - k
-		comp[k] = make([]float64, d)
-		big := 0.0
-		for j := range d {
-			comp[k][j] = vecs.At(j, col)
-			if math.Abs(comp[k][j]) > math.Abs(big) {
-				big = comp[k][j]
-			}
-		}
-		if big < 0 {
-			for j := range comp[k] {
-				comp[k][j] = -comp[k][j]
-			}
-		}
-		if total > 0 {
-			explained[k] = math.Max(vals[col], 0) / total
-		}
-	}
-	scores = make([][2]float64, n)
-	for i := range n {
-		r := x.Row(i)
-		for k := range 2 {
-			s := 0.0
-			for j := range d {
-				s += (r[j] - mu[j]) * comp[k][j]
-			}
-			scores[i][k] = s
-		}
-	}
-	return scores, explained, nil
+	return bench.PCA2(x)
 }
 
 // categoricalColors returns n distinguishable colours (Brewer Set1, Dark2,
@@ -136,17 +74,27 @@ const maxLegendEntries = 24
 // category hides another. Axis labels give each PC's share of variance.
 // Categories beyond the 24 most frequent are grey ("other").
 func NewEmbeddingFigure(in Embedding) (*Figure, error) {
-	if in.X == nil {
-		return nil, fmt.Errorf("embedding %s: no matrix", in.Name)
+	scores, explained := in.Scores, in.Explained
+	cells, dims := in.Cells, in.Dims
+	if scores == nil {
+		if in.X == nil {
+			return nil, fmt.Errorf("embedding %s: no matrix", in.Name)
+		}
+		var err error
+		if scores, explained, err = PCA2(in.X); err != nil {
+			return nil, fmt.Errorf("embedding %s: %w", in.Name, err)
+		}
+		cells, dims = in.X.Rows, in.X.Cols
 	}
-	if len(in.Labels) != in.X.Rows || len(in.Batches) != in.X.Rows {
-		return nil, fmt.Errorf("embedding %s: %d cells but %d labels and %d batches", in.Name, in.X.Rows, len(in.Labels), len(in.Batches))
+	n := len(scores)
+	if len(in.Labels) != n || len(in.Batches) != n {
+		return nil, fmt.Errorf("embedding %s: %d cells but %d labels and %d batches", in.Name, n, len(in.Labels), len(in.Batches))
 	}
-	scores, explained, err := PCA2(in.X)
-	if err != nil {
-		return nil, fmt.Errorf("embedding %s: %w", in.Name, err)
+	if n == 0 {
+		return nil, fmt.Errorf("embedding %s: no cells", in.Name)
 	}
-	order := rand.New(rand.NewPCG(BootstrapSeed, uint64(in.X.Rows))).Perm(in.X.Rows)
+	cells = max(cells, n)
+	order := rand.New(rand.NewPCG(BootstrapSeed, uint64(n))).Perm(n)
 	if in.LabelName == "" {
 		in.LabelName = "label"
 	}
@@ -157,15 +105,22 @@ func NewEmbeddingFigure(in Embedding) (*Figure, error) {
 	yl := fmt.Sprintf("PC2 (%.1f %% of variance; embedding units)", 100*explained[1])
 	left, leftLegend := categoryScatter("coloured by "+in.LabelName, xl, yl, scores, in.Labels, order)
 	right, rightLegend := categoryScatter("coloured by "+in.BatchName, xl, yl, scores, in.Batches, order)
-	title := fmt.Sprintf("Embedding %s — 2-D PCA (%d cells × %d dims)", in.Name, in.X.Rows, in.X.Cols)
+	title := fmt.Sprintf("Embedding %s — 2-D PCA (%d cells × %d dims)", in.Name, cells, dims)
 	caption := fmt.Sprintf("Dataset %s, split %s; embedding %s; seeds %s. Each point is one cell projected on the first two principal components "+
 		"of the embedding (%.1f %% + %.1f %% of its variance). Left: coloured by %s (%d categories); right: by %s (%d categories). "+
 		"A well-integrated embedding separates %s and mixes %s.",
 		in.Dataset, in.Split, in.Name, formatSeeds(in.Seeds), 100*explained[0], 100*explained[1],
 		in.LabelName, leftLegend.categories, in.BatchName, rightLegend.categories, in.LabelName, in.BatchName)
+	if in.Note != "" {
+		caption += " " + in.Note
+	}
+	name := "embedding_" + fileSafe(in.Name+"_"+in.Dataset)
+	if in.Task != "" {
+		name = "embedding_" + fileSafe(in.Task+"_"+in.Dataset+"_"+in.Name)
+	}
 	legendW := vg.Points(120)
 	panel := vg.Points(330)
-	return &Figure{Name: "embedding_" + fileSafe(in.Name+"_"+in.Dataset), Title: title, Caption: caption,
+	return &Figure{Name: name, Title: title, Caption: caption,
 		Width: 2 * (panel + legendW), Height: panel + vg.Points(24), draw: func(c draw.Canvas) {
 			titleStyle := draw.TextStyle{Color: color.Black, Font: fontSans(12), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plotTextHandler()}
 			c.FillText(titleStyle, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - vg.Points(4)}, title)

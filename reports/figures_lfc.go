@@ -31,6 +31,11 @@ type LFCScatter struct {
 
 	Dataset, Split, Model string
 	Seeds                 []uint64
+	// Task, when set, names the run's task: Build draws the figure in the
+	// section of (Task, Dataset, Split) and the file name includes them.
+	Task string
+	// Note is appended to the caption (e.g. why this perturbation).
+	Note string
 }
 
 // OffScaleLFC is the |log2 fold change| above which a gene is treated as
@@ -147,7 +152,14 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 	p.Legend.Top = true
 	p.Legend.Left = true
 	if in.Label > 0 && len(sigIdx) > 0 {
-		order := append([]int(nil), sigIdx...)
+		// Name the strongest significant genes drawn inside the axes; pinned
+		// genes share a border point and their names would overprint.
+		var order []int
+		for _, g := range sigIdx {
+			if math.Abs(in.Real.LFC[g]) <= lim && math.Abs(in.Pred.LFC[g]) <= lim {
+				order = append(order, g)
+			}
+		}
 		sort.SliceStable(order, func(a, b int) bool {
 			return math.Abs(in.Real.LFC[order[a]]) > math.Abs(in.Real.LFC[order[b]])
 		})
@@ -187,7 +199,13 @@ func NewLFCScatterFigure(in LFCScatter) (*Figure, error) {
 	if dropped > 0 {
 		caption += fmt.Sprintf(" %d genes with non-finite LFC are not drawn.", dropped)
 	}
+	if in.Note != "" {
+		caption += " " + in.Note
+	}
 	name := "lfc_" + fileSafe(in.Model+"_"+in.Perturbation)
+	if in.Task != "" {
+		name = "lfc_" + fileSafe(in.Task+"_"+in.Dataset+"_"+in.Model+"_"+in.Perturbation)
+	}
 	if in.Context != "" {
 		name += "_" + fileSafe(in.Context)
 	}

@@ -215,15 +215,7 @@ func NewScibTableFigure(t ScibTable) *Figure {
 			yCol := yHead - vg.Points(20)
 			c.FillText(txt(8, draw.XLeft, 0), vg.Point{X: x0, Y: yCol}, "embedding")
 			for j, col := range cols {
-				label := col
-				switch col {
-				case scib.BioName:
-					label = "Bio"
-				case scib.BatchName:
-					label = "Batch"
-				case scib.TotalName:
-					label = "Total"
-				}
+				label := scibLabel(col)
 				c.FillText(txt(7, draw.XCenter, 0), vg.Point{X: x0 + nameW + vg.Length(j)*colW + colW/2, Y: yCol}, label)
 			}
 			y := yCol - vg.Points(10)
@@ -240,6 +232,19 @@ func NewScibTableFigure(t ScibTable) *Figure {
 				y -= rowH
 			}
 		}}
+}
+
+// scibLabel is a column's header: the metric name, or Bio / Batch / Total.
+func scibLabel(col string) string {
+	switch col {
+	case scib.BioName:
+		return "Bio"
+	case scib.BatchName:
+		return "Batch"
+	case scib.TotalName:
+		return "Total"
+	}
+	return col
 }
 
 // formatFixed prints a 0–1 score with 3 decimals ("NaN" for NaN).

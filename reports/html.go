@@ -32,6 +32,9 @@ type Options struct {
 	// BarMetrics restricts the metric-bar panels (default: every metric).
 	BarMetrics []string
 	Extras     Extras
+	// Notes are listed in the HTML under "Notes" (e.g. figures that could
+	// not be drawn from the run's artifacts, and why).
+	Notes []string
 }
 
 // Report is a built report: the summary cells, tables and figures of one
@@ -45,6 +48,7 @@ type Report struct {
 	// Figures in display order; Sections groups them for the HTML.
 	Figures  []*Figure
 	Sections []Section
+	Notes    []string
 }
 
 // Section is one heading of the HTML report with its tables and figures.
@@ -137,38 +141,58 @@ func Build(records []bench.Result, opts Options) (*Report, error) {
 	if mcc := NewMCCCurveFigures(records); len(mcc) > 0 {
 		r.Sections = append(r.Sections, Section{ID: "imputation", Heading: "Imputation: MCC vs masking ratio", Figures: mcc})
 	}
-	var extra []*Figure
+	// Extras tagged with a task go into the section of their (task,
+	// dataset, split): perturbation sections, or the scIB section for
+	// embeddings; untagged ones into sections of their own.
+	sectionOf := map[groupKey]int{}
+	for i, k := range order { // r.Sections starts with one section per group of order
+		sectionOf[k] = i
+	}
+	for i, t := range r.ScibTables {
+		sectionOf[groupKey{t.Task, t.Dataset, t.Split}] = len(order) + i
+	}
+	place := func(task, dataset, split string, f *Figure, own *[]*Figure) {
+		if task != "" {
+			if i, ok := sectionOf[groupKey{task, dataset, split}]; ok && i < len(r.Sections) {
+				r.Sections[i].Figures = append(r.Sections[i].Figures, f)
+				return
+			}
+		}
+		*own = append(*own, f)
+	}
+	var lfc, disc, emb []*Figure
 	for _, in := range opts.Extras.LFC {
 		f, err := NewLFCScatterFigure(in)
 		if err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		extra = append(extra, f)
+		place(in.Task, in.Dataset, in.Split, f, &lfc)
 	}
-	if len(extra) > 0 {
-		r.Sections = append(r.Sections, Section{ID: "lfc", Heading: "Predicted vs real log2 fold change", Figures: extra})
-	}
-	extra = nil
 	for _, in := range opts.Extras.Discrimination {
 		f, err := NewDiscriminationFigure(in)
 		if err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		extra = append(extra, f)
+		place(in.Task, in.Dataset, in.Split, f, &disc)
 	}
-	if len(extra) > 0 {
-		r.Sections = append(r.Sections, Section{ID: "discrimination", Heading: "Perturbation discrimination", Figures: extra})
-	}
-	extra = nil
 	for _, in := range opts.Extras.Embeddings {
 		f, err := NewEmbeddingFigure(in)
 		if err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
-		extra = append(extra, f)
+		place(in.Task, in.Dataset, in.Split, f, &emb)
 	}
-	if len(extra) > 0 {
-		r.Sections = append(r.Sections, Section{ID: "embeddings", Heading: "Embeddings (2-D PCA)", Figures: extra})
+	if len(lfc) > 0 {
+		r.Sections = append(r.Sections, Section{ID: "lfc", Heading: "Predicted vs real log2 fold change", Figures: lfc})
+	}
+	if len(disc) > 0 {
+		r.Sections = append(r.Sections, Section{ID: "discrimination", Heading: "Perturbation discrimination", Figures: disc})
+	}
+	if len(emb) > 0 {
+		r.Sections = append(r.Sections, Section{ID: "embeddings", Heading: "Embeddings (2-D PCA)", Figures: emb})
+	}
+	if len(opts.Notes) > 0 {
+		r.Notes = append(r.Notes, opts.Notes...)
 	}
 	seen := map[string]bool{}
 	for _, s := range r.Sections {
@@ -320,6 +344,7 @@ figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px}
 <figcaption><b>{{.Title}}.</b> {{.Caption}} <span class="files">Files: <a href="{{.Name}}.png">{{.Name}}.png</a>, <a href="{{.Name}}.svg">{{.Name}}.svg</a>.</span></figcaption></figure>
 {{end}}</section>
 {{end}}
+{{if .Notes}}<section id="notes"><h2>Notes</h2><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
 {{if .Warnings}}<section id="warnings"><h2>Warnings carried by the records</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
 </body></html>
 `))
@@ -335,8 +360,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	view := struct {
 		Title, Meta string
 		Sections    []sectionView
+		Notes       []string
 		Warnings    []string
-	}{Title: r.Title}
+	}{Title: r.Title, Notes: r.Notes}
 	view.Meta = fmt.Sprintf("Run %s · suites %s · datasets %s · tasks %s · models %s · seeds %s · %d records · git %s",
 		orNA(r.Run), strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Suite }), ", "),
 		strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Dataset }), ", "),

@@ -70,8 +70,18 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 			cols = append(cols, m)
 		}
 	}
+	scibTables := NewScibTables(records)
 	if len(cols) == 0 {
-		return fmt.Errorf("leaderboard: none of the metrics %v is in the records", want)
+		if len(scibTables) == 0 || len(opts.Metrics) > 0 {
+			return fmt.Errorf("leaderboard: none of the metrics %v is in the records", want)
+		}
+		fmt.Fprintf(w, "# %s\n\n", opts.Title)
+		fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n",
+			strings.Join(distinct(records, func(r bench.Result) string { return r.Suite }), ", "),
+			strings.Join(distinct(records, func(r bench.Result) string { return r.GitSHA }), ", "),
+			seedList(records),
+			strings.Join(distinct(records, func(r bench.Result) string { return r.Backend }), ", "))
+		return writeScibMarkdown(w, scibTables)
 	}
 	rankBy := opts.RankBy
 	if len(rankBy) == 0 {
@@ -183,6 +193,55 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 		}
 		if n := len(uniqueStrings(warnings)); n > 0 {
 			fmt.Fprintf(w, "\n%d distinct warnings on these records (see results.jsonl, field warnings).\n", n)
+		}
+	}
+	return writeScibMarkdown(w, scibTables)
+}
+
+// writeScibMarkdown writes one section per scIB table: embeddings as rows
+// (sorted by total), the bio and batch metrics and Bio / Batch / Total as
+// columns, raw values (mean over seeds), the best of each column bold.
+func writeScibMarkdown(w io.Writer, tables []ScibTable) error {
+	for _, t := range tables {
+		cols := t.Columns()
+		fmt.Fprintf(w, "\n## %s — %s (%s): scIB metrics\n\n", t.Task, t.Dataset, t.Split)
+		fmt.Fprintf(w, "Seeds %s. Raw values (mean over seeds; higher is better, 0–1); Bio / Batch = mean of the bio-conservation / "+
+			"batch-correction metrics (scib-metrics 0.6 default sets), Total = 0.6·Bio + 0.4·Batch.\n\n", t.Seeds)
+		table := tablewriter.NewTable(w,
+			tablewriter.WithRenderer(renderer.NewMarkdown()),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithRowAlignment(tw.AlignLeft))
+		header := []string{"embedding"}
+		for _, c := range cols {
+			header = append(header, scibLabel(c))
+		}
+		table.Header(header)
+		best := map[string]float64{}
+		for _, c := range cols {
+			best[c] = math.Inf(-1)
+			for _, m := range t.Models {
+				if v := t.Value[m][c]; !math.IsNaN(v) && v > best[c] {
+					best[c] = v
+				}
+			}
+		}
+		for _, m := range t.Models {
+			row := []string{m}
+			for _, c := range cols {
+				v := t.Value[m][c]
+				s := formatFixed(v)
+				if v == best[c] && len(t.Models) > 1 {
+					s = "**" + s + "**"
+				}
+				row = append(row, s)
+			}
+			if err := table.Append(row); err != nil {
+				return fmt.Errorf("leaderboard: %w", err)
+			}
+		}
+		if err := table.Render(); err != nil {
+			return fmt.Errorf("leaderboard: %w", err)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/internal/fsutil"
@@ -19,14 +20,28 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cellbench report runs/NAME --out DIR [--title T]")
+		fmt.Fprintln(stderr, "usage: cellbench report runs/NAME --out DIR [--title T] [--perturbation NAME] [--model NAME] [--seed N]")
+		fmt.Fprintln(stderr, "\nWrites leaderboard.md, index.html (self-contained) and every figure as PNG + SVG: metric bars per task,")
+		fmt.Fprintln(stderr, "scIB tables, MCC curves, and from the run's artifacts the LFC scatter and discrimination heat map of each")
+		fmt.Fprintln(stderr, "perturbation task (one model and seed) and the 2-D PCA of each scored embedding.")
 		fs.PrintDefaults()
 	}
-	out := fs.String("out", "", "output directory (required): leaderboard.md")
+	out := fs.String("out", "", "output directory (required): leaderboard.md, index.html, figures")
 	title := fs.String("title", "", "leaderboard title (default: Leaderboard — RUN)")
+	perturbation := fs.String("perturbation", "", "perturbation of the LFC scatters (default: per task, the test perturbation with the most real significant DE genes)")
+	model := fs.String("model", "", "perturbation model of the LFC scatters and heat maps (default: per task, the leaderboard's rank-1 model)")
+	seedFlag := fs.String("seed", "", "seed of the artifact figures (default: the first seed)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	aopts := reports.ArtifactOptions{Perturbation: *perturbation, Model: *model}
+	if *seedFlag != "" {
+		v, err := strconv.ParseUint(*seedFlag, 10, 64)
+		if err != nil {
+			return fmt.Errorf("report: --seed %q is not a non-negative integer", *seedFlag)
+		}
+		aopts.Seed, aopts.HasSeed = v, true
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("report: want exactly one run directory, got %d arguments", len(pos))
@@ -41,6 +56,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *title == "" {
 		*title = "Leaderboard — " + pos[0]
 	}
+	refs, err := bench.LoadArtifacts(pos[0])
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	extras, notes, err := reports.ExtrasFromArtifacts(recs, refs, aopts)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		notes = append(notes, "the run has no artifacts (written by cellbench run since the artifact format): no LFC scatters, heat maps or embedding scatters")
+	}
 	od, err := fsutil.NewOutDir(*out)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -52,7 +78,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("report: %w", err)
 	}
 	// index.html (self-contained) and every figure as PNG + SVG: reports/html.go.
-	rep, err := reports.Build(recs, reports.Options{Run: pos[0]})
+	rep, err := reports.Build(recs, reports.Options{Run: pos[0], Extras: extras, Notes: notes})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -62,6 +88,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := od.Commit(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fmt.Fprintf(stdout, "%s: leaderboard.md, index.html and %d figures (PNG + SVG) from %d records\n", *out, len(rep.Figures), len(recs))
+	fmt.Fprintf(stdout, "%s: leaderboard.md, index.html and %d figures (PNG + SVG) from %d records and %d artifacts\n", *out, len(rep.Figures), len(recs), len(refs))
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "report: note: %s\n", n)
+	}
 	return nil
 }
