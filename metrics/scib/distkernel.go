@@ -57,13 +57,28 @@ func sqDistsScalar(q []float64, t dimsMajor, lo, hi int, dst []float64) {
 	}
 }
 
-// sumDistsScalar returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²).
+// sumDistsScalar returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²), four points
+// at a time (independent accumulators).
 func sumDistsScalar(q []float64, t dimsMajor, lo, hi int) float64 {
+	v, n := t.v, t.n
 	var s float64
-	for p := lo; p < hi; p++ {
+	p := lo
+	for ; p+4 <= hi; p += 4 {
+		var s0, s1, s2, s3 float64
+		for c, qc := range q {
+			w := v[c*n+p : c*n+p+4 : c*n+p+4]
+			u0, u1, u2, u3 := qc-w[0], qc-w[1], qc-w[2], qc-w[3]
+			s0 += float64(u0 * u0)
+			s1 += float64(u1 * u1)
+			s2 += float64(u2 * u2)
+			s3 += float64(u3 * u3)
+		}
+		s += math.Sqrt(s0) + math.Sqrt(s1) + math.Sqrt(s2) + math.Sqrt(s3)
+	}
+	for ; p < hi; p++ {
 		var q2 float64
 		for c, qc := range q {
-			u := qc - t.v[c*t.n+p]
+			u := qc - v[c*n+p]
 			q2 += float64(u * u)
 		}
 		s += math.Sqrt(q2)
@@ -84,19 +99,39 @@ func minUpdateScalar(dist, best []float64, arg []int64, c int64) {
 }
 
 // sumDistsAccScalar returns Σ_{p∈[lo,hi)} √(Σ_c (q_c − t_c,p)²) and adds
-// each term to acc[p−lo].
+// each term to acc[p−lo]; four points at a time.
 func sumDistsAccScalar(q []float64, t dimsMajor, lo, hi int, acc []float64) float64 {
 	acc = acc[:hi-lo]
+	v, n := t.v, t.n
 	var s float64
-	for p := range acc {
+	p := lo
+	for ; p+4 <= hi; p += 4 {
+		var s0, s1, s2, s3 float64
+		for c, qc := range q {
+			w := v[c*n+p : c*n+p+4 : c*n+p+4]
+			u0, u1, u2, u3 := qc-w[0], qc-w[1], qc-w[2], qc-w[3]
+			s0 += float64(u0 * u0)
+			s1 += float64(u1 * u1)
+			s2 += float64(u2 * u2)
+			s3 += float64(u3 * u3)
+		}
+		r0, r1, r2, r3 := math.Sqrt(s0), math.Sqrt(s1), math.Sqrt(s2), math.Sqrt(s3)
+		s += r0 + r1 + r2 + r3
+		a := acc[p-lo : p-lo+4 : p-lo+4]
+		a[0] += r0
+		a[1] += r1
+		a[2] += r2
+		a[3] += r3
+	}
+	for ; p < hi; p++ {
 		var q2 float64
 		for c, qc := range q {
-			u := qc - t.v[c*t.n+lo+p]
+			u := qc - v[c*n+p]
 			q2 += float64(u * u)
 		}
 		r := math.Sqrt(q2)
 		s += r
-		acc[p] += r
+		acc[p-lo] += r
 	}
 	return s
 }
