@@ -467,9 +467,15 @@ func commitArtifact(out, rel, owner string, a *artifact) error {
 		if err := writeSynced(filepath.Join(stage, f.name), f.write); err != nil {
 			return fmt.Errorf("artifact %s: %w", f.name, err)
 		}
+		if artifactHook != nil {
+			artifactHook()
+		}
 	}
 	return placeDir(stage, filepath.Join(out, rel))
 }
+
+// artifactHook, when set (tests), runs after each staged artifact file.
+var artifactHook func()
 
 // placeDir moves the complete directory stage to dst (replacing dst) and
 // syncs dst's parent so the rename is durable.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -294,7 +295,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	want, _ := ReadResults(filepath.Join(ref, "results.jsonl"))
 
 	out := t.TempDir()
-	sawUnfinished := false
+	sawUnfinished, sawStaged := false, false
 	for kill := 0; kill < 4; kill++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.v")
 		cmd.Env = append(os.Environ(), "CELLBENCH_KILL_CHILD_OUT="+out)
@@ -318,7 +319,12 @@ func TestKillNineLosesNothing(t *testing.T) {
 			t.Fatalf("after kill %d: %d duplicate cells", kill, st.Duplicates)
 		}
 		sawUnfinished = sawUnfinished || st.Unfinished > 0
-		t.Logf("kill %d: %d cells done, %d unfinished", kill, len(st.Order), st.Unfinished)
+		// Every done cell names a complete artifact of its own; a kill
+		// mid-artifact leaves files only in the staging directory.
+		checkArtifacts(t, out)
+		staged := stagedFiles(out)
+		sawStaged = sawStaged || staged > 0
+		t.Logf("kill %d: %d cells done, %d unfinished, %d staged artifact files", kill, len(st.Order), st.Unfinished, staged)
 	}
 	r := newSynthRunner(t, out)
 	r.Resume = true
@@ -340,17 +346,39 @@ func TestKillNineLosesNothing(t *testing.T) {
 	if !sawUnfinished {
 		t.Log("no kill landed between a cell's records and its done line this time")
 	}
+	if !sawStaged {
+		t.Log("no kill landed while an artifact was being staged this time")
+	}
+	// Artifacts: one complete directory per done cell, byte-identical to
+	// the uninterrupted run's, and nothing left in staging.
+	if n := checkArtifacts(t, out); n != 48 {
+		t.Errorf("%d done cells with artifacts, want 48", n)
+	}
+	if n := stagedFiles(out); n != 0 {
+		t.Errorf("%d files left in staging after the final resume", n)
+	}
+	wantArt, gotArt := artifactFiles(t, ref), artifactFiles(t, out)
+	if len(gotArt) != len(wantArt) {
+		t.Errorf("%d artifact files, uninterrupted run has %d", len(gotArt), len(wantArt))
+	}
+	for k, b := range wantArt {
+		if !bytes.Equal(gotArt[k], b) {
+			t.Errorf("artifact %s differs from the uninterrupted run's", k)
+		}
+	}
 }
 
 // TestKillChild is the child of TestKillNineLosesNothing; it does nothing
 // unless started by it. It slows each cell between its records and its
-// done line so kills often land there.
+// done line, and after each staged artifact file, so kills often land
+// there.
 func TestKillChild(t *testing.T) {
 	out := os.Getenv("CELLBENCH_KILL_CHILD_OUT")
 	if out == "" {
 		t.Skip("child process of TestKillNineLosesNothing only")
 	}
 	crashHook = func() { time.Sleep(15 * time.Millisecond) }
+	artifactHook = func() { time.Sleep(5 * time.Millisecond) }
 	r := newSynthRunner(t, out)
 	r.Resume = true
 	if _, err := r.Run(context.Background()); err != nil {

@@ -8,6 +8,15 @@
 // asks it for predicted cells (tasks.RunPert), scores them with
 // metrics/pert (EvaluatePert) and appends tidy Result records.
 //
+// The task embed-integration (tasks.EmbedIntegration) scores embeddings
+// instead: a dataset with an embed block (EmbedSpec: a CSV's columns, an
+// obsm entry, or the PCA of the log1p highly variable genes) is one cell
+// per seed whose model is the embedding's name ("scVI", "PCA50"), scored
+// with metrics/scib.Benchmark (seed = the cell's seed); its records have
+// Context "", Perturbation "_agg", N = cells scored, Split
+// "label=COL,batch=COL" and the metric's NaN reason in Warnings. Such a
+// suite needs no models.
+//
 //	cellbench run SUITE.yaml --out runs/NAME [--resume] [--shard i/n]
 //	cellbench merge --out runs/NAME DIR...
 //	cellbench report runs/NAME --out report/NAME
@@ -27,6 +36,30 @@
 // A cell's key includes a fingerprint of its dataset, task, model and eval
 // settings: editing the suite makes --resume re-run the affected cells
 // instead of reusing stale results.
+//
+// # Artifacts
+//
+// Each finished cell also leaves figure inputs that records cannot carry,
+// in OUT/artifacts/<task>/<dataset>/<model>/seed=<s>/ (artifacts.go):
+// meta.json (the cell key, identity, gene list and per-group counts), and
+// for a perturbation cell de.csv.gz (real and predicted log2 fold change
+// and BH FDR of every stored test group × gene) and deltas.csv.gz (real
+// and predicted pseudobulk deltas, the inputs of the discrimination
+// metrics), for an embedding cell embedding2d.csv.gz (2-D PCA of the
+// embedding, ≤ 3,000 cells, seeded subsample, with label and batch). Caps
+// (MaxArtifactGenes, MaxArtifactGroups, MaxArtifactCells) keep them small:
+// the quick suite's 72 cells take about 4 MB.
+//
+// A cell's directory is written into OUT/artifacts/.staging/<shard>/,
+// fsync'd, then renamed into place before the cell's records and done line
+// are journalled; the done line names it. So a kill leaves no partial
+// directory under its final name, and a done cell's directory is complete;
+// a directory whose cell is not done is ignored and replaced on resume
+// (the kill -9 test checks both, and byte equality with an uninterrupted
+// run). Merge copies the artifacts of the cells it keeps;
+// OUT/artifacts/index.jsonl (end of a run, merge) lists them for runs read
+// without journals. LoadArtifacts finds them; `cellbench report` draws the
+// LFC scatters, discrimination heat maps and embedding scatters from them.
 //
 // # Records
 //
