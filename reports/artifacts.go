@@ -74,6 +74,25 @@ func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts 
 		}
 	}
 	cells := Summarize(records)
+	// Groups with records but no artifacts (e.g. cells run by an older
+	// cellbench, or a custom evaluation) cannot have these figures.
+	seenGroup := map[groupKey]bool{}
+	for _, c := range cells {
+		k := groupKey{c.Task, c.Dataset, c.Split}
+		if seenGroup[k] {
+			continue
+		}
+		seenGroup[k] = true
+		if _, ok := pertGroups[k]; ok {
+			continue
+		}
+		if _, ok := embedGroups[k]; ok {
+			continue
+		}
+		if len(refs) > 0 {
+			notes = append(notes, fmt.Sprintf("%s: no artifacts (cells run before artifacts were written?): no LFC scatter, heat map or embedding scatter; re-run into a new --out to draw them", k))
+		}
+	}
 	usedModel, usedSeed, usedPert := opts.Model == "", !opts.HasSeed, opts.Perturbation == ""
 	for _, k := range pertOrder {
 		refs := pertGroups[k]

@@ -23,7 +23,10 @@ type ScibTable struct {
 	Task, Dataset, Split string
 	Seeds                string
 	Bio, Batch           []string // metric columns present, in scib order
-	Models               []string // rows, sorted by Total descending
+	// Typing are the zero-shot kNN cell-typing columns present
+	// (knn_accuracy, knn_balanced_accuracy); not part of any aggregate.
+	Typing []string
+	Models []string // rows, sorted by Total descending
 	// Value[model][metric] is the mean over seeds (NaN if missing); the
 	// aggregate columns are keyed scib.BioName, scib.BatchName, scib.TotalName.
 	Value map[string]map[string]float64
@@ -41,7 +44,17 @@ func NewScibTables(rs []bench.Result) []ScibTable {
 		return slices.Contains(scib.BioMetrics, m) || slices.Contains(scib.BatchMetrics, m) ||
 			slices.Contains(scib.Aggregates, m)
 	}
-	cells := Summarize(filter(rs, func(r bench.Result) bool { return isScib(r.Metric) }))
+	// Groups with a scIB metric; their cell-typing metrics join the table.
+	hasScib := map[groupKey]bool{}
+	for _, r := range rs {
+		if isScib(r.Metric) {
+			hasScib[groupKey{r.Task, r.Dataset, r.Split}] = true
+		}
+	}
+	inTable := func(r bench.Result) bool {
+		return isScib(r.Metric) || (slices.Contains(scib.TypingMetrics, r.Metric) && hasScib[groupKey{r.Task, r.Dataset, r.Split}])
+	}
+	cells := Summarize(filter(rs, inTable))
 	byGroup := map[groupKey][]Cell{}
 	var order []groupKey
 	for _, c := range cells {
@@ -55,7 +68,7 @@ func NewScibTables(rs []bench.Result) []ScibTable {
 	for _, k := range order {
 		t := ScibTable{Task: k.Task, Dataset: k.Dataset, Split: k.Split, Value: map[string]map[string]float64{}, Computed: map[string]bool{}}
 		t.Seeds = seedList(filter(rs, func(r bench.Result) bool {
-			return r.Task == k.Task && r.Dataset == k.Dataset && r.Split == k.Split && isScib(r.Metric)
+			return r.Task == k.Task && r.Dataset == k.Dataset && r.Split == k.Split && inTable(r)
 		}))
 		present := map[string]bool{}
 		for _, c := range byGroup[k] {
@@ -74,6 +87,11 @@ func NewScibTables(rs []bench.Result) []ScibTable {
 		for _, m := range scib.BatchMetrics {
 			if present[m] {
 				t.Batch = append(t.Batch, m)
+			}
+		}
+		for _, m := range scib.TypingMetrics {
+			if present[m] {
+				t.Typing = append(t.Typing, m)
 			}
 		}
 		for _, model := range t.Models {
@@ -126,9 +144,10 @@ func nanMean(names []string, get func(string) float64) float64 {
 	return s / float64(n)
 }
 
-// Columns returns the table's columns in display order.
+// Columns returns the table's columns in display order: bio, batch,
+// Bio / Batch / Total, then cell typing.
 func (t ScibTable) Columns() []string {
-	return slices.Concat(t.Bio, t.Batch, []string{scib.BioName, scib.BatchName, scib.TotalName})
+	return slices.Concat(t.Bio, t.Batch, []string{scib.BioName, scib.BatchName, scib.TotalName}, t.Typing)
 }
 
 // columnRange returns the min and max of a column over models (NaN ignored).
@@ -180,7 +199,8 @@ func NewScibTableFigure(t ScibTable) *Figure {
 	}
 	caption := fmt.Sprintf("Task %s on dataset %s, split %s; seeds %s. Rows: embeddings sorted by Total. Numbers are raw metric values "+
 		"(mean over seeds, unitless, higher is better; 0–1 scale); cell shading is the per-column min-max position "+
-		"(green: metrics, blue: aggregates), colour only. Total = 0.6·Bio + 0.4·Batch (scib-metrics 0.6 weighting).",
+		"(green: metrics, blue: aggregates), colour only. Total = 0.6·Bio + 0.4·Batch (scib-metrics 0.6 weighting); "+
+		"kNN cell typing (leave-one-out 5-NN accuracy and balanced accuracy) is shown beside and is in no aggregate.",
 		t.Task, t.Dataset, t.Split, t.Seeds)
 	if anyComputed {
 		caption += fmt.Sprintf(" Aggregates absent from the records were computed here: Bio = mean of the %d bio metrics shown, Batch = mean of the %d batch metrics shown.", len(t.Bio), len(t.Batch))
@@ -201,7 +221,7 @@ func NewScibTableFigure(t ScibTable) *Figure {
 			groups := []struct {
 				label string
 				n     int
-			}{{"Bio conservation", len(t.Bio)}, {"Batch correction", len(t.Batch)}, {"Aggregate score", 3}}
+			}{{"Bio conservation", len(t.Bio)}, {"Batch correction", len(t.Batch)}, {"Aggregate score", 3}, {"kNN cell typing", len(t.Typing)}}
 			gx := x0 + nameW
 			for _, g := range groups {
 				if g.n == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/metrics"
+	"github.com/cellbench/cellbench/metrics/scib"
 )
 
 // DefaultLeaderboardMetrics are the columns of the leaderboard: the Virtual
@@ -198,46 +200,75 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 	return writeScibMarkdown(w, scibTables)
 }
 
-// writeScibMarkdown writes one section per scIB table: embeddings as rows
-// (sorted by total), the bio and batch metrics and Bio / Batch / Total as
-// columns, raw values (mean over seeds), the best of each column bold.
+// writeScibMarkdown writes, per task with scIB tables, one markdown table:
+// a row per (dataset, embedding), sorted by dataset then Total, the bio and
+// batch metrics, Bio / Batch / Total and cell typing as columns (raw
+// values, mean over seeds; "—" where a dataset lacks the metric). With
+// several embeddings of one dataset, the best of each column within the
+// dataset is bold.
 func writeScibMarkdown(w io.Writer, tables []ScibTable) error {
+	var tasks []string
+	byTask := map[string][]ScibTable{}
 	for _, t := range tables {
-		cols := t.Columns()
-		fmt.Fprintf(w, "\n## %s — %s (%s): scIB metrics\n\n", t.Task, t.Dataset, t.Split)
-		fmt.Fprintf(w, "Seeds %s. Raw values (mean over seeds; higher is better, 0–1); Bio / Batch = mean of the bio-conservation / "+
-			"batch-correction metrics (scib-metrics 0.6 default sets), Total = 0.6·Bio + 0.4·Batch.\n\n", t.Seeds)
+		if _, ok := byTask[t.Task]; !ok {
+			tasks = append(tasks, t.Task)
+		}
+		byTask[t.Task] = append(byTask[t.Task], t)
+	}
+	for _, task := range tasks {
+		ts := byTask[task]
+		sort.SliceStable(ts, func(i, j int) bool { return ts[i].Dataset < ts[j].Dataset })
+		var cols []string
+		for _, t := range ts {
+			for _, c := range t.Columns() {
+				if !slices.Contains(cols, c) {
+					cols = append(cols, c)
+				}
+			}
+		}
+		// Keep scib's column order across tables.
+		order := slices.Concat(scib.BioMetrics, scib.BatchMetrics, scib.Aggregates, scib.TypingMetrics)
+		sort.SliceStable(cols, func(i, j int) bool { return slices.Index(order, cols[i]) < slices.Index(order, cols[j]) })
+		fmt.Fprintf(w, "\n## %s: scIB metrics\n\n", task)
+		fmt.Fprintf(w, "Raw values (mean over seeds %s; higher is better, 0–1). Bio / Batch = mean of the bio-conservation / "+
+			"batch-correction metrics (scib-metrics 0.6 default sets), Total = 0.6·Bio + 0.4·Batch; knn_* = zero-shot 5-NN cell typing. "+
+			"Split names the label and batch columns.\n\n", seedsOf(ts))
 		table := tablewriter.NewTable(w,
 			tablewriter.WithRenderer(renderer.NewMarkdown()),
 			tablewriter.WithHeaderAutoFormat(tw.Off),
 			tablewriter.WithHeaderAlignment(tw.AlignLeft),
 			tablewriter.WithRowAlignment(tw.AlignLeft))
-		header := []string{"embedding"}
+		header := []string{"dataset", "split", "embedding"}
 		for _, c := range cols {
 			header = append(header, scibLabel(c))
 		}
 		table.Header(header)
-		best := map[string]float64{}
-		for _, c := range cols {
-			best[c] = math.Inf(-1)
-			for _, m := range t.Models {
-				if v := t.Value[m][c]; !math.IsNaN(v) && v > best[c] {
-					best[c] = v
-				}
-			}
-		}
-		for _, m := range t.Models {
-			row := []string{m}
+		for _, t := range ts {
+			best := map[string]float64{}
 			for _, c := range cols {
-				v := t.Value[m][c]
-				s := formatFixed(v)
-				if v == best[c] && len(t.Models) > 1 {
-					s = "**" + s + "**"
+				best[c] = math.Inf(-1)
+				for _, m := range t.Models {
+					if v, ok := t.Value[m][c]; ok && !math.IsNaN(v) && v > best[c] {
+						best[c] = v
+					}
 				}
-				row = append(row, s)
 			}
-			if err := table.Append(row); err != nil {
-				return fmt.Errorf("leaderboard: %w", err)
+			for _, m := range t.Models {
+				row := []string{t.Dataset, t.Split, m}
+				for _, c := range cols {
+					v, ok := t.Value[m][c]
+					s := "—"
+					if ok {
+						s = formatFixed(v)
+					}
+					if ok && v == best[c] && len(t.Models) > 1 {
+						s = "**" + s + "**"
+					}
+					row = append(row, s)
+				}
+				if err := table.Append(row); err != nil {
+					return fmt.Errorf("leaderboard: %w", err)
+				}
 			}
 		}
 		if err := table.Render(); err != nil {
@@ -245,6 +276,17 @@ func writeScibMarkdown(w io.Writer, tables []ScibTable) error {
 		}
 	}
 	return nil
+}
+
+// seedsOf joins the distinct seed lists of tables ("0, 1, 2").
+func seedsOf(ts []ScibTable) string {
+	var out []string
+	for _, t := range ts {
+		if !slices.Contains(out, t.Seeds) {
+			out = append(out, t.Seeds)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // rankModels returns each model's mean rank over the metrics (1 = best).
