@@ -1,7 +1,23 @@
 // Package reports turns a run's tidy result records (bench.Result) into
-// tables, figures, a self-contained HTML page and regression checks. It reads
-// records only; figures that need more than records (DE tables, deltas,
-// embeddings) take inputs the caller computes in-process (see Extras).
+// tables, figures, a self-contained HTML page and regression checks. Figures
+// that need more than records (DE tables, deltas, embeddings) take Extras:
+// ExtrasFromArtifacts builds them from a run's artifacts (bench.LoadArtifacts:
+// per cell DE LFC tables, pseudobulk deltas, 2-D PCA of embeddings), or the
+// caller computes them in-process (LFCScatterFromReport,
+// DiscriminationFromInputs, EmbeddingFromCSV).
+//
+// # Figures from run artifacts
+//
+// For each (task, dataset, split) of perturbation cells, ExtrasFromArtifacts
+// picks one model (ArtifactOptions.Model, default the leaderboard's rank-1
+// model) and one seed (default the first) and returns the LFC scatter of one
+// perturbation (default: the stored test group with the most real
+// significant DE genes, ties to the largest Σ|real delta|) and the
+// discrimination heat map of each context with ≥ 2 test perturbations; for
+// each embedding cell of the chosen seed, its 2-D PCA. Each input carries
+// its Task, so Build draws it inside that task's section (embeddings in the
+// scIB section), and a Note saying what was chosen and why. Groups that
+// cannot be drawn (one perturbation, no artifacts) become report Notes.
 //
 // # Summaries
 //
@@ -27,8 +43,11 @@
 //     distance rank within each row (input from DiscriminationFromInputs);
 //     its per-row scores equal metrics/pert's discrimination_score_l1.
 //   - NewScibTables / NewScibTableFigure: scib-metrics' results table (bio,
-//     batch, total = 0.6·bio + 0.4·batch), raw values, colour by column.
-//   - NewEmbeddingFigure: 2-D PCA (PCA2) of an embedding by label and batch.
+//     batch, total = 0.6·bio + 0.4·batch, then kNN cell typing), raw values,
+//     colour by column; Leaderboard adds them to leaderboard.md, one table
+//     per task with a row per (dataset, embedding).
+//   - NewEmbeddingFigure: 2-D PCA (PCA2 = bench.PCA2) of an embedding by
+//     label and batch, or of precomputed scores (Embedding.Scores).
 //   - NewMCCCurveFigures: MCC vs masking ratio (ratio parsed from the split
 //     label, MaskRatio) when imputation results are present.
 //
@@ -38,7 +57,8 @@
 // index.html with inline CSS and figures as PNG data: URIs (no script, no
 // network reference: it opens from disk); WriteFiles stages it with every
 // figure's PNG and SVG in an fsutil.OutDir. `cellbench report runs/NAME --out
-// DIR` writes these plus leaderboard.md (Leaderboard).
+// DIR [--perturbation P] [--model M] [--seed S]` writes these plus
+// leaderboard.md (Leaderboard), drawing the artifact figures of the run.
 //
 // # Regression checks
 //

@@ -331,15 +331,15 @@ th{background:#f3f5f8} td:first-child,th:first-child,td:nth-child(2){text-align:
 td.best{font-weight:bold;background:#eef7ee} .sub{display:block;color:#777;font-size:11px}
 caption{caption-side:bottom;text-align:left;color:#555;font-size:12px;padding-top:4px}
 figure{margin:16px 0} figure img{max-width:100%;border:1px solid #eee}
-figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px}
+figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px} .tbl{overflow-x:auto;max-width:100%}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p class="meta">{{.Meta}}</p>
 <nav>{{range .Sections}}<a href="#{{.ID}}">{{.Heading}}</a> {{end}}</nav>
 {{range .Sections}}<section id="{{.ID}}"><h2>{{.Heading}}</h2>
 {{if .Intro}}<p class="meta">{{.Intro}}</p>{{end}}
-{{with .Table}}<table><caption>{{.Caption}}</caption><thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}{{if .Sub}}<span class="sub">{{.Sub}}</span>{{end}}</td>{{end}}</tr>{{end}}</tbody></table>{{end}}
+{{with .Table}}<div class="tbl"><table><caption>{{.Caption}}</caption><thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}{{if .Sub}}<span class="sub">{{.Sub}}</span>{{end}}</td>{{end}}</tr>{{end}}</tbody></table></div>{{end}}
 {{range .Figs}}<figure id="fig-{{.Name}}"><img alt="{{.Title}}" src="{{.PNG}}">
 <figcaption><b>{{.Title}}.</b> {{.Caption}} <span class="files">Files: <a href="{{.Name}}.png">{{.Name}}.png</a>, <a href="{{.Name}}.svg">{{.Name}}.svg</a>.</span></figcaption></figure>
 {{end}}</section>
