@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/cellbench
 STAMP := .setup-done
 
-.PHONY: setup build test unit notebooks regress demo bench wasm clean
+.PHONY: setup build test unit portable notebooks regress demo bench wasm clean
 
 # setup is idempotent; the stamp only skips re-running it within one checkout.
 $(STAMP): scripts/setup.sh scripts/setup-gonb.sh
@@ -29,8 +29,14 @@ regress: build
 	$(BIN) run suites/quick.yaml --out runs/ci-quick
 	$(BIN) compare runs/ci-quick --baseline bench/baseline/quick.json --summary runs/ci-quick/compare.md
 
-unit: $(STAMP)
+unit: $(STAMP) portable
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
+
+# portable: the model stack builds without cgo or XLA (-tags noxla), and
+# data, metrics and the models build for WebAssembly.
+portable:
+	CGO_ENABLED=0 $(GO) build -tags noxla ./model ./baselines/state
+	GOOS=js GOARCH=wasm $(GO) build -tags noxla ./data ./metrics/... ./model ./baselines/state
 
 notebooks: $(STAMP) build
 	scripts/run-notebooks.sh

@@ -75,10 +75,13 @@ func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error)
 		if e.Obsm != "" {
 			opt.ObsmKeys = []string{e.Obsm}
 		}
-		var ins []tasks.EmbeddingInput
-		ins, err = tasks.LoadH5adEmbeddings(path, opt)
-		if err == nil {
-			in = ins[len(ins)-1] // the PCA, or the one obsm entry
+		var d *data.Dataset
+		if d, err = h5ad.Read(path); err == nil {
+			var ins []tasks.EmbeddingInput
+			ins, err = tasks.DatasetEmbeddings(d, opt)
+			if err == nil {
+				in = ins[len(ins)-1] // the PCA, or the one obsm entry
+			}
 		}
 	}
 	if err != nil {

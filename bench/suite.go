@@ -59,7 +59,7 @@ type DatasetSpec struct {
 // metrics (task embed-integration): a CSV whose columns matching Cols form
 // the embedding, or an .h5ad whose embedding is an obsm entry (Obsm) or the
 // PCA of its log1p highly variable genes (PCA components over HVG genes,
-// tasks.LoadH5adEmbeddings; the PCA is also the pre-integration reference
+// tasks.DatasetEmbeddings; the PCA is also the pre-integration reference
 // of pcr_comparison). Empty fields take the data registry's roles of the
 // file ("label", "batch", "embedding").
 type EmbedSpec struct {

@@ -19,7 +19,7 @@
 //     discrimination scores are trivially 1 and not informative.
 //   - embed-integration: an embedding (CSV columns, an obsm entry or the
 //     PCA of log1p highly variable genes, see LoadCSVEmbedding and
-//     LoadH5adEmbeddings) of every cell of a dataset is scored with the
+//     DatasetEmbeddings) of every cell of a dataset is scored with the
 //     scIB metrics; no split, the seed drives k-means++ and Louvain
 //     (EmbedIntegration, IsEmbedTask).
 //

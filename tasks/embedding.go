@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/metrics/scib"
 )
 
@@ -70,18 +69,12 @@ func LoadCSVEmbedding(nameOrPath, glob, preGlob string, opt EmbeddingOptions) (E
 		Dropped: e.X.Rows - len(keep)}, nil
 }
 
-// LoadH5adEmbeddings reads an .h5ad (a file or a registry name) and returns
-// its embeddings to score: "pca<N>" when opt.PCA > 0, then each of
-// opt.ObsmKeys. Errors name the file (unknown obsm key: with the keys it has).
-func LoadH5adEmbeddings(nameOrPath string, opt EmbeddingOptions) ([]EmbeddingInput, error) {
-	path, err := data.NewRegistry("").Resolve(nameOrPath)
-	if err != nil {
-		return nil, err
-	}
-	d, err := h5ad.Read(path)
-	if err != nil {
-		return nil, err
-	}
+// DatasetEmbeddings returns the embeddings to score of a dataset read from
+// an .h5ad (by data/h5ad.Read; tasks itself stays free of cgo so models
+// build without it): "pca<N>" when opt.PCA > 0, then each of opt.ObsmKeys.
+// Errors name the dataset's file (unknown obsm key: with the keys it has).
+func DatasetEmbeddings(d *data.Dataset, opt EmbeddingOptions) ([]EmbeddingInput, error) {
+	path := d.Path
 	labels, err := d.ObsLabels(opt.LabelCol)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/tasks"
@@ -124,7 +125,15 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	var inputs []tasks.EmbeddingInput
 	if *dataPath != "" {
-		in, err := tasks.LoadH5adEmbeddings(*dataPath, eopt)
+		path, err := data.NewRegistry("").Resolve(*dataPath)
+		if err != nil {
+			return fmt.Errorf("score embed: %w", err)
+		}
+		d, err := h5ad.Read(path)
+		if err != nil {
+			return fmt.Errorf("score embed: %w", err)
+		}
+		in, err := tasks.DatasetEmbeddings(d, eopt)
 		if err != nil {
 			return fmt.Errorf("score embed: %w", err)
 		}
