@@ -9,7 +9,9 @@ both limited to 2 cores (GOMAXPROCS=2; OMP/OPENBLAS/MKL threads = 2), and
 prints the medians of whole-process wall time and of in-process compute time
 (Go: sum of results.json step seconds; Python: silhouette + kmeans + knn).
 
-Usage (from the repository root, after `go build -o /tmp/cellbench ./cmd/cellbench`):
+Usage (from the repository root, after building the binary as the Makefile does, with
+the vector distance kernels: `GOTOOLCHAIN=go1.27.4 GOEXPERIMENT=simd go build -o /tmp/cellbench
+./cmd/cellbench`; without GOEXPERIMENT=simd the scalar kernels are used):
   /usr/bin/python3 bench/peers/score_embed_side_by_side.py --bin /tmp/cellbench \
       --csv ../shared/data/embedding_scpop_sceiad_retina.csv --cols 'scviDim_*' \
       --label CellType_predict --batch batch --repeats 5
