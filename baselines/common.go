@@ -28,15 +28,9 @@ func indexGroups(train *data.Dataset, spec tasks.PertSpec) (*groups, error) {
 	if spec.PertCol == "" || spec.Control == "" {
 		return nil, fmt.Errorf("spec needs PertCol and Control")
 	}
-	perts, err := train.ObsLabels(spec.PertCol)
+	perts, ctxs, err := spec.Labels(train)
 	if err != nil {
 		return nil, err
-	}
-	ctxs := make([]string, len(perts))
-	if spec.ContextCol != "" {
-		if ctxs, err = train.ObsLabels(spec.ContextCol); err != nil {
-			return nil, err
-		}
 	}
 	g := &groups{genes: train.X.Cols, control: spec.Control, cells: map[string]map[string][]int{}}
 	for i, p := range perts {

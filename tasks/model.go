@@ -40,3 +40,19 @@ type PerturbationModel interface {
 type Noter interface {
 	Notes() []string
 }
+
+// Labels returns the perturbation and context label of every cell of d as
+// the spec names them; contexts are all "" when ContextCol is empty. A
+// missing column is an error naming the dataset and listing its columns.
+func (s PertSpec) Labels(d *data.Dataset) (perts, contexts []string, err error) {
+	if perts, err = d.ObsLabels(s.PertCol); err != nil {
+		return nil, nil, err
+	}
+	contexts = make([]string, len(perts))
+	if s.ContextCol != "" {
+		if contexts, err = d.ObsLabels(s.ContextCol); err != nil {
+			return nil, nil, err
+		}
+	}
+	return perts, contexts, nil
+}

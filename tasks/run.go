@@ -44,15 +44,9 @@ type PertOutput struct {
 // (wrong shape, invalid CSR, non-finite or negative values) are returned
 // with the model's name.
 func RunPert(ctx context.Context, model PerturbationModel, d *data.Dataset, spec PertSpec, split *Split, opts EvalOptions) (*PertOutput, error) {
-	perts, err := d.ObsLabels(spec.PertCol)
+	perts, ctxs, err := spec.Labels(d)
 	if err != nil {
 		return nil, err
-	}
-	ctxs := make([]string, len(perts))
-	if spec.ContextCol != "" {
-		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
-			return nil, err
-		}
 	}
 	h := fnv.New64a()
 	h.Write([]byte("eval"))

@@ -214,15 +214,9 @@ func (m *ST) prepare(train *data.Dataset, spec tasks.PertSpec) (*trainData, erro
 	if spec.PertCol == "" || spec.Control == "" {
 		return nil, errors.New("spec needs PertCol and Control")
 	}
-	perts, err := train.ObsLabels(spec.PertCol)
+	perts, ctxs, err := spec.Labels(train)
 	if err != nil {
 		return nil, err
-	}
-	ctxs := make([]string, len(perts))
-	if spec.ContextCol != "" {
-		if ctxs, err = train.ObsLabels(spec.ContextCol); err != nil {
-			return nil, err
-		}
 	}
 	batches := make([]string, len(perts))
 	if col := m.cfg.Str("batch_col"); col != "" {

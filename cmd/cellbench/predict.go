@@ -104,15 +104,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // group of the data for a split without test cells), with the training
 // controls of the group's context.
 func predictRequests(d *data.Dataset, spec tasks.PertSpec, split *tasks.Split, ncells int) ([]tasks.PredictRequest, error) {
-	perts, err := d.ObsLabels(spec.PertCol)
+	perts, ctxs, err := spec.Labels(d)
 	if err != nil {
 		return nil, err
-	}
-	ctxs := make([]string, len(perts))
-	if spec.ContextCol != "" {
-		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
-			return nil, err
-		}
 	}
 	ctrl := map[string][]int{}
 	for _, i := range split.Train {
