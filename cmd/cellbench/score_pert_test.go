@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,13 +184,34 @@ func TestScorePertBadInput(t *testing.T) {
 	}
 }
 
-// TestScorePertNaN: a NaN in the prediction is an error, never a number
-// (testdata/pert/tiny_pred_nan.h5ad, made by testdata/pert/make_tiny.py);
+// tinyPert writes a hand-made 6 cells × 3 genes log1p file with
+// target_gene = non-targeting ×2, A ×2, B ×2 (the CLI defaults); withNaN
+// puts a NaN at cell 3, gene 0 (a prediction a scorer must refuse).
+func tinyPert(t *testing.T, path string, withNaN bool) {
+	t.Helper()
+	x := []float32{1, 1, 1, 1, 1, 1.5, 2, 1, 1, 2.5, 1, 1, 1, 1, 3, 1, 0, 3}
+	for i := range x {
+		x[i] *= 0.5
+	}
+	if withNaN {
+		x[9] = float32(math.NaN())
+	}
+	obs := data.Frame{IndexName: "cell", Index: []string{"c0", "c1", "c2", "c3", "c4", "c5"}}
+	obs.Set(data.NewCategorical("target_gene", []string{"non-targeting", "non-targeting", "A", "A", "B", "B"}))
+	d := &data.Dataset{X: data.NewCSRFromDense(6, 3, x), Obs: obs, Var: data.Frame{IndexName: "gene", Index: []string{"g0", "g1", "g2"}}}
+	if err := h5ad.WriteUnvalidated(path, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScorePertNaN: a NaN in the prediction is an error, never a number;
 // the clean pair scores with the CLI defaults (target_gene, non-targeting).
 func TestScorePertNaN(t *testing.T) {
 	tmp := t.TempDir()
-	real := filepath.Join("..", "..", "testdata", "pert", "tiny_real.h5ad")
-	_, _, err := scorePert(t, "--real", real, "--pred", filepath.Join("..", "..", "testdata", "pert", "tiny_pred_nan.h5ad"), "--out", filepath.Join(tmp, "nan"))
+	real, predNaN := filepath.Join(tmp, "tiny_real.h5ad"), filepath.Join(tmp, "tiny_pred_nan.h5ad")
+	tinyPert(t, real, false)
+	tinyPert(t, predNaN, true)
+	_, _, err := scorePert(t, "--real", real, "--pred", predNaN, "--out", filepath.Join(tmp, "nan"))
 	if err == nil || !strings.Contains(err.Error(), "NaN") {
 		t.Errorf("NaN prediction: err = %v", err)
 	}

@@ -314,3 +314,10 @@ func writeColumn(g h5obj, c *data.Column) error {
 	defer ds.close()
 	return setEncoding(ds, enc, "0.2.0")
 }
+
+// WriteUnvalidated writes d like Write but without validating it first, so
+// tests can build inputs that Write refuses (a NaN prediction, say) and
+// check that readers and scorers reject them. Not for production output.
+func WriteUnvalidated(path string, d *data.Dataset) error {
+	return writeFileWith(path, d, writeOptions{})
+}

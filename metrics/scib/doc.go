@@ -52,7 +52,7 @@
 //     (singleton groups score 0). Default batch metric: SPEC-metrics.md
 //     lists silhouette_batch, which is what is computed; scib-metrics 0.6's
 //     default BatchCorrection uses bras (cosine distance, mean-other
-//     between-cluster distance) instead, which is not implemented here.
+//     between-cluster distance) instead, which cellbench does not compute.
 //   - nmi_kmeans, ari_kmeans: greedy k-means++ initialisation (sklearn's
 //     algorithm, 2 + ⌊ln k⌋ trials) from PCG(seed, seed), then Lloyd as
 //     sklearn 1.2 (max_iter 300, tol 1e-4 × mean feature variance, empty
