@@ -622,30 +622,20 @@ func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
 	var cstrs **C.char
 	switch v := data.(type) {
 	case []float32:
-		n, mem, elem = len(v), C.cb_native_float(), 4
-		if n > 0 {
-			buf = unsafe.Pointer(&v[0])
-		}
+		mem, elem = C.cb_native_float(), 4
+		n, buf = sliceBuf(v)
 	case []float64:
-		n, mem, elem = len(v), C.cb_native_double(), 8
-		if n > 0 {
-			buf = unsafe.Pointer(&v[0])
-		}
+		mem, elem = C.cb_native_double(), 8
+		n, buf = sliceBuf(v)
 	case []int8:
-		n, mem, elem = len(v), C.cb_native_int8(), 1
-		if n > 0 {
-			buf = unsafe.Pointer(&v[0])
-		}
+		mem, elem = C.cb_native_int8(), 1
+		n, buf = sliceBuf(v)
 	case []int32:
-		n, mem, elem = len(v), C.cb_native_int32(), 4
-		if n > 0 {
-			buf = unsafe.Pointer(&v[0])
-		}
+		mem, elem = C.cb_native_int32(), 4
+		n, buf = sliceBuf(v)
 	case []int64:
-		n, mem, elem = len(v), C.cb_native_int64(), 8
-		if n > 0 {
-			buf = unsafe.Pointer(&v[0])
-		}
+		mem, elem = C.cb_native_int64(), 8
+		n, buf = sliceBuf(v)
 	case []bool:
 		b := make([]int8, len(v))
 		for i, x := range v {
@@ -653,10 +643,8 @@ func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
 				b[i] = 1
 			}
 		}
-		n, mem, elem, freeType = len(v), C.cb_bool_enum(), 1, true
-		if n > 0 {
-			buf = unsafe.Pointer(&b[0])
-		}
+		mem, elem, freeType = C.cb_bool_enum(), 1, true
+		n, buf = sliceBuf(b)
 		defer func() { _ = b }()
 	case []string:
 		n, mem, elem, freeType = len(v), C.cb_vlen_str(), 8, true
@@ -785,4 +773,13 @@ func (o h5obj) setAttr(name string, val any) error {
 		return fmt.Errorf("%s: cannot write attribute %q", o.path, name)
 	}
 	return nil
+}
+
+// sliceBuf returns a slice's length and the address of its first element
+// (nil when empty), for passing Go memory without pointers to HDF5.
+func sliceBuf[T any](v []T) (int, unsafe.Pointer) {
+	if len(v) == 0 {
+		return 0, nil
+	}
+	return len(v), unsafe.Pointer(&v[0])
 }
