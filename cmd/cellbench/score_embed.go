@@ -17,6 +17,7 @@ import (
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -194,7 +195,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 			r.LouvainResolution = &res
 		}
 		for _, kb := range rep.KBET {
-			r.KBET = append(r.KBET, jsonKBET{Label: kb.Label, Cells: kb.Cells, K0: kb.K0, Score: jsonFloat(kb.Score), Reason: kb.Reason})
+			r.KBET = append(r.KBET, jsonKBET{Label: kb.Label, Cells: kb.Cells, K0: kb.K0, Score: metrics.Value(kb.Score), Reason: kb.Reason})
 		}
 		for step, s := range rep.Seconds {
 			r.Seconds[step] = strconv.FormatFloat(s, 'f', 3, 64)
@@ -233,7 +234,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 					row = append(row, "NaN")
 					continue
 				}
-				row = append(row, strconv.FormatFloat(v.Value, 'g', 10, 64))
+				row = append(row, metrics.FormatValue(v.Value))
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -281,30 +282,24 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// jsonValue is a metric value for JSON: NaN becomes null, with its reason.
+// jsonValue is a metric value for JSON (metrics.Value: NaN is "NaN"), with
+// the reason of a NaN.
 type jsonValue struct {
-	Name   string   `json:"name"`
-	Value  *float64 `json:"value"`
-	Reason string   `json:"reason,omitempty"`
+	Name   string        `json:"name"`
+	Value  metrics.Value `json:"value"`
+	Reason string        `json:"reason,omitempty"`
 }
 
 type jsonKBET struct {
-	Label  string   `json:"label"`
-	Cells  int      `json:"cells"`
-	K0     int      `json:"k0,omitempty"`
-	Score  *float64 `json:"score"`
-	Reason string   `json:"reason,omitempty"`
-}
-
-func jsonFloat(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
+	Label  string        `json:"label"`
+	Cells  int           `json:"cells"`
+	K0     int           `json:"k0,omitempty"`
+	Score  metrics.Value `json:"score"`
+	Reason string        `json:"reason,omitempty"`
 }
 
 func toJSONValue(v scib.Value) jsonValue {
-	return jsonValue{Name: v.Name, Value: jsonFloat(v.Value), Reason: v.Reason}
+	return jsonValue{Name: v.Name, Value: metrics.Value(v.Value), Reason: v.Reason}
 }
 
 // multiFlag is a repeatable string flag.

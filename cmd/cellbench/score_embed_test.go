@@ -84,7 +84,7 @@ func TestScoreEmbedCSV(t *testing.T) {
 
 func TestScoreEmbedNaNReason(t *testing.T) {
 	// Without a pre-integration embedding, pcr_comparison is NaN in the CSV
-	// and null with a reason in the JSON; batch says which member it skipped.
+	// and "NaN" with a reason in the JSON; batch says which member it skipped.
 	out := filepath.Join(t.TempDir(), "scores")
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"score", "embed", "--embed", embedFixture, "--embed-cols", "X*",
@@ -97,7 +97,7 @@ func TestScoreEmbedNaNReason(t *testing.T) {
 		t.Errorf("results.csv:\n%s", csvb)
 	}
 	jsb, _ := os.ReadFile(filepath.Join(out, "results.json"))
-	for _, want := range []string{`"name": "pcr_comparison",`, `"value": null,`, `"reason": "no pre-integration embedding given"`, "NaN members skipped: pcr_comparison"} {
+	for _, want := range []string{`"name": "pcr_comparison",`, `"value": "NaN",`, `"reason": "no pre-integration embedding given"`, "NaN members skipped: pcr_comparison"} {
 		if !strings.Contains(string(jsb), want) {
 			t.Errorf("results.json lacks %q", want)
 		}

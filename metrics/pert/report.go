@@ -5,24 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
-)
 
-// FormatFloat writes a number for CSV output at full precision
-// (strconv 'g', -1); NaN is "NaN" and ±Inf "inf"/"-inf" (what pandas and
-// polars read back).
-func FormatFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
+	"github.com/cellbench/cellbench/metrics"
+)
 
 // WriteResultsCSV writes results.csv: columns perturbation[, context], then
 // one column per metric of r.Metrics (cell-eval's names), one row per
@@ -43,7 +29,7 @@ func (r *Report) WriteResultsCSV(w io.Writer) error {
 			rec = append(rec, row.Context)
 		}
 		for _, v := range row.Values {
-			rec = append(rec, FormatFloat(v))
+			rec = append(rec, metrics.FormatValue(v))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -60,11 +46,11 @@ var summaryStats = []struct {
 }{
 	{"count", func(s Summary) string { return strconv.Itoa(s.Count) }},
 	{"nan_count", func(s Summary) string { return strconv.Itoa(s.NaNCount) }},
-	{"mean", func(s Summary) string { return FormatFloat(s.Mean) }},
-	{"std", func(s Summary) string { return FormatFloat(s.Std) }},
-	{"min", func(s Summary) string { return FormatFloat(s.Min) }},
-	{"median", func(s Summary) string { return FormatFloat(s.Median) }},
-	{"max", func(s Summary) string { return FormatFloat(s.Max) }},
+	{"mean", func(s Summary) string { return metrics.FormatValue(s.Mean) }},
+	{"std", func(s Summary) string { return metrics.FormatValue(s.Std) }},
+	{"min", func(s Summary) string { return metrics.FormatValue(s.Min) }},
+	{"median", func(s Summary) string { return metrics.FormatValue(s.Median) }},
+	{"max", func(s Summary) string { return metrics.FormatValue(s.Max) }},
 }
 
 // WriteAggCSV writes agg_results.csv in the layout of cell-eval's (polars
@@ -160,11 +146,9 @@ func (r *Report) WriteDECSV(w io.Writer, groups []DEGroup, genes []string) error
 	return nil
 }
 
+// appendFloat appends metrics.FormatValue(v) without allocating.
 func appendFloat(b []byte, v float64) []byte {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(b, FormatFloat(v)...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
+	return strconv.AppendFloat(b, v, 'g', -1, 64) // NaN, +Inf, -Inf as metrics.FormatValue spells them
 }
 
 // csvField quotes a field when it needs it (RFC 4180).
@@ -184,20 +168,12 @@ func csvField(s string) string {
 	return s
 }
 
-// jsonFloat marshals NaN and ±Inf as null (JSON has no NaN); readers must
-// treat null as NaN.
-type jsonFloat float64
-
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return []byte(strconv.FormatFloat(v, 'g', -1, 64)), nil
-}
+// jsonFloat is metrics.Value: a number, or "NaN"/"+Inf"/"-Inf".
+type jsonFloat = metrics.Value
 
 // WriteJSON writes results.json: the options used, the metric names, every
-// row, the aggregates and the warnings. NaN and ±Inf are written as null.
+// row, the aggregates and the warnings. NaN and ±Inf are written as the
+// strings "NaN", "+Inf", "-Inf" (metrics.Value).
 // extra (may be nil) is added under "extra" (e.g. file names, timings).
 func (r *Report) WriteJSON(w io.Writer, extra map[string]any) error {
 	type jsonRow struct {

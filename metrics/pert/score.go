@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/cellbench/cellbench/metrics"
@@ -67,16 +66,16 @@ func WriteScoreCSV(w io.Writer, rows []ScoreRow, avg float64) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"metric", "from_baseline", "user", "baseline"})
 	for _, r := range rows {
-		cw.Write([]string{r.Metric, FormatFloat(r.Score), FormatFloat(r.User), FormatFloat(r.Baseline)})
+		cw.Write([]string{r.Metric, metrics.FormatValue(r.Score), metrics.FormatValue(r.User), metrics.FormatValue(r.Baseline)})
 	}
-	cw.Write([]string{"avg_score", FormatFloat(avg), "", ""})
+	cw.Write([]string{"avg_score", metrics.FormatValue(avg), "", ""})
 	cw.Flush()
 	return cw.Error()
 }
 
 // ReadAggMeans reads the mean row of an agg_results.csv (this package's or
 // cell-eval's: first column "statistic", a row "mean", one column per
-// metric) into a map. Empty cells and "NaN"/"null" are NaN. It returns the
+// metric) into a map, values as metrics.ParseValue reads them (empty = NaN). It returns the
 // metric names in column order too.
 func ReadAggMeans(r io.Reader) (map[string]float64, []string, error) {
 	cr := csv.NewReader(r)
@@ -99,14 +98,9 @@ func ReadAggMeans(r io.Reader) (map[string]float64, []string, error) {
 		out := map[string]float64{}
 		for k := 1; k < len(head); k++ {
 			s := strings.TrimSpace(rec[k])
-			switch strings.ToLower(s) {
-			case "", "nan", "null", "none":
-				out[head[k]] = math.NaN()
-				continue
-			}
-			v, err := strconv.ParseFloat(s, 64)
+			v, err := metrics.ParseValue(s)
 			if err != nil {
-				return nil, nil, fmt.Errorf("column %q: %q is not a number", head[k], s)
+				return nil, nil, fmt.Errorf("column %q: %w", head[k], err)
 			}
 			out[head[k]] = v
 		}
