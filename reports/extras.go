@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/cellbench/cellbench/metrics/pert"
 	"github.com/cellbench/cellbench/metrics/scib"
@@ -37,76 +36,26 @@ func LFCScatterFromReport(rep *pert.Report, context, perturbation string, info C
 }
 
 // DiscriminationFromInputs builds one Discrimination input per context from
-// the real and predicted cells of an evaluation: pseudobulk means
-// (pert.Pseudobulk) per (context, perturbation), real deltas against the real
-// control mean, predicted deltas against the predicted control mean
-// (controlRef pred, cell-eval's default) or the real one (controlRef real).
-// Perturbations are those present on both sides, sorted. It errors when a
-// context lacks its control on a side it needs, or has fewer than 2
-// perturbations.
+// the real and predicted cells of an evaluation: the pseudobulk deltas of
+// pert.Deltas (real deltas against the real control mean, predicted ones
+// against the predicted control mean for controlRef pred, cell-eval's
+// default, or the real one for controlRef real). Inputs are checked as
+// pert.Evaluate checks them; contexts with fewer than 2 perturbations are
+// left out, and none left is an error.
 func DiscriminationFromInputs(real, pred pert.Input, genes []string, control string, controlRef pert.ControlRef, distance string, info CaptionInfo) ([]Discrimination, error) {
-	type key struct{ ctx, p string }
-	group := func(in pert.Input) map[key][]int {
-		g := map[key][]int{}
-		for i, p := range in.Perts {
-			c := ""
-			if in.Contexts != nil {
-				c = in.Contexts[i]
-			}
-			g[key{c, p}] = append(g[key{c, p}], i)
-		}
-		return g
+	opts := pert.DefaultOptions()
+	opts.Genes, opts.Control, opts.ControlRef = genes, control, controlRef
+	cds, err := pert.Deltas(real, pred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("discrimination: %w", err)
 	}
-	rg, pg := group(real), group(pred)
-	ctxSet := map[string]bool{}
-	for k := range rg {
-		ctxSet[k.ctx] = true
-	}
-	var ctxs []string
-	for c := range ctxSet {
-		ctxs = append(ctxs, c)
-	}
-	sort.Strings(ctxs)
 	var out []Discrimination
-	for _, c := range ctxs {
-		rc, ok := rg[key{c, control}]
-		if !ok {
-			return nil, fmt.Errorf("discrimination: context %q has no real %q cells", c, control)
-		}
-		realCtrl := pert.Pseudobulk(real.X, rc)
-		predCtrl := realCtrl
-		if controlRef == pert.ControlPred {
-			pc, ok := pg[key{c, control}]
-			if !ok {
-				return nil, fmt.Errorf("discrimination: context %q has no predicted %q cells (control reference pred)", c, control)
-			}
-			predCtrl = pert.Pseudobulk(pred.X, pc)
-		}
-		var perts []string
-		for k := range rg {
-			if k.ctx == c && k.p != control {
-				if _, ok := pg[k]; ok {
-					perts = append(perts, k.p)
-				}
-			}
-		}
-		sort.Strings(perts)
-		if len(perts) < 2 {
+	for _, cd := range cds {
+		if len(cd.Perturbations) < 2 {
 			continue // discrimination needs ≥ 2 perturbations in a context
 		}
-		d := Discrimination{Perturbations: perts, Genes: genes, Distance: distance, Context: c,
-			Dataset: info.Dataset, Split: info.Split, Model: info.Model, Seeds: info.Seeds}
-		for _, p := range perts {
-			rm := pert.Pseudobulk(real.X, rg[key{c, p}])
-			pm := pert.Pseudobulk(pred.X, pg[key{c, p}])
-			for j := range rm {
-				rm[j] -= realCtrl[j]
-				pm[j] -= predCtrl[j]
-			}
-			d.RealDelta = append(d.RealDelta, rm)
-			d.PredDelta = append(d.PredDelta, pm)
-		}
-		out = append(out, d)
+		out = append(out, Discrimination{Perturbations: cd.Perturbations, Genes: genes, Distance: distance, Context: cd.Context,
+			PredDelta: cd.Pred, RealDelta: cd.Real, Dataset: info.Dataset, Split: info.Split, Model: info.Model, Seeds: info.Seeds})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("discrimination: no context has 2 or more perturbations on both sides")

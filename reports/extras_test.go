@@ -90,3 +90,71 @@ func TestPerturbationFiguresRealData(t *testing.T) {
 	}
 	checkFigure(t, f)
 }
+
+// TestDiscriminationCosineZeroDelta: a perturbation whose real cells equal
+// the controls has a zero real delta. Under cosine distance a zero vector
+// has similarity 0 with anything (sklearn cosine_distances), so d = 1 to
+// it from every predicted delta. The heat map used to call that distance
+// NaN (score 1.0 for A) while the metric said 1 (score 0.5): both now come
+// from pert.DiscriminationMatrix and must agree, with the hand-computed
+// values below.
+func TestDiscriminationCosineZeroDelta(t *testing.T) {
+	// Genes g0..g2; control at 1,1,1. Real: A = control (δ_R(A) = 0),
+	// B = +1 on g0, C = +1 on g1. Pred: A = (+1, 0, +0.5), B = +1 on g0,
+	// C = +1 on g1.
+	rows := [][]float32{
+		{1, 1, 1}, {1, 1, 1}, // control
+		{1, 1, 1}, {1, 1, 1}, // A
+		{2, 1, 1}, {2, 1, 1}, // B
+		{1, 2, 1}, {1, 2, 1}, // C
+	}
+	predRows := [][]float32{
+		{1, 1, 1}, {1, 1, 1},
+		{2, 1, 1.5}, {2, 1, 1.5},
+		{2, 1, 1}, {2, 1, 1},
+		{1, 2, 1}, {1, 2, 1},
+	}
+	labels := []string{"control", "control", "A", "A", "B", "B", "C", "C"}
+	dense := func(r [][]float32) *data.CSR {
+		var v []float32
+		for _, x := range r {
+			v = append(v, x...)
+		}
+		return data.NewCSRFromDense(len(r), 3, v)
+	}
+	real := pert.Input{X: dense(rows), Perts: labels}
+	pred := pert.Input{X: dense(predRows), Perts: labels}
+	genes := []string{"g0", "g1", "g2"}
+	opts := pert.DefaultOptions()
+	opts.Genes, opts.Control = genes, "control"
+	opts.Metrics = []string{"discrimination_score_cosine"}
+	opts.Profile = ""
+	rep, err := pert.Evaluate(real, pred, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	discs, err := DiscriminationFromInputs(real, pred, genes, "control", pert.ControlPred, "cosine", CaptionInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist, score, err := DiscriminationMatrix(discs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row A: d(δP(A), δR(A)) = 1 (zero real delta); d to B = 1 − 1/√1.25
+	// ≈ 0.106 < 1, d to C = 1: r = 1, score 1 − 1/3 (the old heat map gave
+	// 1, comparing against NaN). Rows B, C: self 0 → score 1. Hand-computed.
+	want := map[string]float64{"A": 1 - 1.0/3, "B": 1, "C": 1}
+	for i, p := range discs[0].Perturbations {
+		m, _ := rep.Value("", p, "discrimination_score_cosine")
+		if score[i] != m || math.Abs(score[i]-want[p]) > 1e-15 {
+			t.Errorf("%s: heat map %v, metric %v, want %v", p, score[i], m, want[p])
+		}
+		if math.IsNaN(dist[i][0]) {
+			t.Errorf("%s: NaN distance to the zero real delta", p)
+		}
+	}
+	if dist[0][0] != 1 {
+		t.Errorf("d(δP(A), 0) = %v, want 1", dist[0][0])
+	}
+}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"strings"
 
+	"github.com/cellbench/cellbench/metrics/pert"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -34,12 +34,11 @@ type Discrimination struct {
 	Note string
 }
 
-// DiscriminationMatrix returns D[t][q] = d(δ_P(t), δ_R(q)) with the genes
-// named in perturbation t (t split on "+") left out of every distance in
-// row t, and the per-perturbation score 1 − r_t/N with r_t = #{q ≠ t :
-// D[t][q] < D[t][t]} and N the number of perturbations: SPEC-metrics.md
-// discrimination_score_<distance>. It errors on mismatched shapes or an
-// unknown distance.
+// DiscriminationMatrix returns D[t][q] = d(δ_P(t), δ_R(q)) and the score
+// 1 − r_t/N of every perturbation, computed by pert.DiscriminationMatrix
+// (the same function behind the discrimination_score_<distance> metrics,
+// so the heat map and the scores agree on every edge case). It errors on
+// mismatched shapes, fewer than 2 perturbations or an unknown distance.
 func DiscriminationMatrix(in Discrimination) (dist [][]float64, score []float64, err error) {
 	n := len(in.Perturbations)
 	if len(in.PredDelta) != n || len(in.RealDelta) != n {
@@ -55,69 +54,12 @@ func DiscriminationMatrix(in Discrimination) (dist [][]float64, score []float64,
 				in.Perturbations[i], len(in.PredDelta[i]), len(in.RealDelta[i]), g)
 		}
 	}
-	d := in.Distance
-	if d == "" {
-		d = "l1"
+	d, err := pert.ParseDistance(in.Distance)
+	if err != nil {
+		return nil, nil, fmt.Errorf("discrimination: %w", err)
 	}
-	if d != "l1" && d != "l2" && d != "cosine" {
-		return nil, nil, fmt.Errorf("discrimination: unknown distance %q (l1, l2 or cosine)", d)
-	}
-	geneIndex := map[string]int{}
-	for j, name := range in.Genes {
-		geneIndex[name] = j
-	}
-	dist = make([][]float64, n)
-	score = make([]float64, n)
-	for t := range n {
-		skip := map[int]bool{}
-		for _, part := range strings.Split(in.Perturbations[t], "+") {
-			if j, ok := geneIndex[part]; ok {
-				skip[j] = true
-			}
-		}
-		dist[t] = make([]float64, n)
-		for q := range n {
-			dist[t][q] = distanceSkipping(in.PredDelta[t], in.RealDelta[q], skip, d)
-		}
-		r := 0
-		for q := range n {
-			if q != t && dist[t][q] < dist[t][t] {
-				r++
-			}
-		}
-		score[t] = 1 - float64(r)/float64(n)
-	}
+	dist, score = pert.DiscriminationMatrix(in.PredDelta, in.RealDelta, in.Perturbations, in.Genes, d, 0)
 	return dist, score, nil
-}
-
-func distanceSkipping(a, b []float64, skip map[int]bool, kind string) float64 {
-	var s, aa, bb float64
-	for j := range a {
-		if skip[j] {
-			continue
-		}
-		switch kind {
-		case "l1":
-			s += math.Abs(a[j] - b[j])
-		case "l2":
-			d := a[j] - b[j]
-			s += d * d
-		case "cosine":
-			s += a[j] * b[j]
-			aa += a[j] * a[j]
-			bb += b[j] * b[j]
-		}
-	}
-	switch kind {
-	case "l2":
-		return math.Sqrt(s)
-	case "cosine":
-		if aa == 0 || bb == 0 {
-			return math.NaN()
-		}
-		return 1 - s/math.Sqrt(aa*bb)
-	}
-	return s
 }
 
 // rankGrid is a GridXYZ of within-row distance ranks, first row on top.

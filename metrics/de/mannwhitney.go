@@ -3,12 +3,11 @@ package de
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // geneBlock is the number of genes one NewReference task gathers at a time
@@ -530,36 +529,16 @@ func resizeU32(b []uint32, n int) []uint32 {
 }
 
 // parallel runs fn(worker, task, scratch) for task in [0, n) on up to threads
-// goroutines (≤ 0 means GOMAXPROCS), each with its own scratch buffers.
+// goroutines (≤ 0 means GOMAXPROCS, internal/par), each worker with its own
+// scratch buffers.
 func parallel(n, threads int, fn func(worker, task int, s *scratch)) {
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	threads = min(threads, n)
-	if threads <= 1 {
-		s := &scratch{}
-		for t := 0; t < n; t++ {
-			fn(0, t, s)
+	scr := make([]*scratch, min(par.Workers(threads), max(n, 1)))
+	par.ForWorker(n, len(scr), func(w, t int) {
+		if scr[w] == nil {
+			scr[w] = &scratch{}
 		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < threads; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			s := &scratch{}
-			for {
-				t := int(next.Add(1) - 1)
-				if t >= n {
-					return
-				}
-				fn(w, t, s)
-			}
-		}(w)
-	}
-	wg.Wait()
+		fn(w, t, scr[w])
+	})
 }
 
 // sortKey maps a float32 to a uint32 whose unsigned order is the float

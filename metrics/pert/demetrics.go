@@ -110,6 +110,6 @@ func deMetrics(real, pred *de.Result, alpha, minLFC float64) deValues {
 		lr[i], lp[i] = real.LFC[g], pred.LFC[g]
 	}
 	v.directionMatch = float64(match) / float64(k)
-	v.spearmanLFCSig = spearman(lr, lp)
+	v.spearmanLFCSig = Spearman(lr, lp)
 	return v
 }

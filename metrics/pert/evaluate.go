@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/cellbench/cellbench/internal/par"
 	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/de"
 )
@@ -44,6 +45,9 @@ type Report struct {
 	RealDE, PredDE []DEGroup
 	// Warnings explain every NaN or rule-based 0 and degenerate input.
 	Warnings []string
+	// Deltas holds every context's pseudobulk means and deltas (the
+	// inputs of the expression and discrimination metrics), in context order.
+	Deltas []ContextDeltas
 	// WithContexts says whether the inputs had context labels.
 	WithContexts bool
 	// ContextAggregates holds, with context labels, the same summaries as
@@ -88,41 +92,18 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 	if real.X == nil || pred.X == nil {
 		return nil, fmt.Errorf("pert: missing expression matrix")
 	}
-	if real.X.Cols != pred.X.Cols {
-		return nil, fmt.Errorf("gene counts differ: real has %d genes, pred %d", real.X.Cols, pred.X.Cols)
-	}
 	if err := opts.validate(real.X.Cols); err != nil {
 		return nil, err
-	}
-	if (real.Contexts == nil) != (pred.Contexts == nil) {
-		return nil, fmt.Errorf("context labels given for only one side")
 	}
 	selected, err := opts.selected()
 	if err != nil {
 		return nil, err
 	}
-	// The two sides are validated and grouped concurrently (a full pass
-	// over each matrix).
-	var ps map[string]*sideContext
-	var perr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ps, perr = groupSide(pred, "pred", opts.Control)
-	}()
-	rs, err := groupSide(real, "real", opts.Control)
-	<-done
+	pl, err := pairInputs(real, pred, opts)
 	if err != nil {
 		return nil, err
-	}
-	if perr != nil {
-		return nil, perr
 	}
 	withCtx := real.Contexts != nil
-	pl, err := matchSides(rs, ps, opts.Control, opts.ControlRef == ControlPred, withCtx)
-	if err != nil {
-		return nil, err
-	}
 	has := func(m string) bool { return slices.Contains(selected, m) }
 	needDE := false
 	for _, m := range selected {
@@ -140,13 +121,10 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 	for k, m := range rep.Metrics {
 		col[m] = k
 	}
-	geneIndex := make(map[string]int, len(opts.Genes))
-	for j, g := range opts.Genes {
-		geneIndex[g] = j
-	}
 	var singles []string
 	var rankL1 []float64 // r_t/N (L1) per row, for pdisc
-	for _, pc := range pl.contexts {
+	for ci := range pl.contexts {
+		pc := &pl.contexts[ci]
 		rep.Contexts = append(rep.Contexts, pc.name)
 		label := func(t string) string {
 			if withCtx {
@@ -163,19 +141,9 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 			singles = append(singles, label(opts.Control))
 		}
 		n := len(pc.perts)
-		muR := pseudobulks(real.X, pc.realRows, opts.Threads)
-		muP := pseudobulks(pred.X, pc.predRows, opts.Threads)
-		ctrlR := Pseudobulk(real.X, pc.realCtrl)
-		ctrlP := ctrlR
-		if opts.ControlRef == ControlPred {
-			ctrlP = Pseudobulk(pred.X, pc.predCtrl)
-		}
-		dR := make([][]float64, n)
-		dP := make([][]float64, n)
-		for i := range pc.perts {
-			dR[i] = sub(muR[i], ctrlR)
-			dP[i] = sub(muP[i], ctrlP)
-		}
+		cd := contextDeltas(real, pred, pc, opts)
+		rep.Deltas = append(rep.Deltas, cd)
+		muR, muP, dR, dP := cd.MeanReal, cd.MeanPred, cd.Real, cd.Pred
 		rows := make([]Row, n)
 		for i, t := range pc.perts {
 			rows[i] = Row{Context: pc.name, Perturbation: t, NReal: len(pc.realRows[i]), NPred: len(pc.predRows[i]),
@@ -188,7 +156,7 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 					rows[i].Values[k] = v
 				}
 			}
-			set(metrics.PearsonDelta, pearson(dP[i], dR[i]))
+			set(metrics.PearsonDelta, Pearson(dP[i], dR[i]))
 			mae, mse := meanAbsSq(muP[i], muR[i])
 			set(metrics.MAE, mae)
 			set(metrics.MSE, mse)
@@ -199,11 +167,13 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 		kinds := [3]bool{has(metrics.DiscriminationL1) || has(metrics.PDisc) || has(metrics.PDiscNorm),
 			has(metrics.DiscriminationL2), has(metrics.DiscriminationCosine)}
 		if kinds[0] || kinds[1] || kinds[2] {
-			segs := make([][][2]int, n)
-			for i, t := range pc.perts {
-				segs[i] = keepSegments(t, geneIndex, len(opts.Genes))
+			dists := discriminationDistances(dP, dR, discriminationSegments(pc.perts, opts.Genes), kinds, opts.Threads)
+			var ranks [3][]int
+			for k := range kinds {
+				if kinds[k] {
+					ranks[k] = ranksFrom(dists[k])
+				}
 			}
-			ranks := discriminationRanks(dP, dR, segs, kinds, opts.Threads)
 			names := [3]string{metrics.DiscriminationL1, metrics.DiscriminationL2, metrics.DiscriminationCosine}
 			for k := range kinds {
 				if !kinds[k] {
@@ -225,7 +195,7 @@ func Evaluate(real, pred Input, opts Options) (*Report, error) {
 		}
 		if has(metrics.EnergyDistance) {
 			c := col[metrics.EnergyDistance]
-			parallelFor(n, opts.Threads, func(i int) {
+			par.For(n, opts.Threads, func(i int) {
 				rows[i].Values[c] = EnergyDistance(real.X, pc.realRows[i], pred.X, pc.predRows[i])
 			})
 		}
@@ -394,7 +364,7 @@ func (r *Report) summaries(rows []int, selected []string, rankL1 []float64) []Su
 				nr[i] = float64(significantCount(&r.RealDE[ri].Result, r.Options))
 				np[i] = float64(significantCount(&r.PredDE[ri].Result, r.Options))
 			}
-			out = append(out, one(m, spearman(nr, np)))
+			out = append(out, one(m, Spearman(nr, np)))
 		}
 	}
 	return out

@@ -2,43 +2,10 @@ package pert
 
 import (
 	"math"
-	"runtime"
-	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
-
-// parallelFor runs fn(i) for i in [0, n) on up to threads goroutines.
-func parallelFor(n, threads int, fn func(i int)) {
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	threads = min(threads, n)
-	if threads <= 1 {
-		for i := 0; i < n; i++ {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < threads; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // Pseudobulk returns the arithmetic mean over the given rows of x of every
 // gene (log1p values; float64 sums in row order), i.e. μ(t) of
@@ -63,7 +30,7 @@ func Pseudobulk(x *data.CSR, rows []int) []float64 {
 
 func pseudobulks(x *data.CSR, groups [][]int, threads int) [][]float64 {
 	out := make([][]float64, len(groups))
-	parallelFor(len(groups), threads, func(i int) { out[i] = Pseudobulk(x, groups[i]) })
+	par.For(len(groups), threads, func(i int) { out[i] = Pseudobulk(x, groups[i]) })
 	return out
 }
 
@@ -84,111 +51,6 @@ func sub(a, b []float64) []float64 {
 		out[j] = a[j] - b[j]
 	}
 	return out
-}
-
-// keepSegments returns the gene ranges [lo, hi) that remain after removing
-// the genes named in the perturbation label (split on "+"), as cell-eval's
-// exclude_target_gene does for the discrimination score.
-func keepSegments(pert string, geneIndex map[string]int, nGenes int) [][2]int {
-	excluded := map[int]bool{}
-	for _, part := range strings.Split(pert, "+") {
-		if j, ok := geneIndex[part]; ok {
-			excluded[j] = true
-		}
-	}
-	var segs [][2]int
-	lo := 0
-	for j := 0; j <= nGenes; j++ {
-		if j == nGenes || excluded[j] {
-			if j > lo {
-				segs = append(segs, [2]int{lo, j})
-			}
-			lo = j + 1
-		}
-	}
-	return segs
-}
-
-// discriminationRanks returns, per distance kind requested, r_t = #{q ≠ t :
-// d(δP[t], δR[q]) < d(δP[t], δR[t])} for every t, distances over the genes
-// kept by segs[t]. Kinds: 0 = L1 (manhattan), 1 = L2 (Euclidean), 2 = cosine
-// distance 1 − cos clipped to [0, 2] (a zero vector has cosine similarity 0,
-// as sklearn's cosine_distances).
-func discriminationRanks(dP, dR [][]float64, segs [][][2]int, kinds [3]bool, threads int) [3][]int {
-	n := len(dP)
-	var ranks [3][]int
-	for k := range kinds {
-		if kinds[k] {
-			ranks[k] = make([]int, n)
-		}
-	}
-	parallelFor(n, threads, func(t int) {
-		var dist [3][]float64
-		for k := range kinds {
-			if kinds[k] {
-				dist[k] = make([]float64, n)
-			}
-		}
-		a := dP[t]
-		for q := 0; q < n; q++ {
-			b := dR[q]
-			l1, l2, dot, na, nb := 0.0, 0.0, 0.0, 0.0, 0.0
-			for _, s := range segs[t] {
-				as, bs := a[s[0]:s[1]], b[s[0]:s[1]]
-				bs = bs[:len(as)]
-				switch {
-				case kinds[0] && kinds[1]:
-					for j, x := range as {
-						d := x - bs[j]
-						l1 += math.Abs(d)
-						l2 += d * d
-					}
-				case kinds[0]:
-					l1 += l1Dist(as, bs)
-				case kinds[1]:
-					for j, x := range as {
-						d := x - bs[j]
-						l2 += d * d
-					}
-				}
-				if kinds[2] {
-					for j, x := range as {
-						y := bs[j]
-						dot += x * y
-						na += x * x
-						nb += y * y
-					}
-				}
-			}
-			if kinds[0] {
-				dist[0][q] = l1
-			}
-			if kinds[1] {
-				dist[1][q] = math.Sqrt(l2)
-			}
-			if kinds[2] {
-				sim := 0.0
-				if na > 0 && nb > 0 {
-					sim = dot / (math.Sqrt(na) * math.Sqrt(nb))
-				}
-				dist[2][q] = math.Min(math.Max(1-sim, 0), 2)
-			}
-		}
-		for k := range kinds {
-			if !kinds[k] {
-				continue
-			}
-			self := dist[k][t]
-			r := 0
-			for q, d := range dist[k] {
-				if q != t && d < self {
-					r++
-				}
-			}
-			ranks[k][t] = r
-		}
-	})
-	return ranks
 }
 
 // EnergyDistance returns the energy distance between the cells xRows of x

@@ -128,7 +128,7 @@ func TestDEMetricsHandChecked(t *testing.T) {
 	check("precision_at_N", v.precisionN, 3.0/4) // 3 of 4 pred sig are real sig
 	check("recall", v.recall, 3.0/4)             //
 	check("direction", v.directionMatch, 2.0/4)  // g4 −/−, g0 +/+, g1 −/+, g3 +/−
-	check("spearman", v.spearmanLFCSig, spearman([]float64{-3, 2, -1, 0.5}, []float64{-2, 1, 1, -0.2}))
+	check("spearman", v.spearmanLFCSig, Spearman([]float64{-3, 2, -1, 0.5}, []float64{-2, 1, 1, -0.2}))
 	// min |LFC| 1.5: real sig {g4, g0}, pred sig {g2, g4}
 	v = deMetrics(real, pred, 0.05, 1.5)
 	check("overlap_at_N minLFC", v.overlapN, 1.0/2)

@@ -5,10 +5,10 @@ import (
 	"slices"
 )
 
-// pearson is the Pearson correlation of x and y as scipy.stats.pearsonr
+// Pearson is the Pearson correlation of x and y as scipy.stats.pearsonr
 // computes it (centre, normalise, dot, clip to [−1, 1]); NaN when either
 // input is constant or shorter than 2.
-func pearson(x, y []float64) float64 {
+func Pearson(x, y []float64) float64 {
 	n := len(x)
 	if n < 2 || n != len(y) {
 		return math.NaN()
@@ -76,14 +76,14 @@ func averageRanks(v []float64) []float64 {
 	return r
 }
 
-// spearman is the Spearman rank correlation (Pearson of average ranks, as
+// Spearman is the Spearman rank correlation (Pearson of average ranks, as
 // scipy.stats.spearmanr); NaN when fewer than 2 values or either side is
 // constant. Inputs must not hold NaN (±Inf rank normally).
-func spearman(x, y []float64) float64 {
+func Spearman(x, y []float64) float64 {
 	if len(x) < 2 {
 		return math.NaN()
 	}
-	return pearson(averageRanks(x), averageRanks(y))
+	return Pearson(averageRanks(x), averageRanks(y))
 }
 
 // Summary describes the distribution of one metric over the rows of a

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 	"github.com/cellbench/cellbench/metrics"
 )
 
@@ -82,7 +83,7 @@ func vccSizeInput(tb testing.TB, nPert, cellsPer, nCtrl, tiles int, seed uint64)
 	}
 	x.Indices = make([]int32, x.Indptr[n])
 	x.Data = make([]float32, x.Indptr[n])
-	parallelFor(runtime.GOMAXPROCS(0), 0, func(w int) {
+	par.For(runtime.GOMAXPROCS(0), 0, func(w int) {
 		type e struct {
 			j int32
 			v float32
