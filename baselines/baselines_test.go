@@ -71,7 +71,7 @@ func colMeans(m *data.CSR) []float64 {
 	for i := range rows {
 		rows[i] = i
 	}
-	return meanRows(m, rows)
+	return m.MeanRows(rows)
 }
 
 func near(a, b []float64, tol float64) bool {
@@ -136,7 +136,7 @@ func TestPerturbationMean(t *testing.T) {
 
 func TestShiftClampsAtZero(t *testing.T) {
 	ctrl := data.NewCSRFromDense(2, 3, []float32{0, 1, 2, 0, 1, 2})
-	out := shiftedControls(ctrl, []float64{-1, -0.5, 1}, 4, requestRNG(1, tasks.PredictRequest{}))
+	out := shiftedControls(ctrl, []float64{-1, -0.5, 1}, 4, tasks.RequestRNG(1, tasks.PredictRequest{}))
 	// Hand-computed: (0-1→0, 1-0.5, 2+1).
 	if got := colMeans(out); !near(got, []float64{0, 0.5, 3}, 1e-6) {
 		t.Errorf("mean %v, want [0 0.5 3]", got)

@@ -2,7 +2,6 @@ package baselines
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -45,25 +44,6 @@ func indexGroups(train *data.Dataset, spec tasks.PertSpec) (*groups, error) {
 	return g, nil
 }
 
-// meanRows returns the arithmetic mean over the given rows of m, per column.
-func meanRows(m *data.CSR, rows []int) []float64 {
-	out := make([]float64, m.Cols)
-	if len(rows) == 0 {
-		return out
-	}
-	for _, r := range rows {
-		idx, val := m.Row(r)
-		for k, j := range idx {
-			out[j] += float64(val[k])
-		}
-	}
-	inv := 1 / float64(len(rows))
-	for j := range out {
-		out[j] *= inv
-	}
-	return out
-}
-
 func sub(a, b []float64) []float64 {
 	out := make([]float64, len(a))
 	for j := range a {
@@ -87,17 +67,6 @@ func scale(dst []float64, s float64) {
 // parts splits a perturbation label into its single perturbations
 // ("A+B" → [A B]); a single label returns itself.
 func parts(p string) []string { return strings.Split(p, "+") }
-
-// requestRNG returns the generator for one request: seeded by the model's
-// seed and a hash of (context, perturbation), so predictions do not depend
-// on the order or batching of requests.
-func requestRNG(seed uint64, req tasks.PredictRequest) *rand.Rand {
-	h := fnv.New64a()
-	h.Write([]byte(req.Context))
-	h.Write([]byte{0})
-	h.Write([]byte(req.Perturbation))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
 
 // resampleRows draws n rows of m uniformly with replacement.
 func resampleRows(m *data.CSR, n int, rng *rand.Rand) *data.CSR {

@@ -58,7 +58,7 @@ func (m *ContextMean) Fit(ctx context.Context, train *data.Dataset, spec tasks.P
 		slices.Sort(rows)
 		m.perturbed[c] = train.X.SubsetRows(rows)
 		if ctrl := g.cells[c][spec.Control]; len(ctrl) > 0 {
-			d := sub(meanRows(train.X, rows), meanRows(train.X, ctrl))
+			d := sub(train.X.MeanRows(rows), train.X.MeanRows(ctrl))
 			if shift == nil {
 				shift = make([]float64, g.genes)
 			}
@@ -86,7 +86,7 @@ func (m *ContextMean) Predict(ctx context.Context, reqs []tasks.PredictRequest) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rng := requestRNG(m.seed, req)
+		rng := tasks.RequestRNG(m.seed, req)
 		if cells, ok := m.perturbed[req.Context]; ok {
 			if err := checkRequest("context-mean", req, m.genes, false); err != nil {
 				return nil, err

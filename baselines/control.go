@@ -46,7 +46,7 @@ func (m *Control) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*
 		if err := checkRequest("control", req, m.genes, true); err != nil {
 			return nil, err
 		}
-		out[i] = resampleRows(req.Controls, req.NCells, requestRNG(m.seed, req))
+		out[i] = resampleRows(req.Controls, req.NCells, tasks.RequestRNG(m.seed, req))
 	}
 	return out, nil
 }

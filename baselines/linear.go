@@ -229,7 +229,7 @@ func (m *Linear) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*d
 		if err := checkRequest("linear", req, m.genes, true); err != nil {
 			return nil, err
 		}
-		out[i] = shiftedControls(req.Controls, m.shift(req.Perturbation), req.NCells, requestRNG(m.seed, req))
+		out[i] = shiftedControls(req.Controls, m.shift(req.Perturbation), req.NCells, tasks.RequestRNG(m.seed, req))
 	}
 	return out, nil
 }

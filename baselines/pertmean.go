@@ -68,12 +68,12 @@ func globalOffsets(train *data.Dataset, spec tasks.PertSpec) (map[string][]float
 		if len(ctrl) == 0 {
 			continue
 		}
-		muCtrl := meanRows(train.X, ctrl)
+		muCtrl := train.X.MeanRows(ctrl)
 		for p, rows := range g.cells[c] {
 			if p == spec.Control {
 				continue
 			}
-			d := sub(meanRows(train.X, rows), muCtrl)
+			d := sub(train.X.MeanRows(rows), muCtrl)
 			if sums[p] == nil {
 				sums[p] = make([]float64, g.genes)
 			}
@@ -145,7 +145,7 @@ func (m *PerturbationMean) Predict(ctx context.Context, reqs []tasks.PredictRequ
 		if err := checkRequest("perturbation-mean", req, m.genes, true); err != nil {
 			return nil, err
 		}
-		out[i] = shiftedControls(req.Controls, m.offset(req.Perturbation), req.NCells, requestRNG(m.seed, req))
+		out[i] = shiftedControls(req.Controls, m.offset(req.Perturbation), req.NCells, tasks.RequestRNG(m.seed, req))
 	}
 	return out, nil
 }

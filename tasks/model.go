@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"hash/fnv"
+	"math/rand/v2"
 
 	"github.com/cellbench/cellbench/data"
 )
@@ -55,4 +57,16 @@ func (s PertSpec) Labels(d *data.Dataset) (perts, contexts []string, err error) 
 		}
 	}
 	return perts, contexts, nil
+}
+
+// RequestRNG returns the random generator of one prediction request:
+// PCG(seed, fnv64a(context ∥ 0x00 ∥ perturbation)), so that a model's
+// predictions do not depend on the order or batching of requests. Every
+// model that draws cells per request uses it.
+func RequestRNG(seed uint64, req PredictRequest) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(req.Context))
+	h.Write([]byte{0})
+	h.Write([]byte(req.Perturbation))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }

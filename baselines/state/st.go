@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -421,9 +420,7 @@ func (m *ST) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*data.
 			continue
 		}
 		onehot := m.encodePert(req.Perturbation, pertIdx)
-		h := fnv.New64a()
-		h.Write([]byte(req.Context + "\x00" + req.Perturbation))
-		rng := rand.New(rand.NewPCG(m.meta.Spec.Seed, h.Sum64()))
+		rng := tasks.RequestRNG(m.meta.Spec.Seed, req)
 		all := make([]int, req.Controls.Rows)
 		for i := range all {
 			all[i] = i

@@ -8,24 +8,13 @@ import (
 )
 
 // Pseudobulk returns the arithmetic mean over the given rows of x of every
-// gene (log1p values; float64 sums in row order), i.e. μ(t) of
-// SPEC-metrics.md. It panics on an empty row set.
+// gene (log1p values), i.e. μ(t) of SPEC-metrics.md: x.MeanRows(rows). It
+// panics on an empty row set.
 func Pseudobulk(x *data.CSR, rows []int) []float64 {
 	if len(rows) == 0 {
 		panic("pert: Pseudobulk of no cells")
 	}
-	sum := make([]float64, x.Cols)
-	for _, r := range rows {
-		idx, val := x.Row(r)
-		for k, j := range idx {
-			sum[j] += float64(val[k])
-		}
-	}
-	n := float64(len(rows))
-	for j := range sum {
-		sum[j] /= n
-	}
-	return sum
+	return x.MeanRows(rows)
 }
 
 func pseudobulks(x *data.CSR, groups [][]int, threads int) [][]float64 {
