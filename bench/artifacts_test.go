@@ -13,6 +13,7 @@ import (
 
 	"github.com/cellbench/cellbench/internal/testdata"
 	"github.com/cellbench/cellbench/metrics/pert"
+	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -21,19 +22,19 @@ import (
 func artifactFiles(t *testing.T, out string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
-	root := filepath.Join(out, artifactDir)
+	root := filepath.Join(out, results.ArtifactDir)
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
 		if d.IsDir() {
-			if rel == stagingDir {
+			if rel == results.StagingDir {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if rel == artifactIndex {
+		if rel == results.ArtifactIndex {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -49,7 +50,7 @@ func artifactFiles(t *testing.T, out string) map[string][]byte {
 // stagedFiles counts regular files left under OUT/artifacts/.staging.
 func stagedFiles(out string) int {
 	n := 0
-	filepath.WalkDir(filepath.Join(out, artifactDir, stagingDir), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(out, results.ArtifactDir, results.StagingDir), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			n++
 		}
@@ -62,7 +63,7 @@ func stagedFiles(out string) int {
 // artifact directory belonging to it, and returns the number checked.
 func checkArtifacts(t *testing.T, out string) int {
 	t.Helper()
-	st, err := LoadStore(out)
+	st, err := results.LoadStore(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,17 +73,17 @@ func checkArtifacts(t *testing.T, out string) int {
 			t.Fatalf("done cell %s names no artifact", k)
 		}
 		dir := filepath.Join(out, rel)
-		m, err := ReadArtifactMeta(dir, k)
+		m, err := results.ReadArtifactMeta(dir, k)
 		if err != nil {
 			t.Fatalf("done cell %s: %v", k, err)
 		}
 		switch m.Kind {
-		case ArtifactPert:
-			if _, err := ReadPertArtifact(dir, k); err != nil {
+		case results.ArtifactPert:
+			if _, err := results.ReadPertArtifact(dir, k); err != nil {
 				t.Fatalf("done cell %s: %v", k, err)
 			}
-		case ArtifactEmbed:
-			if _, err := ReadEmbedArtifact(dir, k); err != nil {
+		case results.ArtifactEmbed:
+			if _, err := results.ReadEmbedArtifact(dir, k); err != nil {
 				t.Fatalf("done cell %s: %v", k, err)
 			}
 		}
@@ -119,7 +120,7 @@ func TestArtifactsMatchEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := ReadPertArtifact(filepath.Join(out, artifactRel(cell)), cell.Key)
+	a, err := results.ReadPertArtifact(filepath.Join(out, artifactRel(cell)), cell.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestArtifactsResumeAndMerge(t *testing.T) {
 	if len(again) != len(want) {
 		t.Fatalf("resume changed the artifact count: %d → %d", len(want), len(again))
 	}
-	refs, err := LoadArtifacts(full)
+	refs, err := results.LoadArtifacts(full)
 	if err != nil || len(refs) != 48 {
 		t.Fatalf("LoadArtifacts: %d refs, %v", len(refs), err)
 	}
@@ -275,12 +276,12 @@ func TestArtifactsResumeAndMerge(t *testing.T) {
 		}
 	}
 	// The merged directory has no journal: the index names the artifacts.
-	refs, err = LoadArtifacts(merged)
+	refs, err = results.LoadArtifacts(merged)
 	if err != nil || len(refs) != 48 {
 		t.Fatalf("merged LoadArtifacts: %d refs, %v", len(refs), err)
 	}
 	for _, ref := range refs {
-		if _, err := ReadArtifactMeta(ref.Dir, ref.Cell); err != nil {
+		if _, err := results.ReadArtifactMeta(ref.Dir, ref.Cell); err != nil {
 			t.Error(err)
 		}
 	}
@@ -292,7 +293,7 @@ func TestArtifactsResumeAndMerge(t *testing.T) {
 		t.Errorf("%d files left in the merge staging", n)
 	}
 	// A directory rewritten by another cell is reported as stale.
-	if _, err := ReadArtifactMeta(refs[0].Dir, refs[1].Cell); err == nil || !strings.Contains(err.Error(), "stale") {
+	if _, err := results.ReadArtifactMeta(refs[0].Dir, refs[1].Cell); err == nil || !strings.Contains(err.Error(), "stale") {
 		t.Errorf("mismatched cell: %v", err)
 	}
 }
@@ -325,13 +326,13 @@ seeds: [0]
 	if _, err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := ReadResults(filepath.Join(out, "results.jsonl"))
+	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]float64{}
 	for _, rec := range recs {
-		if rec.Model != "harmony-input-PCs" || rec.Task != "embed-integration" || rec.Perturbation != AggregatePerturbation ||
+		if rec.Model != "harmony-input-PCs" || rec.Task != "embed-integration" || rec.Perturbation != results.AggregatePerturbation ||
 			rec.Split != "label=cell_type,batch=dataset" || rec.N != 2370 {
 			t.Fatalf("record identity %+v", rec)
 		}
@@ -348,11 +349,11 @@ seeds: [0]
 	if got["ilisi"] > 0.05 || got["kbet_per_label"] > 0.2 {
 		t.Errorf("batch mixing of unintegrated cell lines should be poor: ilisi %.3f, kbet %.3f", got["ilisi"], got["kbet_per_label"])
 	}
-	refs, err := LoadArtifacts(out)
+	refs, err := results.LoadArtifacts(out)
 	if err != nil || len(refs) != 1 {
 		t.Fatalf("artifacts: %d, %v", len(refs), err)
 	}
-	a, err := ReadEmbedArtifact(refs[0].Dir, refs[0].Cell)
+	a, err := results.ReadEmbedArtifact(refs[0].Dir, refs[0].Cell)
 	if err != nil {
 		t.Fatal(err)
 	}

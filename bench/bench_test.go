@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/results"
 )
 
 // synthData is a log1p dataset made by code: contexts A, B, C × (control,
@@ -100,7 +101,7 @@ func newSynthRunner(t testing.TB, out string) *Runner {
 
 // canonical renders records as sorted JSON lines (order-free comparison;
 // wall time and peak memory vary between runs and are zeroed).
-func canonical(recs []Result) []string {
+func canonical(recs []results.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		r.WallS, r.PeakMem = 0, 0
@@ -112,7 +113,7 @@ func canonical(recs []Result) []string {
 }
 
 func TestResultJSONNonFinite(t *testing.T) {
-	in := Result{Metric: "pearson_delta", Value: math.NaN(), CILow: math.Inf(-1), CIHigh: math.Inf(1), WallS: 1.5, Seed: 3}
+	in := results.Record{Metric: "pearson_delta", Value: math.NaN(), CILow: math.Inf(-1), CIHigh: math.Inf(1), WallS: 1.5, Seed: 3}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +121,7 @@ func TestResultJSONNonFinite(t *testing.T) {
 	if !strings.Contains(string(b), `"value":"NaN"`) || !strings.Contains(string(b), `"ci_low":"-Inf"`) {
 		t.Fatalf("encoding %s", b)
 	}
-	var out Result
+	var out results.Record
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -138,15 +139,15 @@ func TestJournalIgnoresUnfinishedAndTornLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.WriteCell("a", []Result{{Metric: "m", Value: 1}, {Metric: "m2", Value: math.NaN()}}, ""); err != nil {
+	if err := j.WriteCell("a", []results.Record{{Metric: "m", Value: 1}, {Metric: "m2", Value: math.NaN()}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	// An unfinished cell (records, no done line) then a torn line.
-	line, _ := json.Marshal(journalLine{Kind: "r", Cell: "b", Attempt: "x", R: &Result{Metric: "m"}})
+	line, _ := json.Marshal(results.JournalLine{Kind: "r", Cell: "b", Attempt: "x", R: &results.Record{Metric: "m"}})
 	j.f.Write(append(line, '\n'))
 	j.f.Write([]byte(`{"k":"done","cell":"b","at`))
 	j.Close()
-	st, err := LoadStore(dir)
+	st, err := results.LoadStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +160,11 @@ func TestJournalIgnoresUnfinishedAndTornLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.WriteCell("b", []Result{{Metric: "m", Value: 2}}, ""); err != nil {
+	if err := j.WriteCell("b", []results.Record{{Metric: "m", Value: 2}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
-	st, err = LoadStore(dir)
+	st, err = results.LoadStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestRunResumeAndRefuse(t *testing.T) {
 	if sum.Cells != 48 || sum.Ran != 48 {
 		t.Fatalf("summary %+v", sum)
 	}
-	recs, err := ReadResults(filepath.Join(out, "results.jsonl"))
+	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestRunResumeAndRefuse(t *testing.T) {
 	if sum2.Ran != 0 || sum2.Skipped != 48 {
 		t.Fatalf("resume of a finished run: %+v", sum2)
 	}
-	recs2, _ := ReadResults(filepath.Join(out, "results.jsonl"))
+	recs2, _ := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
 	if !reflect.DeepEqual(canonical(recs), canonical(recs2)) {
 		t.Error("resume changed the results")
 	}
@@ -223,7 +224,7 @@ func TestShardsMergeEqualsFullRun(t *testing.T) {
 	if _, err := newSynthRunner(t, full).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := ReadResults(filepath.Join(full, "results.jsonl"))
+	want, _ := results.ReadJSONL(filepath.Join(full, "results.jsonl"))
 	base := t.TempDir()
 	var dirs []string
 	seen := map[int]bool{}
@@ -254,7 +255,7 @@ func TestShardsMergeEqualsFullRun(t *testing.T) {
 	if len(st.Order) != 48 || st.Duplicates != 16 {
 		t.Fatalf("merged %d cells, %d duplicates", len(st.Order), st.Duplicates)
 	}
-	got, _ := ReadResults(filepath.Join(merged, "results.jsonl"))
+	got, _ := results.ReadJSONL(filepath.Join(merged, "results.jsonl"))
 	if !reflect.DeepEqual(canonical(want), canonical(got)) {
 		t.Error("merged shards differ from the full run")
 	}
@@ -292,7 +293,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	if _, err := newSynthRunner(t, ref).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := ReadResults(filepath.Join(ref, "results.jsonl"))
+	want, _ := results.ReadJSONL(filepath.Join(ref, "results.jsonl"))
 
 	out := t.TempDir()
 	sawUnfinished, sawStaged := false, false
@@ -311,7 +312,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 		time.Sleep(time.Duration(kill*7) * time.Millisecond) // vary where in a cell the kill lands
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
-		st, err := LoadStore(out)
+		st, err := results.LoadStore(out)
 		if err != nil {
 			t.Fatalf("after kill %d: journal unreadable: %v", kill, err)
 		}
@@ -335,11 +336,11 @@ func TestKillNineLosesNothing(t *testing.T) {
 	if sum.Skipped == 0 || sum.Ran == 0 {
 		t.Fatalf("final resume: %+v (the kills should have left some cells done and some not)", sum)
 	}
-	st, _ := LoadStore(out)
+	st, _ := results.LoadStore(out)
 	if len(st.Order) != 48 || st.Duplicates != 0 {
 		t.Fatalf("final: %d cells, %d duplicates", len(st.Order), st.Duplicates)
 	}
-	got, _ := ReadResults(filepath.Join(out, "results.jsonl"))
+	got, _ := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
 	if !reflect.DeepEqual(canonical(want), canonical(got)) {
 		t.Errorf("killed-and-resumed run differs from the uninterrupted one (%d vs %d records)", len(got), len(want))
 	}
@@ -387,7 +388,7 @@ func TestKillChild(t *testing.T) {
 }
 
 func doneCells(t *testing.T, out string) int {
-	st, err := LoadStore(out)
+	st, err := results.LoadStore(out)
 	if err != nil {
 		t.Fatal(err)
 	}

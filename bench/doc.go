@@ -47,7 +47,7 @@
 // and predicted pseudobulk deltas, the inputs of the discrimination
 // metrics), for an embedding cell embedding2d.csv.gz (2-D PCA of the
 // embedding, ≤ 3,000 cells, seeded subsample, with label and batch). Caps
-// (MaxArtifactGenes, MaxArtifactGroups, MaxArtifactCells) keep them small:
+// (results.MaxArtifactGenes, results.MaxArtifactGroups, results.MaxArtifactCells) keep them small:
 // the quick suite's 72 cells take about 4 MB.
 //
 // A cell's directory is written into OUT/artifacts/.staging/<shard>/,

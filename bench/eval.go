@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cellbench/cellbench/metrics/pert"
+	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -13,15 +14,12 @@ import (
 // the cell's identity.
 type MetricValue struct {
 	Context      string
-	Perturbation string // AggregatePerturbation for the aggregate
+	Perturbation string // results.AggregatePerturbation for the aggregate
 	Metric       string
 	Value        float64
 	N            int
 	Warning      string
 }
-
-// AggregatePerturbation marks a record aggregating over perturbations.
-const AggregatePerturbation = "_agg"
 
 // EvalFunc scores one cell's real and predicted cells.
 type EvalFunc func(ctx context.Context, out *tasks.PertOutput, spec tasks.PertSpec, ev EvalSpec) ([]MetricValue, error)
@@ -63,7 +61,7 @@ func EvaluatePertReport(ctx context.Context, out *tasks.PertOutput, spec tasks.P
 		warn = warn[:2000] + "…"
 	}
 	for _, a := range rep.Aggregates {
-		vals = append(vals, MetricValue{Context: "", Perturbation: AggregatePerturbation, Metric: a.Metric, Value: a.Mean, N: a.Count, Warning: warn})
+		vals = append(vals, MetricValue{Context: "", Perturbation: results.AggregatePerturbation, Metric: a.Metric, Value: a.Mean, N: a.Count, Warning: warn})
 	}
 	return vals, rep, nil
 }

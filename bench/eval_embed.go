@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/metrics/scib"
+	"github.com/cellbench/cellbench/results"
 )
 
 // runEmbedCell scores a dataset's embedding with metrics/scib.Benchmark
@@ -14,7 +15,7 @@ import (
 // Perturbation "_agg", N = cells scored, Warnings = the metric's reason
 // (why it is NaN, or which members an aggregate skipped) plus dropped
 // cells. The artifact holds the embedding's 2-D PCA.
-func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]Result, string, *artifact, error) {
+func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	in := p.Embedding
 	if in == nil {
@@ -40,7 +41,7 @@ func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]Resul
 	if in.Dropped > 0 {
 		dropped = fmt.Sprintf("%d cells with a missing %s or %s were dropped", in.Dropped, e.LabelCol, e.BatchCol)
 	}
-	recs := make([]Result, 0, len(rep.Values))
+	recs := make([]results.Record, 0, len(rep.Values))
 	for _, v := range rep.Values {
 		w := v.Reason
 		if dropped != "" {
@@ -50,9 +51,9 @@ func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]Resul
 				w = dropped
 			}
 		}
-		recs = append(recs, Result{
+		recs = append(recs, results.Record{
 			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
-			Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: AggregatePerturbation,
+			Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: results.AggregatePerturbation,
 			Metric: v.Name, Value: v.Value, N: rep.Cells, CILow: nan, CIHigh: nan, WallS: wall,
 			PeakMem: peak, GitSHA: r.GitSHA, Backend: "cpu", Warnings: w,
 		})

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/results"
 )
 
 // Merge combines the finished cells of run directories (e.g. the shards of
@@ -17,7 +18,7 @@ import (
 // then renamed into place; skipped when out already holds that cell's
 // artifact) and writes out/artifacts/index.jsonl. Unfinished cells and
 // their artifacts are left out. It returns the merged store.
-func Merge(out string, dirs []string) (*Store, error) {
+func Merge(out string, dirs []string) (*results.Store, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("merge: no run directories given")
 	}
@@ -26,7 +27,7 @@ func Merge(out string, dirs []string) (*Store, error) {
 			return nil, fmt.Errorf("merge: %s is not a run directory", d)
 		}
 	}
-	st, err := LoadStore(dirs...)
+	st, err := results.LoadStore(dirs...)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
@@ -41,7 +42,7 @@ func Merge(out string, dirs []string) (*Store, error) {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
 	}
-	stageRoot := filepath.Join(out, artifactDir, stagingDir, "merge")
+	stageRoot := filepath.Join(out, results.ArtifactDir, results.StagingDir, "merge")
 	if err := os.RemoveAll(stageRoot); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/pert"
+	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -70,7 +71,7 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	if err := os.MkdirAll(r.Out, 0o755); err != nil {
 		return sum, fmt.Errorf("run: %w", err)
 	}
-	st, err := LoadStore(r.Out)
+	st, err := results.LoadStore(r.Out)
 	if err != nil {
 		return sum, err
 	}
@@ -128,7 +129,7 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 				fmt.Fprintf(r.Progress, "  loaded %s: %s (%.1fs)\n", c.Dataset.Name, strings.Join(what, "; "), time.Since(t0).Seconds())
 			}
 			t0 := time.Now()
-			var recs []Result
+			var recs []results.Record
 			var info string
 			var art *artifact
 			if c.IsEmbed() {
@@ -155,7 +156,7 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 		}
 	}
 	// Materialise the clean results of every journal in OUT.
-	st, err = LoadStore(r.Out)
+	st, err = results.LoadStore(r.Out)
 	if err != nil {
 		return sum, err
 	}
@@ -173,7 +174,7 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 
 // runCell builds the split, runs the model and evaluates it; the artifact
 // holds the DE tables and pseudobulk deltas of the test groups.
-func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, string, *artifact, error) {
+func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	if p.Data == nil {
 		return nil, "", nil, fmt.Errorf("dataset %s has no expression matrix (pert_col not set or an embedding CSV)", c.Dataset.Name)
@@ -221,7 +222,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, st
 	wall := time.Since(t0).Seconds()
 	notes := strings.Join(out.Notes, "; ")
 	peak := peakRSS()
-	recs := make([]Result, 0, len(vals))
+	recs := make([]results.Record, 0, len(vals))
 	for _, v := range vals {
 		w := v.Warning
 		if notes != "" {
@@ -231,7 +232,7 @@ func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, st
 				w = notes
 			}
 		}
-		recs = append(recs, Result{
+		recs = append(recs, results.Record{
 			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
 			Model: c.Model.ID(), Seed: c.Seed, Context: v.Context, Perturbation: v.Perturbation,
 			Metric: v.Metric, Value: v.Value, N: v.N, CILow: nan, CIHigh: nan, WallS: wall,
@@ -247,8 +248,8 @@ func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]Result, st
 }
 
 // artifactMeta is the identity part of a cell's artifact meta.json.
-func (r *Runner) artifactMeta(c Cell) ArtifactMeta {
-	return ArtifactMeta{Cell: c.Key, Suite: r.Suite.Name, Task: c.Task.Name, Dataset: c.Dataset.Name,
+func (r *Runner) artifactMeta(c Cell) results.ArtifactMeta {
+	return results.ArtifactMeta{Cell: c.Key, Suite: r.Suite.Name, Task: c.Task.Name, Dataset: c.Dataset.Name,
 		Split: c.SplitName(), Model: c.Model.ID(), Seed: c.Seed}
 }
 

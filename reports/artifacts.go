@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/de"
+	"github.com/cellbench/cellbench/results"
 )
 
 // ArtifactOptions choose what ExtrasFromArtifacts draws.
@@ -28,7 +28,7 @@ type ArtifactOptions struct {
 	HasSeed bool
 }
 
-// ExtrasFromArtifacts loads the artifacts of a run (bench.LoadArtifacts)
+// ExtrasFromArtifacts loads the artifacts of a run (results.LoadArtifacts)
 // and returns the inputs of the figures records cannot give, each tagged
 // with its (task, dataset, split) so Build puts it in that section:
 //
@@ -40,18 +40,18 @@ type ArtifactOptions struct {
 // Notes say what could not be drawn and why (a stale artifact, one
 // perturbation in a context). It errors when an artifact cannot be read, or
 // when opts name a model, seed or perturbation that no artifact has.
-func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts ArtifactOptions) (Extras, []string, error) {
+func ExtrasFromArtifacts(records []results.Record, refs []results.ArtifactRef, opts ArtifactOptions) (Extras, []string, error) {
 	var ex Extras
 	var notes []string
 	type ref struct {
-		meta *bench.ArtifactMeta
+		meta *results.ArtifactMeta
 		dir  string
 	}
 	pertGroups := map[groupKey][]ref{}
 	embedGroups := map[groupKey][]ref{}
 	var pertOrder, embedOrder []groupKey
 	for _, r := range refs {
-		m, err := bench.ReadArtifactMeta(r.Dir, r.Cell)
+		m, err := results.ReadArtifactMeta(r.Dir, r.Cell)
 		if err != nil {
 			if strings.Contains(err.Error(), "(stale)") {
 				notes = append(notes, err.Error())
@@ -61,12 +61,12 @@ func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts 
 		}
 		k := groupKey{m.Task, m.Dataset, m.Split}
 		switch m.Kind {
-		case bench.ArtifactPert:
+		case results.ArtifactPert:
 			if _, ok := pertGroups[k]; !ok {
 				pertOrder = append(pertOrder, k)
 			}
 			pertGroups[k] = append(pertGroups[k], ref{m, r.Dir})
-		case bench.ArtifactEmbed:
+		case results.ArtifactEmbed:
 			if _, ok := embedGroups[k]; !ok {
 				embedOrder = append(embedOrder, k)
 			}
@@ -125,7 +125,7 @@ func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts 
 			continue
 		}
 		usedSeed = true
-		a, err := bench.ReadPertArtifact(chosen.dir, chosen.meta.Cell)
+		a, err := results.ReadPertArtifact(chosen.dir, chosen.meta.Cell)
 		if err != nil {
 			return ex, nil, fmt.Errorf("report: %w", err)
 		}
@@ -144,7 +144,7 @@ func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts 
 		}
 
 		// LFC scatter of one stored group.
-		stored := map[[2]string]bench.ArtifactGroup{}
+		stored := map[[2]string]results.ArtifactGroup{}
 		for _, g := range pm.Groups {
 			if g.Stored {
 				stored[[2]string{g.Context, g.Perturbation}] = g
@@ -236,7 +236,7 @@ func ExtrasFromArtifacts(records []bench.Result, refs []bench.ArtifactRef, opts 
 		}
 		for _, model := range models {
 			r := byModel[model]
-			a, err := bench.ReadEmbedArtifact(r.dir, r.meta.Cell)
+			a, err := results.ReadEmbedArtifact(r.dir, r.meta.Cell)
 			if err != nil {
 				return ex, nil, fmt.Errorf("report: %w", err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/results"
 )
 
 // fixtureSuite runs perturbation baselines on the real 300-cell
@@ -39,7 +40,7 @@ eval:
 
 // runFixture runs fixtureSuite into a temporary directory and returns its
 // records and artifacts; it skips without the shared data.
-func runFixture(t *testing.T) ([]bench.Result, []bench.ArtifactRef, string) {
+func runFixture(t *testing.T) ([]results.Record, []results.ArtifactRef, string) {
 	t.Helper()
 	for _, n := range []string{"fixture-perturbation", "fixture-integration"} {
 		if _, err := data.NewRegistry("").Path(n); err != nil {
@@ -54,11 +55,11 @@ func runFixture(t *testing.T) ([]bench.Result, []bench.ArtifactRef, string) {
 	if _, err := (&bench.Runner{Suite: s, Out: out, GitSHA: "test"}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := bench.LoadRun(out)
+	recs, err := results.LoadRun(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs, err := bench.LoadArtifacts(out)
+	refs, err := results.LoadArtifacts(out)
 	if err != nil {
 		t.Fatal(err)
 	}

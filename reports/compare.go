@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/metrics"
+	"github.com/cellbench/cellbench/results"
 )
 
 // Baseline is a committed regression baseline (bench/baseline/NAME.json):
@@ -110,7 +110,7 @@ type timingKey struct{ Task, Dataset, Model string }
 
 // runTimings sums, per (task, dataset, model), the largest WallS of each
 // (split, seed) cell.
-func runTimings(rs []bench.Result) map[timingKey]float64 {
+func runTimings(rs []results.Record) map[timingKey]float64 {
 	type cellKey struct {
 		timingKey
 		Split string
@@ -133,7 +133,7 @@ func runTimings(rs []bench.Result) map[timingKey]float64 {
 // NewBaseline builds a baseline from a trusted run: every finite summary
 // cell becomes a metric entry (tolerances from defaults), every (task,
 // dataset, model) a timing entry.
-func NewBaseline(rs []bench.Result, suite, source string, defaults BaselineDefaults) *Baseline {
+func NewBaseline(rs []results.Record, suite, source string, defaults BaselineDefaults) *Baseline {
 	bl := &Baseline{Suite: suite, Source: source, Defaults: defaults}
 	for _, c := range Summarize(rs) {
 		if !isFinite(c.Value) {
@@ -230,7 +230,7 @@ func (c *Comparison) Slowdowns() int {
 // becomes NaN, or is missing from the run; it improves when it moves the
 // right way by more than the tolerance. A timing regresses when run /
 // baseline > BudgetRatio and run − baseline > FloorS.
-func Compare(rs []bench.Result, bl *Baseline) *Comparison {
+func Compare(rs []results.Record, bl *Baseline) *Comparison {
 	cmp := &Comparison{}
 	cells := map[[5]string]Cell{}
 	for _, c := range Summarize(rs) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/results"
 )
 
 func baselineRoundTrip(t *testing.T, bl *Baseline) *Baseline {
@@ -43,7 +43,7 @@ func TestCompareSameRunPasses(t *testing.T) {
 // brokenRun zeroes the perturbation effect of one model: its pearson_delta
 // and discrimination collapse to the control model's, as a perturbation-
 // mean baseline with its offsets set to zero would.
-func brokenRun() []bench.Result {
+func brokenRun() []results.Record {
 	recs := synthRecords()
 	ctrl := map[[4]string]float64{}
 	for _, r := range recs {
@@ -95,8 +95,8 @@ func TestCompareBrokenRunFails(t *testing.T) {
 
 func TestCompareRules(t *testing.T) {
 	// Hand-built cases: baseline 0.5, tolerance 0.02 + 0.05·0.5 = 0.045.
-	rec := func(metric string, v float64) []bench.Result {
-		return []bench.Result{{Task: "t", Dataset: "d", Split: "s", Model: "m", Metric: metric, Perturbation: AggregatePerturbation, Value: v}}
+	rec := func(metric string, v float64) []results.Record {
+		return []results.Record{{Task: "t", Dataset: "d", Split: "s", Model: "m", Metric: metric, Perturbation: AggregatePerturbation, Value: v}}
 	}
 	bl := func(metric, dir string) *Baseline {
 		return &Baseline{Defaults: DefaultBaselineDefaults, Metrics: []BaselineMetric{{Task: "t", Dataset: "d", Split: "s", Model: "m", Metric: metric, Value: 0.5, Direction: dir}}}
@@ -120,7 +120,7 @@ func TestCompareRules(t *testing.T) {
 		t.Errorf("missing metric: status %s, failed %v", cmp.Metrics[0].Status, cmp.Failed())
 	}
 	// Timing: budget 3×, floor 5 s.
-	timed := func(wall float64) []bench.Result {
+	timed := func(wall float64) []results.Record {
 		r := rec("x", 0.5)
 		r[0].WallS = wall
 		return r

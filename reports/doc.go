@@ -1,7 +1,7 @@
-// Package reports turns a run's tidy result records (bench.Result) into
+// Package reports turns a run's tidy result records (results.Record) into
 // tables, figures, a self-contained HTML page and regression checks. Figures
 // that need more than records (DE tables, deltas, embeddings) take Extras:
-// ExtrasFromArtifacts builds them from a run's artifacts (bench.LoadArtifacts:
+// ExtrasFromArtifacts builds them from a run's artifacts (results.LoadArtifacts:
 // per cell DE LFC tables, pseudobulk deltas, 2-D PCA of embeddings), or the
 // caller computes them in-process (LFCScatterFromReport,
 // DiscriminationFromInputs, EmbeddingFromCSV).
@@ -46,7 +46,7 @@
 //     batch, total = 0.6·bio + 0.4·batch, then kNN cell typing), raw values,
 //     colour by column; Leaderboard adds them to leaderboard.md, one table
 //     per task with a row per (dataset, embedding).
-//   - NewEmbeddingFigure: 2-D PCA (PCA2 = bench.PCA2) of an embedding by
+//   - NewEmbeddingFigure: 2-D PCA (PCA2 = scib.PCA2) of an embedding by
 //     label and batch, or of precomputed scores (Embedding.Scores).
 //   - NewMCCCurveFigures: MCC vs masking ratio (ratio parsed from the split
 //     label, MaskRatio) when imputation results are present.

@@ -5,13 +5,12 @@ import (
 	"math"
 	"strings"
 
+	"github.com/cellbench/cellbench/results"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-
-	"github.com/cellbench/cellbench/bench"
 )
 
 // MetricBarsOptions selects what NewMetricBarsFigures draws.
@@ -29,7 +28,7 @@ type MetricBarsOptions struct {
 // interval (see Summarize for how it is formed) and the raw value printed
 // above the bar. NaN values are drawn as an empty bar labelled "NaN".
 // Figures are named "bars_<task>_<dataset>_<split>".
-func NewMetricBarsFigures(rs []bench.Result, opts MetricBarsOptions) []*Figure {
+func NewMetricBarsFigures(rs []results.Record, opts MetricBarsOptions) []*Figure {
 	if opts.Columns <= 0 {
 		opts.Columns = 3
 	}
@@ -45,7 +44,7 @@ func NewMetricBarsFigures(rs []bench.Result, opts MetricBarsOptions) []*Figure {
 	}
 	var figs []*Figure
 	for _, k := range order {
-		gr := filter(rs, func(r bench.Result) bool {
+		gr := filter(rs, func(r results.Record) bool {
 			return r.Task == k.Task && r.Dataset == k.Dataset && r.Split == k.Split
 		})
 		if f := metricBarsFigure(k, groups[k], gr, opts); f != nil {
@@ -55,7 +54,7 @@ func NewMetricBarsFigures(rs []bench.Result, opts MetricBarsOptions) []*Figure {
 	return figs
 }
 
-func metricBarsFigure(k groupKey, cells []Cell, rs []bench.Result, opts MetricBarsOptions) *Figure {
+func metricBarsFigure(k groupKey, cells []Cell, rs []results.Record, opts MetricBarsOptions) *Figure {
 	metricNames := opts.Metrics
 	if len(metricNames) == 0 {
 		metricNames = distinctCells(cells, func(c Cell) string { return c.Metric })

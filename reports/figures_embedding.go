@@ -12,8 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/metrics/scib"
 )
 
 // Embedding is the input of NewEmbeddingFigure: an embedding (cells ×
@@ -39,10 +39,10 @@ type Embedding struct {
 }
 
 // PCA2 returns the first two principal-component scores of x and the
-// fraction of total variance each explains: bench.PCA2 (one
+// fraction of total variance each explains: scib.PCA2 (one
 // implementation, shared with the run artifacts the report draws).
 func PCA2(x *data.Dense) (scores [][2]float64, explained [2]float64, err error) {
-	return bench.PCA2(x)
+	return scib.PCA2(x)
 }
 
 // categoricalColors returns n distinguishable colours (Brewer Set1, Dark2,

@@ -3,50 +3,23 @@ package reports
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
+	"github.com/cellbench/cellbench/results"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-
-	"github.com/cellbench/cellbench/bench"
 )
 
-// maskRatioPattern finds a masking ratio in a split or context label:
-// "mask=0.15", "mask0.3", "ratio_0.8", "mask=15%" (percent).
-var maskRatioPattern = regexp.MustCompile(`(?i)(?:mask|ratio|masking)[_=:-]?([0-9]*\.?[0-9]+)(%?)`)
-
-// MaskRatio extracts the masking ratio (a fraction in (0, 1]) from a label
-// such as "mask=0.15" or "mask=15%"; ok is false when none is found.
-func MaskRatio(label string) (ratio float64, ok bool) {
-	m := maskRatioPattern.FindStringSubmatch(label)
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	if m[2] == "%" || v > 1 {
-		v /= 100
-	}
-	if v <= 0 || v > 1 {
-		return 0, false
-	}
-	return v, true
-}
-
 // NewMCCCurveFigures returns, per (task, dataset) of imputation records
-// whose split or context carries a masking ratio (see MaskRatio), a figure
+// with a masking ratio (results.Record.MaskRatio > 0), a figure
 // of MCC against masking ratio: one line per model through the mean over
 // seeds, whiskers at each point's interval, raw values printed. Metrics
 // drawn: "mcc" and, when present, "mcc_expressed" (dashed). Records without
 // a ratio are ignored; no figure is returned when no ratio is found.
-func NewMCCCurveFigures(rs []bench.Result) []*Figure {
+func NewMCCCurveFigures(rs []results.Record) []*Figure {
 	type key struct{ Task, Dataset string }
 	type point struct {
 		ratio float64
@@ -54,11 +27,11 @@ func NewMCCCurveFigures(rs []bench.Result) []*Figure {
 	}
 	curves := map[key]map[string][]point{} // key → model|metric → points
 	var keys []key
-	sel := filter(rs, func(r bench.Result) bool { return r.Metric == "mcc" || r.Metric == "mcc_expressed" })
-	byRatio := map[key][]bench.Result{}
+	sel := filter(rs, func(r results.Record) bool { return r.Metric == "mcc" || r.Metric == "mcc_expressed" })
+	byRatio := map[key][]results.Record{}
 	for _, c := range Summarize(sel) {
-		ratio, ok := MaskRatio(c.Split)
-		if !ok {
+		ratio := c.MaskRatio
+		if ratio <= 0 {
 			continue
 		}
 		k := key{c.Task, c.Dataset}
@@ -70,7 +43,7 @@ func NewMCCCurveFigures(rs []bench.Result) []*Figure {
 		curves[k][id] = append(curves[k][id], point{ratio, c})
 	}
 	for _, r := range sel {
-		if _, ok := MaskRatio(r.Split); ok {
+		if r.MaskRatio > 0 {
 			k := key{r.Task, r.Dataset}
 			byRatio[k] = append(byRatio[k], r)
 		}

@@ -10,8 +10,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/metrics/scib"
+	"github.com/cellbench/cellbench/results"
 )
 
 // ScibTable is the scIB results table of one (task, dataset, split), as
@@ -39,7 +39,7 @@ type ScibTable struct {
 // holds any scIB metric. Aggregates present in the records ("bio", "batch",
 // "total") are used as recorded; missing ones are computed here as the mean
 // of the present member metrics (NaN ignored) and 0.6·bio + 0.4·batch.
-func NewScibTables(rs []bench.Result) []ScibTable {
+func NewScibTables(rs []results.Record) []ScibTable {
 	isScib := func(m string) bool {
 		return slices.Contains(scib.BioMetrics, m) || slices.Contains(scib.BatchMetrics, m) ||
 			slices.Contains(scib.Aggregates, m)
@@ -51,7 +51,7 @@ func NewScibTables(rs []bench.Result) []ScibTable {
 			hasScib[groupKey{r.Task, r.Dataset, r.Split}] = true
 		}
 	}
-	inTable := func(r bench.Result) bool {
+	inTable := func(r results.Record) bool {
 		return isScib(r.Metric) || (slices.Contains(scib.TypingMetrics, r.Metric) && hasScib[groupKey{r.Task, r.Dataset, r.Split}])
 	}
 	cells := Summarize(filter(rs, inTable))
@@ -67,7 +67,7 @@ func NewScibTables(rs []bench.Result) []ScibTable {
 	var out []ScibTable
 	for _, k := range order {
 		t := ScibTable{Task: k.Task, Dataset: k.Dataset, Split: k.Split, Value: map[string]map[string]float64{}, Computed: map[string]bool{}}
-		t.Seeds = seedList(filter(rs, func(r bench.Result) bool {
+		t.Seeds = seedList(filter(rs, func(r results.Record) bool {
 			return r.Task == k.Task && r.Dataset == k.Dataset && r.Split == k.Split && inTable(r)
 		}))
 		present := map[string]bool{}

@@ -182,19 +182,6 @@ func TestScibTable(t *testing.T) {
 	checkFigure(t, f)
 }
 
-func TestMaskRatio(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want float64
-		ok   bool
-	}{{"mask=0.15", 0.15, true}, {"mask0.3", 0.3, true}, {"ratio_0.8", 0.8, true}, {"mask=15%", 0.15, true}, {"fewshot", 0, false}, {"mask=0", 0, false}} {
-		got, ok := MaskRatio(c.in)
-		if ok != c.ok || math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("MaskRatio(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
-		}
-	}
-}
-
 func TestMCCCurveFigures(t *testing.T) {
 	figs := NewMCCCurveFigures(synthImputeRecords())
 	if len(figs) != 1 {

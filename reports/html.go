@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics"
+	"github.com/cellbench/cellbench/results"
 )
 
 // Extras are figure inputs that records alone cannot give: DE tables,
@@ -42,7 +42,7 @@ type Options struct {
 type Report struct {
 	Title      string
 	Run        string
-	Records    []bench.Result
+	Records    []results.Record
 	Cells      []Cell
 	ScibTables []ScibTable
 	// Figures in display order; Sections groups them for the HTML.
@@ -78,7 +78,7 @@ type TableCell struct {
 // (task, dataset, split), scIB tables, MCC curves, and the figures of
 // opts.Extras. It errors when records are empty or an extra's input is
 // inconsistent (the error names the figure).
-func Build(records []bench.Result, opts Options) (*Report, error) {
+func Build(records []results.Record, opts Options) (*Report, error) {
 	if len(records) == 0 {
 		return nil, fmt.Errorf("report: no result records")
 	}
@@ -97,10 +97,9 @@ func Build(records []bench.Result, opts Options) (*Report, error) {
 		}
 	}
 	// One section per (task, dataset, split): leaderboard table + bars.
-	// Splits carrying a masking ratio are drawn as MCC curves, not bars.
-	bars := NewMetricBarsFigures(filter(records, func(b bench.Result) bool {
-		_, masked := MaskRatio(b.Split)
-		return !scibSet[b.Task+"\x00"+b.Metric] && !masked
+	// Records with a masking ratio are drawn as MCC curves, not bars.
+	bars := NewMetricBarsFigures(filter(records, func(b results.Record) bool {
+		return !scibSet[b.Task+"\x00"+b.Metric] && b.MaskRatio == 0
 	}),
 		MetricBarsOptions{Metrics: opts.BarMetrics})
 	barByName := map[string]*Figure{}
@@ -120,11 +119,11 @@ func Build(records []bench.Result, opts Options) (*Report, error) {
 		groups[k] = append(groups[k], c)
 	}
 	for _, k := range order {
-		gr := filter(records, func(b bench.Result) bool { return b.Task == k.Task && b.Dataset == k.Dataset && b.Split == k.Split })
+		gr := filter(records, func(b results.Record) bool { return b.Task == k.Task && b.Dataset == k.Dataset && b.Split == k.Split })
 		s := Section{ID: fileSafe(k.Task + "_" + k.Dataset + "_" + k.Split), Heading: k.String(),
 			Intro: fmt.Sprintf("Seeds %s; %d records; backend %s; git %s.", seedList(gr), len(gr),
-				strings.Join(distinct(gr, func(b bench.Result) string { return b.Backend }), ", "),
-				strings.Join(distinct(gr, func(b bench.Result) string { return b.GitSHA }), ", ")),
+				strings.Join(distinct(gr, func(b results.Record) string { return b.Backend }), ", "),
+				strings.Join(distinct(gr, func(b results.Record) string { return b.GitSHA }), ", ")),
 			Table: leaderboardTable(groups[k])}
 		if f := barByName["bars_"+fileSafe(k.Task+"_"+k.Dataset+"_"+k.Split)]; f != nil {
 			s.Figures = append(s.Figures, f)
@@ -364,12 +363,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		Warnings    []string
 	}{Title: r.Title, Notes: r.Notes}
 	view.Meta = fmt.Sprintf("Run %s · suites %s · datasets %s · tasks %s · models %s · seeds %s · %d records · git %s",
-		orNA(r.Run), strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Suite }), ", "),
-		strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Dataset }), ", "),
-		strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Task }), ", "),
-		strings.Join(distinct(r.Records, func(b bench.Result) string { return b.Model }), ", "),
+		orNA(r.Run), strings.Join(distinct(r.Records, func(b results.Record) string { return b.Suite }), ", "),
+		strings.Join(distinct(r.Records, func(b results.Record) string { return b.Dataset }), ", "),
+		strings.Join(distinct(r.Records, func(b results.Record) string { return b.Task }), ", "),
+		strings.Join(distinct(r.Records, func(b results.Record) string { return b.Model }), ", "),
 		seedList(r.Records), len(r.Records),
-		strings.Join(distinct(r.Records, func(b bench.Result) string { return b.GitSHA }), ", "))
+		strings.Join(distinct(r.Records, func(b results.Record) string { return b.GitSHA }), ", "))
 	for _, s := range r.Sections {
 		sv := sectionView{Section: s}
 		for _, f := range s.Figures {

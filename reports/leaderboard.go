@@ -12,9 +12,9 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/scib"
+	"github.com/cellbench/cellbench/results"
 )
 
 // DefaultLeaderboardMetrics are the columns of the leaderboard: the Virtual
@@ -51,7 +51,7 @@ type LeaderboardOptions struct {
 //
 // It returns an error when there are no records or no leaderboard metric
 // is present in them.
-func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) error {
+func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions) error {
 	if len(records) == 0 {
 		return fmt.Errorf("leaderboard: no records")
 	}
@@ -79,10 +79,10 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 		}
 		fmt.Fprintf(w, "# %s\n\n", opts.Title)
 		fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n",
-			strings.Join(distinct(records, func(r bench.Result) string { return r.Suite }), ", "),
-			strings.Join(distinct(records, func(r bench.Result) string { return r.GitSHA }), ", "),
+			strings.Join(distinct(records, func(r results.Record) string { return r.Suite }), ", "),
+			strings.Join(distinct(records, func(r results.Record) string { return r.GitSHA }), ", "),
 			seedList(records),
-			strings.Join(distinct(records, func(r bench.Result) string { return r.Backend }), ", "))
+			strings.Join(distinct(records, func(r results.Record) string { return r.Backend }), ", "))
 		return writeScibMarkdown(w, scibTables)
 	}
 	rankBy := opts.RankBy
@@ -97,7 +97,7 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 	for _, m := range cols {
 		keep[m] = true
 	}
-	cells := Summarize(filter(records, func(r bench.Result) bool { return keep[r.Metric] }))
+	cells := Summarize(filter(records, func(r results.Record) bool { return keep[r.Metric] }))
 
 	type expKey struct{ Task, Dataset, Split string }
 	byExp := map[expKey]map[string]map[string]Cell{} // exp → model → metric → cell
@@ -126,10 +126,10 @@ func Leaderboard(records []bench.Result, w io.Writer, opts LeaderboardOptions) e
 
 	fmt.Fprintf(w, "# %s\n\n", opts.Title)
 	fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n\n",
-		strings.Join(distinct(records, func(r bench.Result) string { return r.Suite }), ", "),
-		strings.Join(distinct(records, func(r bench.Result) string { return r.GitSHA }), ", "),
+		strings.Join(distinct(records, func(r results.Record) string { return r.Suite }), ", "),
+		strings.Join(distinct(records, func(r results.Record) string { return r.GitSHA }), ", "),
 		seedList(records),
-		strings.Join(distinct(records, func(r bench.Result) string { return r.Backend }), ", "))
+		strings.Join(distinct(records, func(r results.Record) string { return r.Backend }), ", "))
 	fmt.Fprintf(w, "Each value is the mean over seeds of the metric aggregated over the test perturbations; "+
 		"[lo, hi] is a 95 %% bootstrap interval of that mean over seeds (%d resamples). "+
 		"Models are ordered by their mean rank over %s. Bold = best in the column. Direction: %s.\n",

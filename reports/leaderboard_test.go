@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/results"
 )
 
 func TestLeaderboardRanksAndIntervals(t *testing.T) {
-	var rs []bench.Result
+	var rs []results.Record
 	add := func(model string, seed uint64, metric string, v float64) {
-		rs = append(rs, bench.Result{Suite: "s", Task: "pert-fewshot", Dataset: "d", Split: "holdout=k562", Model: model,
+		rs = append(rs, results.Record{Suite: "s", Task: "pert-fewshot", Dataset: "d", Split: "holdout=k562", Model: model,
 			Seed: seed, Perturbation: "_agg", Metric: metric, Value: v, GitSHA: "abc", Backend: "cpu"})
 	}
 	// "good" is better on both metrics (higher discrimination, lower mae);

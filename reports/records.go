@@ -8,26 +8,26 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/results"
 )
 
 // AggregatePerturbation is the Perturbation value of a record that
-// aggregates over all perturbations (bench.Result's convention).
+// aggregates over all perturbations (results.Record's convention).
 const AggregatePerturbation = "_agg"
 
-// ReadRecords reads bench.Result records from a run directory (its
-// journals, else its results.jsonl, as bench.LoadRun does) or from one
+// ReadRecords reads results.Record records from a run directory (its
+// journals, else its results.jsonl, as results.LoadRun does) or from one
 // .jsonl file. An empty run is an error.
-func ReadRecords(path string) ([]bench.Result, error) {
+func ReadRecords(path string) ([]results.Record, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	var out []bench.Result
+	var out []results.Record
 	if st.IsDir() {
-		out, err = bench.LoadRun(path)
+		out, err = results.LoadRun(path)
 	} else {
-		out, err = bench.ReadResults(path)
+		out, err = results.ReadJSONL(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
@@ -44,7 +44,7 @@ type groupKey struct{ Task, Dataset, Split string }
 func (k groupKey) String() string { return k.Task + " / " + k.Dataset + " / " + k.Split }
 
 // distinct returns the sorted distinct values of f over rs.
-func distinct(rs []bench.Result, f func(bench.Result) string) []string {
+func distinct(rs []results.Record, f func(results.Record) string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range rs {
@@ -59,7 +59,7 @@ func distinct(rs []bench.Result, f func(bench.Result) string) []string {
 }
 
 // seedList formats the distinct seeds of rs ("0, 1, 2").
-func seedList(rs []bench.Result) string {
+func seedList(rs []results.Record) string {
 	seen := map[uint64]bool{}
 	var s []uint64
 	for _, r := range rs {
@@ -77,8 +77,8 @@ func seedList(rs []bench.Result) string {
 }
 
 // filter returns the records for which keep is true.
-func filter(rs []bench.Result, keep func(bench.Result) bool) []bench.Result {
-	var out []bench.Result
+func filter(rs []results.Record, keep func(results.Record) bool) []results.Record {
+	var out []results.Record
 	for _, r := range rs {
 		if keep(r) {
 			out = append(out, r)
@@ -104,5 +104,5 @@ func formatValue(v float64) string {
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// Record is bench.Result, the tidy record every report is built from.
-type Record = bench.Result
+// Record is results.Record, the tidy record every report is built from.
+type Record = results.Record

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/results"
 )
 
 // Interval sources of a Cell, as shown in captions.
@@ -51,6 +51,8 @@ type Cell struct {
 	WallS float64
 	// Warnings are the distinct warnings of the underlying records.
 	Warnings []string
+	// MaskRatio is the records' masking ratio (imputation; 0 otherwise).
+	MaskRatio float64
 }
 
 // isOverallContext reports whether a context label means "all contexts".
@@ -58,9 +60,9 @@ func isOverallContext(c string) bool { return c == "" || c == "_all" || c == Agg
 
 // Summarize reduces records to one Cell per (task, dataset, split, model,
 // metric), sorted by task, dataset, split, metric, model.
-func Summarize(rs []bench.Result) []Cell {
+func Summarize(rs []results.Record) []Cell {
 	type key struct{ Task, Dataset, Split, Model, Metric string }
-	groups := map[key][]bench.Result{}
+	groups := map[key][]results.Record{}
 	var keys []key
 	for _, r := range rs {
 		k := key{r.Task, r.Dataset, r.Split, r.Model, r.Metric}
@@ -92,11 +94,14 @@ func Summarize(rs []bench.Result) []Cell {
 	return out
 }
 
-func summarizeCell(task, dataset, split, model, metric string, rs []bench.Result) Cell {
+func summarizeCell(task, dataset, split, model, metric string, rs []results.Record) Cell {
 	c := Cell{Task: task, Dataset: dataset, Split: split, Model: model, Metric: metric, Low: math.NaN(), High: math.NaN()}
-	bySeed := map[uint64][]bench.Result{}
+	bySeed := map[uint64][]results.Record{}
 	for _, r := range rs {
 		bySeed[r.Seed] = append(bySeed[r.Seed], r)
+		if c.MaskRatio == 0 {
+			c.MaskRatio = r.MaskRatio
+		}
 	}
 	for s := range bySeed {
 		c.Seeds = append(c.Seeds, s)
@@ -104,11 +109,11 @@ func summarizeCell(task, dataset, split, model, metric string, rs []bench.Result
 	sort.Slice(c.Seeds, func(i, j int) bool { return c.Seeds[i] < c.Seeds[j] })
 	warn := map[string]bool{}
 	var perPert []float64
-	var aggRecs []bench.Result
+	var aggRecs []results.Record
 	wall := 0.0
 	for _, s := range c.Seeds {
 		seedRecs := bySeed[s]
-		var aggs, perts []bench.Result
+		var aggs, perts []results.Record
 		for _, r := range seedRecs {
 			if r.Warnings != "" && !warn[r.Warnings] {
 				warn[r.Warnings] = true
@@ -125,7 +130,7 @@ func summarizeCell(task, dataset, split, model, metric string, rs []bench.Result
 		switch {
 		case len(aggs) > 0:
 			// Prefer the all-contexts aggregate; else the mean over contexts.
-			var overall []bench.Result
+			var overall []results.Record
 			for _, a := range aggs {
 				if isOverallContext(a.Context) {
 					overall = append(overall, a)
@@ -179,7 +184,7 @@ func summarizeCell(task, dataset, split, model, metric string, rs []bench.Result
 }
 
 // validInterval reports whether a record carries a usable interval.
-func validInterval(r bench.Result) bool {
+func validInterval(r results.Record) bool {
 	if math.IsNaN(r.CILow) || math.IsNaN(r.CIHigh) || math.IsInf(r.CILow, 0) || math.IsInf(r.CIHigh, 0) {
 		return false
 	}

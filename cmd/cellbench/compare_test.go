@@ -9,15 +9,16 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/results"
 )
 
 // compareRun writes a run directory holding one model's aggregate records
 // (pearson_delta over two seeds) and returns it.
 func compareRun(t *testing.T, dir string, pearson float64) string {
 	t.Helper()
-	var recs []bench.Result
+	var recs []results.Record
 	for seed := uint64(0); seed < 2; seed++ {
-		recs = append(recs, bench.Result{Suite: "quick", Task: "pert-fewshot", Dataset: "d", Split: "s", Model: "perturbation-mean",
+		recs = append(recs, results.Record{Suite: "quick", Task: "pert-fewshot", Dataset: "d", Split: "s", Model: "perturbation-mean",
 			Seed: seed, Perturbation: "_agg", Metric: "pearson_delta", Value: pearson, WallS: 1})
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -61,8 +62,8 @@ func TestCompareCommand(t *testing.T) {
 		t.Errorf("summary lacks the regression:\n%s", md)
 	}
 	for _, args := range [][]string{
-		{"compare", good},                   // no --baseline
-		{"compare", "--baseline", baseline}, // no run
+		{"compare", good},                                               // no --baseline
+		{"compare", "--baseline", baseline},                             // no run
 		{"compare", filepath.Join(tmp, "nope"), "--baseline", baseline}, // missing run
 	} {
 		if err := run(context.Background(), args, &out, &errb); err == nil {

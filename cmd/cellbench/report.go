@@ -7,9 +7,9 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/reports"
+	"github.com/cellbench/cellbench/results"
 )
 
 func init() {
@@ -49,14 +49,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("report: --out is required")
 	}
-	recs, err := bench.LoadRun(pos[0])
+	recs, err := results.LoadRun(pos[0])
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if *title == "" {
 		*title = "Leaderboard — " + pos[0]
 	}
-	refs, err := bench.LoadArtifacts(pos[0])
+	refs, err := results.LoadArtifacts(pos[0])
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

@@ -119,3 +119,57 @@ func (o *OutDir) Commit() error {
 
 // Abort removes the staged files; it is safe to call after Commit (no-op).
 func (o *OutDir) Abort() { os.RemoveAll(o.stage) }
+
+// ReplaceDir moves the complete directory stage to dst (replacing dst) and
+// syncs dst's parent so the rename is durable.
+func ReplaceDir(stage, dst string) error {
+	if err := SyncDir(stage); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.Rename(stage, dst); err != nil {
+		return err
+	}
+	if err := SyncDir(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// WriteFileSynced creates path, writes it through a buffer, fsyncs and
+// closes it (the caller renames its directory into place; see ReplaceDir).
+func WriteFileSynced(path string, write func(w io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// SyncDir fsyncs a directory so that renames into it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
