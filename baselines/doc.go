@@ -11,8 +11,9 @@
 //     embeddings of the training pseudobulk changes (Ahlmann-Eltze et al.
 //     2025; scPerturBench linearModel.r).
 //
-// New builds one by name; Names lists them. (baselines/state and
-// baselines/sct hold the STATE-style and sCT-style neural models.)
+// Each has a hyperparameter table (LinearParams, …); the model registry
+// (package model, model.All) lists them beside the neural models of
+// model/state, model/stack and model/sct, and builds them by name.
 //
 // # Predicted cells, not means
 //

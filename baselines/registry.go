@@ -1,58 +1,26 @@
 package baselines
 
-import (
-	"fmt"
-	"sort"
-	"strconv"
+import "github.com/cellbench/cellbench/model/hparams"
 
-	"github.com/cellbench/cellbench/tasks"
+// Hyperparameter tables of the baselines (the model registry, package
+// model, lists them with their constructors). Baselines without
+// parameters have an empty table, so a parameter given to them is an
+// error naming the model.
+var (
+	ControlParams          = &hparams.Table{Model: "control"}
+	PerturbationMeanParams = &hparams.Table{Model: "perturbation-mean"}
+	ContextMeanParams      = &hparams.Table{Model: "context-mean"}
+	LinearParams           = &hparams.Table{
+		Model: "linear",
+		Params: []hparams.Param{
+			{Key: "pca_dim", Default: DefaultLinearPCADim, Doc: "K, principal components of the gene and perturbation embeddings (scPerturBench pca_dim)", Check: hparams.Positive},
+			{Key: "ridge", Default: DefaultLinearRidge, Doc: "ridge penalty λ (scPerturBench ridge_penalty)", Check: hparams.NonNegative},
+		},
+	}
 )
 
-// Names lists the perturbation baselines New knows, in leaderboard order.
-var Names = []string{"control", "perturbation-mean", "context-mean", "linear"}
-
-// New returns an unfitted perturbation baseline by name. params are the
-// model's hyperparameters as strings (from a suite file or -set): linear
-// takes "pca_dim" (int > 0, default 10) and "ridge" (float ≥ 0, default
-// 0.1); the other baselines take none. An unknown name or parameter, or a
-// bad value, is an error.
-func New(name string, params map[string]string) (tasks.PerturbationModel, error) {
-	allowed := map[string][]string{"linear": {"pca_dim", "ridge"}}
-	for k := range params {
-		ok := false
-		for _, a := range allowed[name] {
-			ok = ok || a == k
-		}
-		if !ok {
-			keys := append([]string(nil), allowed[name]...)
-			sort.Strings(keys)
-			return nil, fmt.Errorf("model %s: unknown parameter %q (known: %v)", name, k, keys)
-		}
-	}
-	switch name {
-	case "control":
-		return NewControl(), nil
-	case "perturbation-mean":
-		return NewPerturbationMean(), nil
-	case "context-mean":
-		return NewContextMean(), nil
-	case "linear":
-		dim, ridge := DefaultLinearPCADim, DefaultLinearRidge
-		if v, ok := params["pca_dim"]; ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("model linear: pca_dim %q: want an integer > 0", v)
-			}
-			dim = n
-		}
-		if v, ok := params["ridge"]; ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 || f != f {
-				return nil, fmt.Errorf("model linear: ridge %q: want a number ≥ 0", v)
-			}
-			ridge = f
-		}
-		return NewLinear(dim, ridge), nil
-	}
-	return nil, fmt.Errorf("unknown baseline %q (known: %v)", name, Names)
+// NewLinearFromConfig returns an unfitted Linear with the pca_dim and
+// ridge of a resolved LinearParams configuration.
+func NewLinearFromConfig(c hparams.Config) *Linear {
+	return NewLinear(c.Int("pca_dim"), c.Float("ridge"))
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cellbench/cellbench/internal/testdata"
 	"github.com/cellbench/cellbench/metrics/pert"
+	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -116,7 +118,7 @@ func TestArtifactsMatchEvaluation(t *testing.T) {
 		}
 	}
 	p, _ := synthLoad(cell.Dataset, "")
-	_, _, art, err := r.runCell(context.Background(), cell, p)
+	_, _, art, err := pertRunner{}.run(context.Background(), r, cell, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +209,19 @@ func (r *Runner) pertOutputForTest(c Cell, p *Prepared) (*tasks.PertOutput, erro
 	if err != nil {
 		return nil, err
 	}
-	model, err := modelRegistry[c.Model.Name].factory(c.Model.Params)
+	e, err := model.Lookup(c.Model.Name)
 	if err != nil {
 		return nil, err
 	}
-	return tasks.RunPert(context.Background(), model, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
+	cfg, err := e.Resolve(c.Model.Params)
+	if err != nil {
+		return nil, err
+	}
+	m, err := e.NewPerturbation(cfg, nn.Runtime{})
+	if err != nil {
+		return nil, err
+	}
+	return tasks.RunPert(context.Background(), m, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
 }
 
 // evalForTest re-runs a perturbation cell's model and returns its
@@ -397,10 +407,12 @@ seeds: [0, 1]
 		strings.Replace(base, "{pca: 20}", "{}", 1),                     // neither
 		strings.Replace(base, "{name: PCs}", "{name: PCs, pca: 5}", 1),  // pca on a CSV
 		strings.Replace(base, "  - name: embed-integration\n", "  - name: embed-integration\n    holdout: x\n", 1),
-		strings.Replace(base, "seeds: [0, 1]", "seeds: [0, 1]\nmodels: [linear]", 1) + "", // fine: models unused
+		// A model that runs none of the suite's task kinds would silently
+		// produce no cell: an error.
+		strings.Replace(base, "seeds: [0, 1]", "seeds: [0, 1]\nmodels: [linear]", 1),
 	} {
 		_, err := ParseSuite([]byte(b))
-		if (err == nil) != (i == 5) {
+		if err == nil {
 			t.Errorf("suite %d: err = %v", i, err)
 		}
 	}

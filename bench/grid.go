@@ -21,23 +21,12 @@ type Cell struct {
 	Key     string
 }
 
-// SplitName is the record's Split: the task's split parameters without the
-// seed (records of different seeds of one split group together). An
-// embedding cell has no split: its Split names the label and batch columns
-// the metrics use ("label=cell_type,batch=donor").
-func (c Cell) SplitName() string {
-	if c.IsEmbed() {
-		e, err := ResolveEmbed(c.Dataset)
-		if err != nil {
-			panic("bench: " + err.Error()) // Validate resolved it already
-		}
-		return "label=" + e.LabelCol + ",batch=" + e.BatchCol
-	}
-	return SplitName(c.Task.TaskConfig)
-}
-
-// IsEmbed reports whether the cell scores an embedding (embed-integration).
-func (c Cell) IsEmbed() bool { return tasks.IsEmbedTask(c.Task.Name) }
+// SplitName is the record's Split, as the runner of the cell's task kind
+// names it: the task's split parameters without the seed for a
+// perturbation task (records of different seeds of one split group
+// together), the label and batch columns for an embedding task
+// ("label=cell_type,batch=donor").
+func (c Cell) SplitName() string { return runnerOf(c.Task.Name).split(c) }
 
 // SplitName describes a task configuration: "holdout=k562,train=0.3".
 func SplitName(t tasks.TaskConfig) string {
@@ -60,33 +49,19 @@ func SplitName(t tasks.TaskConfig) string {
 }
 
 // Grid lists every cell in a fixed order: tasks in suite order, then each
-// task's datasets, then seeds, then models. An embedding task has one cell
-// per (dataset, seed), whose Model is the dataset's embedding (its Name).
+// task's datasets, then the cells its kind's runner lays out (seeds, then
+// models; an embedding task has one cell per (dataset, seed) whose Model is
+// the dataset's embedding).
 func (s *Suite) Grid() []Cell {
 	var out []Cell
 	for _, t := range s.Tasks {
+		kr := runnerOf(t.Name)
 		for _, dn := range t.Datasets {
 			d := s.dataset(dn)
-			if tasks.IsEmbedTask(t.Name) {
-				e, err := ResolveEmbed(d)
-				if err != nil {
-					panic("bench: " + err.Error()) // Validate resolved it already
-				}
-				m := ModelSpec{Name: e.Name}
-				for _, seed := range s.Seeds {
-					fp := fingerprint(d, t.TaskConfig, e, seed)
-					key := fmt.Sprintf("%s|%s|%s|seed=%d|%s", t.Name, d.Name, m.ID(), seed, fp)
-					out = append(out, Cell{Index: len(out), Task: t, Dataset: d, Model: m, Seed: seed, Key: key})
-				}
-				continue
-			}
-			for _, seed := range s.Seeds {
-				for _, m := range s.Models {
-					fp := fingerprint(d, t.TaskConfig.WithDefaults(), m, s.Eval, seed)
-					key := fmt.Sprintf("%s|%s|%s|seed=%d|%s", t.Name, d.Name, m.ID(), seed, fp)
-					out = append(out, Cell{Index: len(out), Task: t, Dataset: d, Model: m, Seed: seed, Key: key})
-				}
-			}
+			kr.cells(s, t, d, func(m ModelSpec, seed uint64, fp string) {
+				key := fmt.Sprintf("%s|%s|%s|seed=%d|%s", t.Name, d.Name, m.ID(), seed, fp)
+				out = append(out, Cell{Index: len(out), Task: t, Dataset: d, Model: m, Seed: seed, Key: key})
+			})
 		}
 	}
 	return out

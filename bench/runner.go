@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
-	"github.com/cellbench/cellbench/metrics/pert"
 	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -132,11 +131,7 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 			var recs []results.Record
 			var info string
 			var art *artifact
-			if c.IsEmbed() {
-				recs, info, art, err = r.runEmbedCell(ctx, c, p)
-			} else {
-				recs, info, art, err = r.runCell(ctx, c, p)
-			}
+			recs, info, art, err = runnerOf(c.Task.Name).run(ctx, r, c, p)
 			if err != nil {
 				return sum, fmt.Errorf("cell %s %s %s seed=%d: %w", c.Task.Name, c.Dataset.Name, c.Model.ID(), c.Seed, err)
 			}
@@ -170,81 +165,6 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	fmt.Fprintf(r.Progress, "run %s: shard %s done: ran %d cells (%d records), skipped %d, %.1fs; %d finished cells in %s\n",
 		r.Suite.Name, r.Shard, sum.Ran, sum.Records, sum.Skipped, sum.Seconds, len(st.Order), filepath.Join(r.Out, "results.jsonl"))
 	return sum, nil
-}
-
-// runCell builds the split, runs the model and evaluates it; the artifact
-// holds the DE tables and pseudobulk deltas of the test groups.
-func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
-	t0 := time.Now()
-	if p.Data == nil {
-		return nil, "", nil, fmt.Errorf("dataset %s has no expression matrix (pert_col not set or an embedding CSV)", c.Dataset.Name)
-	}
-	spec := p.Pert
-	spec.Seed = c.Seed
-	perts, err := p.Data.ObsLabels(spec.PertCol)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	var ctxs []string
-	if spec.ContextCol != "" {
-		if ctxs, err = p.Data.ObsLabels(spec.ContextCol); err != nil {
-			return nil, "", nil, err
-		}
-	}
-	split, err := tasks.BuildSplit(perts, ctxs, spec.Control, c.Task.TaskConfig, c.Seed)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if err := r.writeSplit(c, split, p); err != nil {
-		return nil, "", nil, err
-	}
-	entry := modelRegistry[c.Model.Name]
-	model, err := entry.factory(c.Model.Params)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	out, err := tasks.RunPert(ctx, model, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
-	if err != nil {
-		return nil, "", nil, err
-	}
-	t1 := time.Now()
-	var vals []MetricValue
-	var rep *pert.Report
-	if r.Evaluate == nil {
-		vals, rep, err = EvaluatePertReport(ctx, out, spec, r.Suite.Eval)
-	} else {
-		vals, err = r.Evaluate(ctx, out, spec, r.Suite.Eval)
-	}
-	if err != nil {
-		return nil, "", nil, err
-	}
-	evalS := time.Since(t1).Seconds()
-	wall := time.Since(t0).Seconds()
-	notes := strings.Join(out.Notes, "; ")
-	peak := peakRSS()
-	recs := make([]results.Record, 0, len(vals))
-	for _, v := range vals {
-		w := v.Warning
-		if notes != "" {
-			if w != "" {
-				w = notes + "; " + w
-			} else {
-				w = notes
-			}
-		}
-		recs = append(recs, results.Record{
-			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
-			Model: c.Model.ID(), Seed: c.Seed, Context: v.Context, Perturbation: v.Perturbation,
-			Metric: v.Metric, Value: v.Value, N: v.N, CILow: nan, CIHigh: nan, WallS: wall,
-			PeakMem: peak, GitSHA: r.GitSHA, Backend: entry.backend, Warnings: w,
-		})
-	}
-	art, err := newPertArtifact(r.artifactMeta(c), out, spec, r.Suite.Eval, rep)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	info := fmt.Sprintf("fit %.2fs, predict %.2fs, eval %.2fs; holdout %q, %d test groups", out.FitSeconds, out.PredictSeconds, evalS, split.Holdout, len(split.TestGroups))
-	return recs, info, art, nil
 }
 
 // artifactMeta is the identity part of a cell's artifact meta.json.

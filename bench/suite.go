@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/model"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -239,18 +240,27 @@ func (s *Suite) Validate() error {
 	if len(s.Datasets) == 0 || len(s.Tasks) == 0 || len(s.Seeds) == 0 {
 		return fmt.Errorf("suite %s: datasets, tasks and seeds must each be non-empty", s.Name)
 	}
-	if len(s.Models) == 0 && slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { return !tasks.IsEmbedTask(t.Name) }) {
-		return fmt.Errorf("suite %s: models is empty but the suite has perturbation tasks", s.Name)
-	}
-	// Which datasets perturbation and embedding tasks use.
-	pertUse, embedUse := map[string]bool{}, map[string]bool{}
-	for _, t := range s.Tasks {
+	seenTask := map[string]bool{}
+	for i, t := range s.Tasks {
+		kind, err := tasks.KindOf(t.Name)
+		if err != nil {
+			return fmt.Errorf("suite %s: tasks[%d]: %w", s.Name, i, err)
+		}
+		if _, ok := kindRunners[kind]; !ok {
+			return fmt.Errorf("suite %s: tasks[%d]: %s tasks (%s) cannot run in a suite yet", s.Name, i, kind, t.Name)
+		}
+		if len(t.Datasets) == 0 {
+			return fmt.Errorf("suite %s: task %s: datasets is empty", s.Name, t.Name)
+		}
 		for _, d := range t.Datasets {
-			if tasks.IsEmbedTask(t.Name) {
-				embedUse[d] = true
-			} else {
-				pertUse[d] = true
+			if !slices.ContainsFunc(s.Datasets, func(x DatasetSpec) bool { return x.Name == d }) {
+				return fmt.Errorf("suite %s: task %s: unknown dataset %q", s.Name, t.Name, d)
 			}
+			key := t.Name + "/" + d
+			if seenTask[key] {
+				return fmt.Errorf("suite %s: task %s on dataset %s listed twice", s.Name, t.Name, d)
+			}
+			seenTask[key] = true
 		}
 	}
 	ds := map[string]bool{}
@@ -262,12 +272,6 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("suite %s: dataset %q declared twice", s.Name, d.Name)
 		case d.File == "":
 			return fmt.Errorf("suite %s: dataset %s: file is required", s.Name, d.Name)
-		case pertUse[d.Name] && (d.PertCol == "" || d.Control == ""):
-			return fmt.Errorf("suite %s: dataset %s: pert_col and control are required by its perturbation tasks", s.Name, d.Name)
-		case pertUse[d.Name] && isCSV(d.File):
-			return fmt.Errorf("suite %s: dataset %s: a CSV embedding cannot be used by a perturbation task", s.Name, d.Name)
-		case embedUse[d.Name] && d.Embed == nil:
-			return fmt.Errorf("suite %s: dataset %s: an embed block is required by task %s", s.Name, d.Name, tasks.EmbedIntegration)
 		case d.Scale != "" && d.Scale != "auto" && d.Scale != "counts" && d.Scale != "log1p":
 			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
 		case d.TargetSum < 0:
@@ -280,33 +284,30 @@ func (s *Suite) Validate() error {
 		}
 		ds[d.Name] = true
 	}
-	seenTask := map[string]bool{}
-	known := slices.Concat(tasks.TaskNames, tasks.EmbedTaskNames)
-	for i, t := range s.Tasks {
-		if !slices.Contains(known, t.Name) {
-			return fmt.Errorf("suite %s: tasks[%d]: unknown task %q (known: %s)", s.Name, i, t.Name, strings.Join(known, ", "))
+	needModels := ""
+	for _, t := range s.Tasks {
+		kr := runnerOf(t.Name)
+		if err := kr.validate(s, t); err != nil {
+			return fmt.Errorf("suite %s: %w", s.Name, err)
 		}
-		if len(t.Datasets) == 0 {
-			return fmt.Errorf("suite %s: task %s: datasets is empty", s.Name, t.Name)
+		if kr.needsModels() && needModels == "" {
+			needModels = t.Name
 		}
-		if tasks.IsEmbedTask(t.Name) && (t.Holdout != "" || t.TrainFraction != 0 || t.TestFraction != 0) {
-			return fmt.Errorf("suite %s: task %s: holdout, train_fraction and test_fraction do not apply (every cell of the embedding is scored)", s.Name, t.Name)
-		}
-		for _, d := range t.Datasets {
-			if !ds[d] {
-				return fmt.Errorf("suite %s: task %s: unknown dataset %q", s.Name, t.Name, d)
-			}
-			key := t.Name + "/" + d
-			if seenTask[key] {
-				return fmt.Errorf("suite %s: task %s on dataset %s listed twice", s.Name, t.Name, d)
-			}
-			seenTask[key] = true
-		}
+	}
+	if len(s.Models) == 0 && needModels != "" {
+		return fmt.Errorf("suite %s: models is empty but task %s runs models", s.Name, needModels)
 	}
 	ms := map[string]bool{}
 	for i, m := range s.Models {
-		if _, ok := modelRegistry[m.Name]; !ok {
-			return fmt.Errorf("suite %s: models[%d]: unknown model %q (known: %s)", s.Name, i, m.Name, strings.Join(ModelNames(), ", "))
+		e, err := model.Lookup(m.Name)
+		if err != nil {
+			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+		}
+		if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Has(k) }) {
+			return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
+		}
+		if _, err := e.Resolve(m.Params); err != nil {
+			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
 		}
 		if ms[m.ID()] {
 			return fmt.Errorf("suite %s: model %q listed twice (give one a label)", s.Name, m.ID())

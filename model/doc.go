@@ -1,64 +1,24 @@
-// Package model holds the GoMLX building blocks shared by cellbench's neural
-// models (baselines/state, model/stack, baselines/sct): backend selection,
-// the training loop, learning-rate schedule, gradient clipping,
-// checkpoints, seeded determinism, layers, losses, cell-set batching and
-// the hyperparameter tables behind every model's -set flag.
+// Package model is the registry of every model cellbench runs (All): the
+// non-neural baselines of package baselines and the GoMLX models in its
+// subpackages, each with its name, task kinds, backend, hyperparameter
+// table (model/hparams), constructor and checkpoint loader. The suite
+// runner, the train/predict/embed/impute commands and the notebooks find
+// models here and nowhere else.
 //
-// # Backend
+//	model/hparams   hyperparameter tables: named configs, -set, suite params (pure Go)
+//	model/nn        GoMLX building blocks: backend choice, layers, losses,
+//	                the training loop with shared training settings
+//	                (nn.TrainParams), checkpoints, training stages (InitFrom)
+//	model/state     STATE-style State Transition model
+//	model/stack     STACK (tabular attention, NB decoder, in-context prompting)
+//	model/sct       sCT-style conv-transformer (imputation)
 //
-// NewBackend returns the pure-Go backend ("go") unless $GOMLX_BACKEND asks
-// for another one, e.g. "xla:cpu" or "xla:cuda". XLA needs cgo at build time
-// and a PJRT plugin at run time, found through PJRT_PLUGIN_LIBRARY_PATH.
-// There is no silent fallback: asking for XLA in a binary built with
-// -tags noxla (or CGO_ENABLED=0), or without a loadable plugin, is an error
-// naming PJRT_PLUGIN_LIBRARY_PATH. Nothing is ever downloaded (go-xla's
-// auto-installer is not linked in). A -tags noxla build links only
-// github.com/gomlx/compute/gobackend and needs no cgo.
+// Build a model by name:
 //
-// # Training
+//	e, err := model.Lookup("linear")
+//	cfg, err := e.Resolve(map[string]string{"ridge": "0.5"})
+//	m, err := e.NewPerturbation(cfg, nn.Runtime{})
 //
-// Train runs AdamW (GoMLX Adam with decoupled weight decay) with a linear
-// warm-up + cosine schedule (Schedule; STATE: 3 % warm-up, anneal to 30 %
-// of the peak) computed in the graph from the global step, and global L2
-// gradient-norm clipping (ClippedAdamW). Batches come from a Batcher, a
-// pure function of the step, so that:
-//
-//   - same seed, same backend → bit-identical loss curve and predictions
-//     (NewStore(seed) seeds the initialisers; tested on the go backend);
-//   - a run interrupted (context cancelled, or killed after a checkpoint)
-//     resumes from the latest checkpoint in TrainOptions.CheckpointDir and
-//     reproduces the uninterrupted loss curve exactly (tested).
-//
-// The loss curve (step, loss, lr, gradient norm) is returned as a History
-// and kept in CheckpointDir/history.json. A progress bar goes to
-// TrainOptions.Progress.
-//
-//	store := model.NewStore(seed)
-//	hist, err := model.Train(ctx, backend, store, modelFn, lossFn, batcher, model.TrainOptions{
-//		Steps: 1500, PeakLR: 3e-4, WarmupFrac: 0.03, FinalLRFrac: 0.3, ClipNorm: 10, WeightDecay: 5e-4,
-//		Seed: seed, CheckpointDir: dir, Progress: os.Stderr})
-//
-// # Layers and losses
-//
-// SetAttentionBlock is a pre-norm transformer block over a set of cells
-// with no positional encoding and a key mask for padding (attention is
-// unfused: 4× faster on the go backend). MLP and Norm ("layer", "rms")
-// complete the encoders. Losses between cell sets: EnergyDistance (the
-// energy-kernel MMD STATE trains with, = geomloss "energy") and MMDRBF;
-// per element: NegativeBinomialNLL (STACK's decoder, with a Lanczos
-// LogGamma — GoMLX has no lgamma) and CrossEntropyLogits (sCT bins).
-//
-// # Cell sets of different sizes
-//
-// Graphs are compiled per input shape, so sets are padded to a few bucket
-// sizes (DefaultSetBuckets: 1, 8, 16, 32, …, 512) with a boolean mask:
-// BucketSize, PadSet, ChunkSets, GroupBySize.
-//
-// # Hyperparameters
-//
-// Each model declares one Table (key, typed default, doc) with named
-// configs — "tiny" for CI, "paper" for the published sizes. Resolve applies
-// a named config and then the -set string "key=value;key=value"; unknown
-// keys and values of the wrong type are errors. Table.Markdown renders the
-// table for docs; Config round-trips through JSON in checkpoints.
+// Adding a model is one Entry in All; a test checks that names are unique
+// and that every entry implements the interface of each kind it declares.
 package model

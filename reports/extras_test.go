@@ -32,10 +32,7 @@ func TestPerturbationFiguresRealData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := baselines.New("perturbation-mean", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := baselines.NewPerturbationMean()
 	spec := prep.Pert
 	out, err := tasks.RunPert(context.Background(), model, prep.Data, spec, split, tasks.EvalOptions{})
 	if err != nil {

@@ -21,7 +21,7 @@
 //     PCA of log1p highly variable genes, see LoadCSVEmbedding and
 //     DatasetEmbeddings) of every cell of a dataset is scored with the
 //     scIB metrics; no split, the seed drives k-means++ and Louvain
-//     (EmbedIntegration, IsEmbedTask).
+//     (EmbedIntegration, KindEmbedding).
 //
 // A dataset with one context (TAP-seq) runs pert-fewshot as "unseen
 // perturbations": its only context keeps 30 % of the targets for training.

@@ -1,7 +1,5 @@
 package tasks
 
-import "slices"
-
 // EmbedIntegration is the embedding task: score a cell embedding (every
 // cell of the dataset, no split) with the scIB integration metrics
 // (metrics/scib.Benchmark: bio conservation, batch correction, total, and
@@ -10,9 +8,3 @@ import "slices"
 // drives k-means++, Louvain and any subsampling.
 const EmbedIntegration = "embed-integration"
 
-// EmbedTaskNames lists the embedding tasks (no BuildSplit: every cell is
-// scored).
-var EmbedTaskNames = []string{EmbedIntegration}
-
-// IsEmbedTask reports whether name is an embedding task.
-func IsEmbedTask(name string) bool { return slices.Contains(EmbedTaskNames, name) }

@@ -61,8 +61,9 @@ func TestRunPertNoLeakAndShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range baselines.Names {
-			inner, _ := baselines.New(name, nil)
+		for _, inner := range []tasks.PerturbationModel{baselines.NewControl(), baselines.NewPerturbationMean(), baselines.NewContextMean(),
+			baselines.NewLinear(baselines.DefaultLinearPCADim, baselines.DefaultLinearRidge)} {
+			name := inner.Name()
 			m := &spy{inner: inner}
 			out, err := tasks.RunPert(context.Background(), m, d, spec, sp, tasks.EvalOptions{MaxCells: 4, MaxControls: 5})
 			if err != nil {

@@ -18,8 +18,8 @@ const (
 	StimCellType = "stim-celltype"
 )
 
-// TaskNames lists every task BuildSplit knows.
-var TaskNames = []string{PertFewShot, PertZeroShot, PertCombo, StimCellType}
+// splitTasks lists every task BuildSplit knows.
+var splitTasks = []string{PertFewShot, PertZeroShot, PertCombo, StimCellType}
 
 // TaskConfig selects a task and its split parameters.
 type TaskConfig struct {
@@ -238,7 +238,7 @@ func BuildSplit(perts, ctxs []string, control string, cfg TaskConfig, seed uint6
 			}
 		}
 	default:
-		return nil, fmt.Errorf("unknown task %q (known: %s)", cfg.Name, strings.Join(TaskNames, ", "))
+		return nil, fmt.Errorf("unknown task %q (known: %s)", cfg.Name, strings.Join(splitTasks, ", "))
 	}
 	for g := range testSet {
 		sp.TestGroups = append(sp.TestGroups, g)

@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
-	"github.com/cellbench/cellbench/baselines/state"
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -25,28 +26,32 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	var df dataFlags
 	df.register(fs)
-	modelName := fs.String("model", "state", "model of the checkpoint (state)")
+	modelName := fs.String("model", "state", "model of the checkpoint (a neural model of the registry: "+strings.Join(trainableModels(), ", ")+")")
 	ckpt := fs.String("ckpt", "", "checkpoint directory written by cellbench train (required)")
 	out := fs.String("out", "", "output .h5ad of predicted cells (required); written atomically")
 	ncells := fs.Int("ncells", 0, "cells per predicted group; 0 = as many as the real test cells of the group (--split), or 100 (--split none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *modelName != "state" {
-		return fmt.Errorf("predict: unknown model %q (checkpointed models: state)", *modelName)
+	entry, err := model.Lookup(*modelName)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
 	}
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
 	}
-	m, err := state.Load(*ckpt)
+	backend, err := nn.NewBackend()
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	backend, err := model.NewBackend()
+	loaded, err := entry.LoadCheckpoint(*ckpt, nn.Runtime{Backend: backend})
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	m.Backend = backend
+	m, ok := loaded.(checkpointedPerturbation)
+	if !ok {
+		return fmt.Errorf("predict: model %s is not a perturbation model (it runs %v tasks)", entry.Name, entry.Kinds)
+	}
 	if df.data == "" {
 		return fmt.Errorf("predict: --data is required")
 	}
@@ -76,8 +81,10 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	for _, n := range m.Notes() {
-		fmt.Fprintln(stderr, "note:", n)
+	if n, ok := m.(tasks.Noter); ok {
+		for _, note := range n.Notes() {
+			fmt.Fprintln(stderr, "note:", note)
+		}
 	}
 	var pertLabels, ctxLabels, names []string
 	for k, r := range reqs {
@@ -98,6 +105,14 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "predicted %d cells in %d groups → %s\n", pred.NCells(), len(reqs), *out)
 	return nil
+}
+
+// checkpointedPerturbation is a perturbation model read from a checkpoint:
+// its genes and the data spec it was trained with.
+type checkpointedPerturbation interface {
+	tasks.PerturbationModel
+	Genes() []string
+	Spec() tasks.PertSpec
 }
 
 // predictRequests asks for every test group of split (every non-control

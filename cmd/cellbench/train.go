@@ -7,25 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/cellbench/cellbench/baselines/state"
 	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
 )
 
 func init() {
-	register(command{name: "train", summary: "train a neural model (state) on a dataset split into a resumable checkpoint directory", run: runTrain})
-	// The STATE-style ST model is a suite model like the baselines; its
-	// backend (go, or xla:… from $GOMLX_BACKEND) goes into each record.
-	bench.RegisterModel("state", model.BackendConfig(), func(p map[string]string) (tasks.PerturbationModel, error) {
-		return state.NewFromParams(p)
-	})
+	register(command{name: "train", summary: "train a neural model (see model.All) on a dataset split into a resumable checkpoint directory", run: runTrain})
 }
-
-// neuralModels are the models train/predict know, with their tables.
-var neuralModels = map[string]*model.Table{"state": state.Params}
 
 // dataFlags are the dataset and split flags shared by train and predict.
 type dataFlags struct {
@@ -133,7 +126,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	var df dataFlags
 	df.register(fs)
-	modelName := fs.String("model", "state", "model to train (state)")
+	modelName := fs.String("model", "state", "model to train (a neural model of the registry: "+strings.Join(trainableModels(), ", ")+")")
 	named := fs.String("config", "default", "named config: default, tiny (CI) or paper (published sizes)")
 	set := fs.String("set", "", `hyperparameter overrides "key=value;key=value" (see --model's table: cellbench train --model state --params)`)
 	out := fs.String("out", "", "checkpoint directory (required); an unfinished one is resumed from its latest checkpoint")
@@ -142,27 +135,37 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	table, ok := neuralModels[*modelName]
-	if !ok {
-		return fmt.Errorf("train: unknown model %q (trainable: state; the baselines need no training run — use cellbench run)", *modelName)
+	entry, err := model.Lookup(*modelName)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if !entry.Neural {
+		return fmt.Errorf("train: model %s is fitted inside each run and has no checkpoints (trainable: %s; use cellbench run)", entry.Name, strings.Join(trainableModels(), ", "))
 	}
 	if *params {
-		fmt.Fprint(stdout, table.Markdown())
+		fmt.Fprint(stdout, entry.Params.Markdown())
 		return nil
 	}
 	if *out == "" {
 		return fmt.Errorf("train: --out is required")
 	}
-	cfg, err := table.Resolve(*named, *set)
+	cfg, err := entry.Params.Resolve(*named, *set)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if _, err := os.Stat(*out + "/" + state.MetaFile); err == nil {
+	if _, err := os.Stat(filepath.Join(*out, entry.MetaFile)); err == nil {
 		return fmt.Errorf("train: %s already holds a finished model; choose another --out", *out)
 	}
-	backend, err := model.NewBackend() // fail before any work when XLA was asked for but is unusable
+	backend, err := nn.NewBackend() // fail before any work when XLA was asked for but is unusable
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	rt := nn.Runtime{Backend: backend, CheckpointDir: *out}
+	if !*quiet {
+		rt.Progress = stderr
+	}
+	if !entry.Has(tasks.KindPerturbation) {
+		return fmt.Errorf("train: model %s runs %v tasks; this command trains perturbation models", entry.Name, entry.Kinds)
 	}
 	p, err := df.load()
 	if err != nil {
@@ -175,23 +178,43 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	m := state.New(cfg)
-	m.CheckpointDir = *out
-	if !*quiet {
-		m.Progress = stderr
+	m, err := entry.NewPerturbation(cfg, rt)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
-	m.Backend = backend
 	fmt.Fprintf(stderr, "train: %s on %s (%d training cells of %d, split %s, seed %d), backend %s, config %s: %s\n",
-		*modelName, df.data, len(split.Train), p.Data.NCells(), split.Task, df.seed, model.BackendConfig(), cfg.Name(), cfg)
+		*modelName, df.data, len(split.Train), p.Data.NCells(), split.Task, df.seed, nn.BackendConfig(), cfg.Name(), cfg)
 	if err := m.Fit(ctx, p.Data.SubsetCells(split.Train), p.Pert); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	h := m.History()
-	for _, note := range m.Notes() {
-		fmt.Fprintln(stderr, "note:", note)
-	}
-	if n := len(h.Records); n > 0 {
-		fmt.Fprintf(stdout, "trained %s: %d steps, final loss %.5g, %.1fs; checkpoint %s\n", *modelName, h.Records[n-1].Step, h.Records[n-1].Loss, h.TrainSeconds, *out)
-	}
+	reportTraining(m, *modelName, *out, stdout, stderr)
 	return nil
+}
+
+// trainableModels lists the models of the registry that train into
+// checkpoints.
+func trainableModels() []string {
+	var out []string
+	for _, e := range model.All {
+		if e.Neural {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+// reportTraining prints a trained model's notes and the end of its loss
+// curve (when it keeps one).
+func reportTraining(m any, name, out string, stdout, stderr io.Writer) {
+	if n, ok := m.(tasks.Noter); ok {
+		for _, note := range n.Notes() {
+			fmt.Fprintln(stderr, "note:", note)
+		}
+	}
+	if hm, ok := m.(interface{ History() nn.History }); ok {
+		h := hm.History()
+		if n := len(h.Records); n > 0 {
+			fmt.Fprintf(stdout, "trained %s: %d steps, final loss %.5g, %.1fs; checkpoint %s\n", name, h.Records[n-1].Step, h.Records[n-1].Loss, h.TrainSeconds, out)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package model
+package hparams
 
 import (
 	"encoding/json"
@@ -15,6 +15,40 @@ type Param struct {
 	Key     string
 	Default any
 	Doc     string
+	// Check, if set, validates the resolved value (of the default's type)
+	// and says what is wrong with it, e.g. "want an integer > 0".
+	Check func(v any) error
+}
+
+// Positive is a Check for an int or float64 parameter that must be > 0.
+func Positive(v any) error {
+	switch x := v.(type) {
+	case int:
+		if x > 0 {
+			return nil
+		}
+	case float64:
+		if x > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("want a value > 0")
+}
+
+// NonNegative is a Check for an int or float64 parameter that must be ≥ 0
+// (and not NaN).
+func NonNegative(v any) error {
+	switch x := v.(type) {
+	case int:
+		if x >= 0 {
+			return nil
+		}
+	case float64:
+		if x >= 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("want a value ≥ 0")
 }
 
 // Table is a model's one documented hyperparameter table: the defaults and
@@ -98,7 +132,36 @@ func (t *Table) Resolve(named, set string) (Config, error) {
 			return Config{}, fmt.Errorf("%s: -set: %w", t.Model, err)
 		}
 	}
+	for _, p := range t.Params {
+		if p.Check != nil {
+			if err := p.Check(c.values[p.Key]); err != nil {
+				return Config{}, fmt.Errorf("%s: %s=%v: %w", t.Model, p.Key, c.values[p.Key], err)
+			}
+		}
+	}
 	return c, nil
+}
+
+// ResolveParams resolves parameters given as a map, as a suite file gives
+// them: the key "config" selects a named config, every other key is set
+// (in sorted key order) as by Resolve's set string. Unknown keys and bad
+// values are errors.
+func (t *Table) ResolveParams(params map[string]string) (Config, error) {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "config" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var set []string
+	for _, k := range keys {
+		if strings.ContainsAny(params[k], ";") {
+			return Config{}, fmt.Errorf("%s: %s=%q: a value may not contain ';'", t.Model, k, params[k])
+		}
+		set = append(set, k+"="+params[k])
+	}
+	return t.Resolve(params["config"], strings.Join(set, ";"))
 }
 
 // ParseSet splits "key=value;key=value" into key/value pairs, trimming

@@ -3,7 +3,8 @@ package state
 import (
 	"fmt"
 
-	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/hparams"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -24,7 +25,7 @@ type arch struct {
 	geneLossWeight            float64
 }
 
-func archFrom(c model.Config, genes, perts int) arch {
+func archFrom(c hparams.Config, genes, perts int) arch {
 	a := arch{genes: genes, perts: perts, hidden: c.Int("hidden_dim"), encLayers: c.Int("n_encoder_layers"),
 		layers: c.Int("n_layers"), heads: c.Int("heads"), mlpRatio: c.Int("mlp_ratio"), norm: c.Str("norm"),
 		loss: c.Str("loss"), residual: c.Bool("predict_residual"), mmdSigma: c.Float("mmd_sigma"),
@@ -79,13 +80,13 @@ func (a arch) forward(scope *gmodel.Scope, ctrl, pert, mask *Node) (pred, predEm
 		mean, loadings = a.embedding(scope, ctrl.Graph())
 		x = Einsum("bsg,gk->bsk", Sub(ctrl, InsertAxes(mean, 0, 0)), loadings)
 	}
-	basal := model.MLP(scope.In("basal_encoder"), x, a.hidden, a.encLayers, a.hidden, a.norm)
-	pemb := model.MLP(scope.In("pert_encoder"), pert, a.hidden, a.encLayers, a.hidden, a.norm) // [B,h]
+	basal := nn.MLP(scope.In("basal_encoder"), x, a.hidden, a.encLayers, a.hidden, a.norm)
+	pemb := nn.MLP(scope.In("pert_encoder"), pert, a.hidden, a.encLayers, a.hidden, a.norm) // [B,h]
 	h := Add(basal, InsertAxes(pemb, 1))
 	for l := range a.layers {
-		h = model.SetAttentionBlock(scope.In("block_%d", l), h, mask, a.heads, a.mlpRatio, a.norm)
+		h = nn.SetAttentionBlock(scope.In("block_%d", l), h, mask, a.heads, a.mlpRatio, a.norm)
 	}
-	h = model.Norm(scope.In("final_norm"), h, a.norm)
+	h = nn.Norm(scope.In("final_norm"), h, a.norm)
 	if a.embedDim > 0 {
 		out := layers.Dense(scope.In("project_out"), h, true, a.embedDim)
 		if a.residual {
@@ -107,9 +108,9 @@ func (a arch) forward(scope *gmodel.Scope, ctrl, pert, mask *Node) (pred, predEm
 func (a arch) setLoss(pred, predEmb, mean, loadings, target, predMask, targetMask *Node) *Node {
 	d := func(x, y *Node) *Node {
 		if a.loss == "mmd" {
-			return ReduceAllMean(model.MMDRBF(x, y, predMask, targetMask, a.mmdSigma))
+			return ReduceAllMean(nn.MMDRBF(x, y, predMask, targetMask, a.mmdSigma))
 		}
-		return ReduceAllMean(model.EnergyDistance(x, y, predMask, targetMask))
+		return ReduceAllMean(nn.EnergyDistance(x, y, predMask, targetMask))
 	}
 	if a.embedDim == 0 {
 		return d(pred, target)
@@ -118,9 +119,9 @@ func (a arch) setLoss(pred, predEmb, mean, loadings, target, predMask, targetMas
 	return Add(d(predEmb, targetEmb), MulScalar(d(pred, target), a.geneLossWeight))
 }
 
-// trainFns returns the model and loss functions for model.Train: inputs
+// trainFns returns the model and loss functions for nn.Train: inputs
 // (ctrl, pert, mask), labels (target, target mask).
-func (a arch) trainFns() (model.ModelFn, model.LossFn) {
+func (a arch) trainFns() (nn.ModelFn, nn.LossFn) {
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node {
 		pred, predEmb := a.forward(scope, in[0], in[1], in[2])
 		if a.embedDim == 0 {

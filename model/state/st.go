@@ -16,7 +16,8 @@ import (
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/scib"
-	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/hparams"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -32,21 +33,18 @@ const MetaFile = "state_meta.json"
 // ST is the STATE-style State Transition model. Create with New, train
 // with Fit (tasks.PerturbationModel), or load a trained one with Load.
 type ST struct {
-	cfg model.Config
+	cfg hparams.Config
 
-	// CheckpointDir, if set before Fit, makes Fit train into (and resume
-	// from) that directory and write MetaFile there at the end.
-	CheckpointDir string
-	// Progress, if set, receives Fit's progress bar.
-	Progress io.Writer
-	// Backend overrides model.NewBackend() (tests, benchmarks).
-	Backend compute.Backend
+	// Runtime: backend, checkpoint directory (Fit trains into and resumes
+	// from it and writes MetaFile there at the end), progress, initial
+	// checkpoint.
+	nn.Runtime
 
 	backend compute.Backend
 	store   *gmodel.Store
 	exec    *gmodel.Exec
 	meta    meta
-	hist    model.History
+	hist    nn.History
 	notes   []string
 }
 
@@ -60,7 +58,7 @@ type meta struct {
 }
 
 // New returns an unfitted ST with the given configuration (see Params).
-func New(cfg model.Config) *ST { return &ST{cfg: cfg} }
+func New(cfg hparams.Config) *ST { return &ST{cfg: cfg} }
 
 // NewFromParams builds an ST from string parameters as a suite file gives
 // them: "config" selects a named config (tiny, paper; default otherwise),
@@ -88,10 +86,10 @@ func NewFromParams(params map[string]string) (*ST, error) {
 func (m *ST) Name() string { return "state" }
 
 // Config returns the model's configuration.
-func (m *ST) Config() model.Config { return m.cfg }
+func (m *ST) Config() hparams.Config { return m.cfg }
 
 // History returns the loss curve of the last Fit.
-func (m *ST) History() model.History { return m.hist }
+func (m *ST) History() nn.History { return m.hist }
 
 // Notes implements tasks.Noter.
 func (m *ST) Notes() []string {
@@ -111,11 +109,7 @@ func (m *ST) getBackend() (compute.Backend, error) {
 	if m.backend != nil {
 		return m.backend, nil
 	}
-	if m.Backend != nil {
-		m.backend = m.Backend
-		return m.backend, nil
-	}
-	b, err := model.NewBackend()
+	b, err := m.ResolveBackend()
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -181,21 +175,16 @@ func (m *ST) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) 
 			return err
 		}
 	}
-	m.store = model.NewStore(spec.Seed)
+	m.store = nn.NewStore(spec.Seed)
 	m.exec = nil
-	opts := model.TrainOptions{
-		Steps: m.cfg.Int("steps"), PeakLR: m.cfg.Float("lr"), WarmupFrac: m.cfg.Float("warmup_frac"),
-		FinalLRFrac: m.cfg.Float("final_lr_frac"), ClipNorm: m.cfg.Float("grad_clip"),
-		WeightDecay: m.cfg.Float("weight_decay"), Seed: spec.Seed, CheckpointDir: m.CheckpointDir,
-		CheckpointEvery: m.cfg.Int("checkpoint_every"), Progress: m.Progress,
-	}
+	opts := nn.TrainOptionsFrom(m.cfg, m.Runtime, spec.Seed)
 	if a.embedDim > 0 {
 		if err := m.initEmbedding(train, a.embedDim, spec.Seed); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
 	modelFn, lossFn := a.trainFns()
-	hist, err := model.Train(ctx, backend, m.store, modelFn, lossFn, td.batcher(), opts)
+	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, td.batcher(), opts)
 	m.hist = hist
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
@@ -295,7 +284,7 @@ func (m *ST) prepare(train *data.Dataset, spec tasks.PertSpec) (*trainData, erro
 		return nil, fmt.Errorf("cell_set_len %d must be ≥ 0", td.setLen)
 	case td.setLen == 0:
 		td.fullSets = true
-		td.setLen = model.BucketSize(maxN, model.DefaultSetBuckets)
+		td.setLen = nn.BucketSize(maxN, nn.DefaultSetBuckets)
 	}
 	for gi, g := range td.groups {
 		n := 1
@@ -314,7 +303,7 @@ func (m *ST) prepare(train *data.Dataset, spec tasks.PertSpec) (*trainData, erro
 }
 
 // batcher returns the deterministic batch of a step: PCG(seed, step).
-func (td *trainData) batcher() model.Batcher {
+func (td *trainData) batcher() nn.Batcher {
 	return func(step int64) ([]*tensors.Tensor, []*tensors.Tensor, error) {
 		rng := rand.New(rand.NewPCG(td.seed, uint64(step)^0x5eed5e75))
 		B, S, G, P := td.batch, td.setLen, td.genes, td.nPerts
@@ -446,9 +435,9 @@ func (m *ST) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*data.
 		for i := range order {
 			order[i] = i
 		}
-		sets := model.ChunkSets(order, setLen, model.DefaultSetBuckets)
+		sets := nn.ChunkSets(order, setLen, nn.DefaultSetBuckets)
 		pred := make([]float32, len(drawn)*G)
-		sizes, bySize := model.GroupBySize(sets)
+		sizes, bySize := nn.GroupBySize(sets)
 		for _, S := range sizes {
 			idx := bySize[S]
 			for start := 0; start < len(idx); start += B {

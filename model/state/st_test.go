@@ -10,7 +10,7 @@ import (
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
-	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -52,7 +52,7 @@ func heldOut(t *testing.T, d *data.Dataset) (train *data.Dataset, ctrlA172 *data
 	return d.SubsetCells(tr), d.X.SubsetRows(ctrl), nTest
 }
 
-func fitPredict(t *testing.T, cfg model.Config, dir string) (*ST, []float64, *data.CSR) {
+func fitPredict(t *testing.T, cfg hparams.Config, dir string) (*ST, []float64, *data.CSR) {
 	t.Helper()
 	d := fixture(t)
 	train, ctrl, n := heldOut(t, d)

@@ -1,6 +1,6 @@
 //go:build noxla || !cgo || !linux || !amd64
 
-package model
+package nn
 
 // Built without XLA: only the pure-Go backend is available.
 const xlaCompiledIn = false

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/nn"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -19,7 +19,7 @@ import (
 //
 //	GOEXPERIMENT=simd go test -run ^$ -bench TrainStep ./baselines/state/
 func BenchmarkTrainStep(b *testing.B) {
-	backend, err := model.NewBackend()
+	backend, err := nn.NewBackend()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,8 +50,8 @@ func BenchmarkTrainStep(b *testing.B) {
 			modelFn, lossFn := a.trainFns()
 			var medians []float64
 			for range b.N {
-				h, err := model.Train(context.Background(), backend, model.NewStore(0), modelFn, lossFn, batcher,
-					model.TrainOptions{Steps: warm + timed, PeakLR: 3e-4, WarmupFrac: 0.03, FinalLRFrac: 0.3, ClipNorm: 10, WeightDecay: 5e-4})
+				h, err := nn.Train(context.Background(), backend, nn.NewStore(0), modelFn, lossFn, batcher,
+					nn.TrainOptions{Steps: warm + timed, PeakLR: 3e-4, WarmupFrac: 0.03, FinalLRFrac: 0.3, ClipNorm: 10, WeightDecay: 5e-4})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,6 +1,6 @@
 //go:build !noxla && cgo && linux && amd64
 
-package model
+package nn
 
 // XLA via go-xla: registers "xla" (and aliases). The auto-installer is
 // deliberately not imported, so nothing is ever downloaded: a PJRT plugin

@@ -16,7 +16,7 @@
 //
 // trained with the energy distance between the predicted set and a set of
 // observed perturbed cells of the same (context, perturbation[, batch]):
-// E‖Ŷ−Y‖ − ½E‖Ŷ−Ŷ'‖ − ½E‖Y−Y'‖ (model.EnergyDistance = geomloss "energy").
+// E‖Ŷ−Y‖ − ½E‖Ŷ−Ŷ'‖ − ½E‖Y−Y'‖ (nn.EnergyDistance = geomloss "energy").
 // Control cells are matched at random (with replacement) within the same
 // context and, when batch_col is set, the same batch (cell-load
 // RandomMappingStrategy); sets are chunks of cell_set_len cells of a group,

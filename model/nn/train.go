@@ -1,4 +1,4 @@
-package model
+package nn
 
 import (
 	"context"
@@ -49,6 +49,17 @@ type TrainOptions struct {
 	// terminal, one line per LogEvery steps otherwise).
 	Progress io.Writer
 	LogEvery int
+
+	// InitFrom, if set, is the directory of a trained checkpoint whose
+	// model variables (everything outside the optimizer scope and the
+	// global step) replace the fresh initialisation of the variables of
+	// the same path and shape: a new training stage (e.g. STACK's
+	// in-context post-training) with a fresh optimizer state and a step
+	// counter from 0. Variables the new model has and the checkpoint lacks
+	// keep their seeded initialisation (InitReport says which). When
+	// CheckpointDir already holds a checkpoint (a resumed stage), that
+	// checkpoint wins and InitFrom is not read.
+	InitFrom string
 }
 
 // Schedule returns the learning-rate schedule these options describe.
@@ -133,6 +144,11 @@ func Train(ctx context.Context, backend compute.Backend, store *gmodel.Store, mo
 		}
 	}
 	start := optimizer.GetGlobalStep(store)
+	if opts.InitFrom != "" && start == 0 {
+		if err := InitStage(store, opts.InitFrom); err != nil {
+			return hist, fmt.Errorf("train: %w", err)
+		}
+	}
 	kept := hist.Records[:0]
 	for _, r := range hist.Records {
 		if r.Step <= start {

@@ -9,13 +9,57 @@ import (
 	"github.com/cellbench/cellbench/results"
 )
 
-// runEmbedCell scores a dataset's embedding with metrics/scib.Benchmark
+// embedRunner runs the cells of embedding tasks (tasks.KindEmbedding):
+// one cell per (task, dataset, seed) whose model is the dataset's
+// embedding (its embed block: CSV columns, an obsm entry or the PCA of
+// its log1p HVGs), scored with metrics/scib.
+type embedRunner struct{}
+
+func (embedRunner) needsModels() bool { return false }
+
+// validate checks that every dataset of an embedding task has an embed
+// block and that no split parameter is given (every cell is scored).
+func (embedRunner) validate(s *Suite, t TaskSpec) error {
+	if t.Holdout != "" || t.TrainFraction != 0 || t.TestFraction != 0 {
+		return fmt.Errorf("task %s: holdout, train_fraction and test_fraction do not apply (every cell of the embedding is scored)", t.Name)
+	}
+	for _, dn := range t.Datasets {
+		if s.dataset(dn).Embed == nil {
+			return fmt.Errorf("dataset %s: an embed block is required by task %s", dn, t.Name)
+		}
+	}
+	return nil
+}
+
+// cells lists one cell per seed, the model being the dataset's embedding.
+func (embedRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
+	e, err := ResolveEmbed(d)
+	if err != nil {
+		panic("bench: " + err.Error()) // Validate resolved it already
+	}
+	m := ModelSpec{Name: e.Name}
+	for _, seed := range s.Seeds {
+		add(m, seed, fingerprint(d, t.TaskConfig, e, seed))
+	}
+}
+
+// split names the label and batch columns the metrics use
+// ("label=cell_type,batch=donor"): an embedding task has no split.
+func (embedRunner) split(c Cell) string {
+	e, err := ResolveEmbed(c.Dataset)
+	if err != nil {
+		panic("bench: " + err.Error()) // Validate resolved it already
+	}
+	return "label=" + e.LabelCol + ",batch=" + e.BatchCol
+}
+
+// run scores a dataset's embedding with metrics/scib.Benchmark
 // (scib-metrics 0.6 defaults, seed = the cell's seed, the pre-integration
 // embedding when the dataset has one): one record per metric, Context "",
 // Perturbation "_agg", N = cells scored, Warnings = the metric's reason
 // (why it is NaN, or which members an aggregate skipped) plus dropped
 // cells. The artifact holds the embedding's 2-D PCA.
-func (r *Runner) runEmbedCell(ctx context.Context, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
+func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	in := p.Embedding
 	if in == nil {

@@ -1,16 +1,17 @@
-package model_test
+package hparams_test
 
 import (
 	"fmt"
 
-	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/hparams"
+	"github.com/cellbench/cellbench/model/nn"
 )
 
 // A model's hyperparameters: one table, named configs, -set overrides.
 func ExampleTable_Resolve() {
-	table := &model.Table{
+	table := &hparams.Table{
 		Model: "toy",
-		Params: []model.Param{
+		Params: []hparams.Param{
 			{Key: "hidden_dim", Default: 128, Doc: "width"},
 			{Key: "lr", Default: 3e-4, Doc: "peak learning rate"},
 		},
@@ -27,7 +28,7 @@ func ExampleTable_Resolve() {
 
 // The learning-rate schedule: 10 warm-up steps, cosine to 30 % at step 100.
 func ExampleSchedule() {
-	s := model.Schedule{PeakLR: 1e-3, Warmup: 10, Total: 100, FinalFrac: 0.3}
+	s := nn.Schedule{PeakLR: 1e-3, Warmup: 10, Total: 100, FinalFrac: 0.3}
 	for _, step := range []int64{0, 4, 9, 55, 100} {
 		fmt.Printf("%d %.2e\n", step, s.At(step))
 	}

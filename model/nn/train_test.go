@@ -1,4 +1,4 @@
-package model
+package nn
 
 import (
 	"context"
@@ -121,5 +121,61 @@ func TestTrainResume(t *testing.T) {
 	}
 	if !slices.Equal(full.Losses(), resumed.Losses()) {
 		t.Fatalf("resumed curve differs:\nfull    %v\nresumed %v", full.Losses(), resumed.Losses())
+	}
+}
+
+// A new stage initialised from a trained checkpoint (TrainOptions.InitFrom)
+// starts from its weights with a fresh step counter: its first loss does
+// not depend on the new store's initialisation seed (two stages seeded 1
+// and 2 see bit-identical first losses, below the first loss of a fresh
+// model), its steps count from 1, and a resumed stage keeps its own
+// checkpoint.
+func TestTrainStageInitFrom(t *testing.T) {
+	pre := toyOpts()
+	pre.CheckpointDir = t.TempDir()
+	first := runToy(t, pre, context.Background(), -1, nil)
+	stageOpts := toyOpts()
+	stageOpts.Steps = 5
+	stage := func(seed uint64) History {
+		o := stageOpts
+		o.InitFrom = pre.CheckpointDir
+		o.CheckpointDir = t.TempDir()
+		modelFn, lossFn, batcher := toyTask(toyOpts().Seed) // same batches as pre-training
+		store := NewStore(seed)
+		h, err := Train(context.Background(), goBackend(t), store, modelFn, lossFn, batcher, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used, unused, ok := InitReport(store); !ok || len(used) == 0 || len(unused) != 0 {
+			t.Fatalf("InitReport: ok %v, %d used, unused %v", ok, len(used), unused)
+		}
+		return h
+	}
+	a, b := stage(1), stage(2)
+	if a.Records[0].Step != 1 || a.Records[0].LR != stageOpts.Schedule().At(0) {
+		t.Fatalf("stage does not start at step 1 with a fresh schedule: %+v", a.Records[0])
+	}
+	if a.Records[0].Loss != b.Records[0].Loss {
+		t.Fatalf("first stage loss depends on the new seed: %v vs %v (weights not taken from the checkpoint)", a.Records[0].Loss, b.Records[0].Loss)
+	}
+	if !(a.Records[0].Loss < first.Records[0].Loss/2) {
+		t.Fatalf("first stage loss %v is not below half the fresh model's first loss %v", a.Records[0].Loss, first.Records[0].Loss)
+	}
+	// Fresh models with seeds 1 and 2 differ at step 1 (the check above is
+	// not vacuous).
+	fresh := func(seed uint64) History {
+		modelFn, lossFn, batcher := toyTask(toyOpts().Seed)
+		h, err := Train(context.Background(), goBackend(t), NewStore(seed), modelFn, lossFn, batcher, TrainOptions{Steps: 1, PeakLR: 1e-3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	f1, f2 := fresh(1), fresh(2)
+	if f1.Records[0].Loss == f2.Records[0].Loss {
+		t.Fatalf("fresh models of seeds 1 and 2 have equal first losses %v", f1.Records[0].Loss)
+	}
+	if err := InitStage(NewStore(0), t.TempDir()); err == nil {
+		t.Fatal("InitStage from a directory without a checkpoint: want an error")
 	}
 }

@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cellbench/cellbench/metrics/pert"
+	"github.com/cellbench/cellbench/model"
+	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/results"
+	"github.com/cellbench/cellbench/tasks"
+)
+
+// pertRunner runs the cells of perturbation tasks (tasks.KindPerturbation):
+// one cell per (task, dataset, seed, model) of the suite's models, each a
+// split (tasks.BuildSplit), a fit on its training cells, a prediction of
+// its test groups (tasks.RunPert) and metrics/pert.
+type pertRunner struct{}
+
+func (pertRunner) needsModels() bool { return true }
+
+// validate checks that every dataset of a perturbation task has a
+// perturbation column and control and is an expression matrix.
+func (pertRunner) validate(s *Suite, t TaskSpec) error {
+	for _, dn := range t.Datasets {
+		d := s.dataset(dn)
+		switch {
+		case d.PertCol == "" || d.Control == "":
+			return fmt.Errorf("dataset %s: pert_col and control are required by its perturbation tasks", d.Name)
+		case isCSV(d.File):
+			return fmt.Errorf("dataset %s: a CSV embedding cannot be used by a perturbation task", d.Name)
+		}
+	}
+	return nil
+}
+
+// cells lists seeds × models: the suite's models that run perturbation
+// tasks (Validate has checked every name).
+func (pertRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
+	for _, seed := range s.Seeds {
+		for _, m := range s.Models {
+			if e, err := model.Lookup(m.Name); err == nil && e.Has(tasks.KindPerturbation) {
+				add(m, seed, fingerprint(d, t.TaskConfig.WithDefaults(), m, s.Eval, seed))
+			}
+		}
+	}
+}
+
+// split is the task's split parameters without the seed.
+func (pertRunner) split(c Cell) string { return SplitName(c.Task.TaskConfig) }
+
+// run builds the split, fits the model on the training cells, asks it for
+// the test groups and evaluates the prediction; the artifact holds the DE
+// tables and pseudobulk deltas of the test groups.
+func (pertRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
+	t0 := time.Now()
+	if p.Data == nil {
+		return nil, "", nil, fmt.Errorf("dataset %s has no expression matrix (pert_col not set or an embedding CSV)", c.Dataset.Name)
+	}
+	spec := p.Pert
+	spec.Seed = c.Seed
+	perts, err := p.Data.ObsLabels(spec.PertCol)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var ctxs []string
+	if spec.ContextCol != "" {
+		if ctxs, err = p.Data.ObsLabels(spec.ContextCol); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	split, err := tasks.BuildSplit(perts, ctxs, spec.Control, c.Task.TaskConfig, c.Seed)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := r.writeSplit(c, split, p); err != nil {
+		return nil, "", nil, err
+	}
+	entry, err := model.Lookup(c.Model.Name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cfg, err := entry.Resolve(c.Model.Params)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	m, err := entry.NewPerturbation(cfg, nn.Runtime{})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	out, err := tasks.RunPert(ctx, m, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	t1 := time.Now()
+	var vals []MetricValue
+	var rep *pert.Report
+	if r.Evaluate == nil {
+		vals, rep, err = EvaluatePertReport(ctx, out, spec, r.Suite.Eval)
+	} else {
+		vals, err = r.Evaluate(ctx, out, spec, r.Suite.Eval)
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	evalS := time.Since(t1).Seconds()
+	wall := time.Since(t0).Seconds()
+	notes := strings.Join(out.Notes, "; ")
+	peak := peakRSS()
+	recs := make([]results.Record, 0, len(vals))
+	for _, v := range vals {
+		w := v.Warning
+		if notes != "" {
+			if w != "" {
+				w = notes + "; " + w
+			} else {
+				w = notes
+			}
+		}
+		recs = append(recs, results.Record{
+			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
+			Model: c.Model.ID(), Seed: c.Seed, Context: v.Context, Perturbation: v.Perturbation,
+			Metric: v.Metric, Value: v.Value, N: v.N, CILow: nan, CIHigh: nan, WallS: wall,
+			PeakMem: peak, GitSHA: r.GitSHA, Backend: entry.Backend(), Warnings: w,
+		})
+	}
+	art, err := newPertArtifact(r.artifactMeta(c), out, spec, r.Suite.Eval, rep)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	info := fmt.Sprintf("fit %.2fs, predict %.2fs, eval %.2fs; holdout %q, %d test groups", out.FitSeconds, out.PredictSeconds, evalS, split.Holdout, len(split.TestGroups))
+	return recs, info, art, nil
+}

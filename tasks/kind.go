@@ -1,0 +1,159 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cellbench/cellbench/data"
+)
+
+// Kind is what a task asks of a model, and so which model interface it
+// runs and which runner (bench) runs it.
+type Kind string
+
+const (
+	// KindPerturbation: predict the cells of held-out (context,
+	// perturbation) groups from control cells (PerturbationModel).
+	KindPerturbation Kind = "perturbation"
+	// KindEmbedding: embed cells; scored with the scIB metrics (Embedder,
+	// or an embedding the dataset already holds).
+	KindEmbedding Kind = "embedding"
+	// KindInContext: predict how a new context's controls respond to a
+	// perturbation from a few prompt cells of it in another context
+	// (InContextModel; any PerturbationModel runs it ignoring the prompt).
+	KindInContext Kind = "incontext"
+	// KindImputation: predict masked expression values (Imputer).
+	KindImputation Kind = "imputation"
+)
+
+// Def describes one task: its name (as in suites and records), kind and a
+// one-line definition (doc.go has the full ones).
+type Def struct {
+	Name string
+	Kind Kind
+	Doc  string
+}
+
+// All is the one table of every task cellbench runs. A task's name is
+// unique; its kind selects the runner. Tasks of other issues join here.
+var All = []Def{
+	{PertFewShot, KindPerturbation, "hold out most perturbations of one context; train on the rest (+ its support fraction)"},
+	{PertZeroShot, KindPerturbation, "hold out every perturbed cell of one context (its controls stay)"},
+	{PertCombo, KindPerturbation, "train on singles (+ some doubles), predict unseen double perturbations"},
+	{StimCellType, KindPerturbation, "predict the stimulated cells of a held-out cell type (scGen-style)"},
+	{EmbedIntegration, KindEmbedding, "score a cell embedding with the scIB metrics (bio, batch, total, kNN typing)"},
+}
+
+// Lookup returns the definition of a task name.
+func Lookup(name string) (Def, bool) {
+	for _, d := range All {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Def{}, false
+}
+
+// Names lists every task name, in table order.
+func Names() []string {
+	out := make([]string, len(All))
+	for i, d := range All {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// KindOf returns the kind of a task name, or an error listing the known
+// tasks.
+func KindOf(name string) (Kind, error) {
+	if d, ok := Lookup(name); ok {
+		return d.Kind, nil
+	}
+	return "", fmt.Errorf("unknown task %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// EmbedSpec says how an Embedder is trained on its datasets.
+type EmbedSpec struct {
+	// SampleCol is the obs column whose values are samples (donor, batch):
+	// models that learn from sets of cells draw each set within one
+	// sample. "" = each dataset is one sample.
+	SampleCol string
+	// Seed drives every random choice of Fit and Embed.
+	Seed uint64
+}
+
+// Embedder is a model of KindEmbedding: it maps cells to vectors.
+//
+// Fit learns from training datasets (each on the scale it declares; an
+// embedder that needs no training, or computes its embedding from the
+// data being embedded, may do nothing). Embed returns one row per cell of
+// d, in d's cell order; it must not depend on the order of d's cells
+// beyond permuting the rows accordingly.
+type Embedder interface {
+	Name() string
+	Fit(ctx context.Context, train []*data.Dataset, spec EmbedSpec) error
+	Embed(ctx context.Context, d *data.Dataset) (*data.Dense, error)
+}
+
+// InContextRequest asks for the perturbed state of Query's cells, given
+// Prompt: cells of the same perturbation in another context.
+type InContextRequest struct {
+	Perturbation string
+	// PromptContext and QueryContext name the contexts (cell line, cell
+	// type) of the prompt and query cells.
+	PromptContext, QueryContext string
+	// Prompt holds perturbed cells of Perturbation in PromptContext; Query
+	// control cells of QueryContext (log1p, the model's genes). A nil or
+	// empty Prompt asks for a prediction without a prompt.
+	Prompt, Query *data.CSR
+}
+
+// InContextModel is a model of KindInContext: a PerturbationModel (Fit on
+// the training cells of a split; Predict without a prompt) that can also
+// condition on prompt cells with no gradient update. PredictInContext
+// returns, per request, one predicted cell per query cell (log1p, same
+// genes). Plain PerturbationModels run in-context tasks through Predict
+// with the query cells as controls, ignoring the prompt.
+type InContextModel interface {
+	PerturbationModel
+	PredictInContext(ctx context.Context, reqs []InContextRequest) ([]*data.CSR, error)
+}
+
+// Position is one masked entry of an expression matrix.
+type Position struct {
+	Cell, Gene int
+}
+
+// ImputeSpec says how imputation is scored and what a model may use.
+type ImputeSpec struct {
+	// Bins is the number of expression bins (5: bin 0 = not expressed,
+	// bins 1…Bins−1 uniform over the cell's non-zero log1p range;
+	// SPEC-metrics.md "Reconstruction metrics").
+	Bins int
+	// CoordCols name obs columns with spatial coordinates (x, y) for
+	// spatial models; empty for single-cell data.
+	CoordCols []string
+	// Seed drives every random choice.
+	Seed uint64
+}
+
+// Imputation is an Imputer's answer for a list of masked positions.
+type Imputation struct {
+	// Probs[k] is the probability of each bin at position k (sums to 1);
+	// nil when the model predicts values only.
+	Probs [][]float32
+	// Log1p[k] is the predicted log1p expression at position k; nil when
+	// the model predicts bins only.
+	Log1p []float64
+}
+
+// Imputer is a model of KindImputation. Fit learns from training cells
+// (counts; may do nothing). Impute receives d with the masked entries
+// hidden (absent from X) and their positions, and returns its predictions
+// for exactly those positions, in order.
+type Imputer interface {
+	Name() string
+	Fit(ctx context.Context, train *data.Dataset, spec ImputeSpec) error
+	Impute(ctx context.Context, d *data.Dataset, masked []Position, spec ImputeSpec) (Imputation, error)
+}
