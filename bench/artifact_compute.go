@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/pert"
 	"github.com/cellbench/cellbench/metrics/scib"
@@ -119,38 +118,32 @@ func newPertArtifact(meta results.ArtifactMeta, out *tasks.PertOutput, spec task
 	}
 	pm.Groups = groups
 
-	// Deltas per context over all genes, then the gene cap.
-	ctrlMean := func(in pert.Input, x *data.CSR, ctx string) []float64 {
-		return pert.Pseudobulk(x, rows(in)[gk{ctx, spec.Control}])
+	// Deltas per context over all genes (the report's pert.ContextDeltas,
+	// the same numbers the metrics used), then the gene cap.
+	byCtx := map[string]*pert.ContextDeltas{}
+	for i := range rep.Deltas {
+		byCtx[rep.Deltas[i].Context] = &rep.Deltas[i]
 	}
 	var deltas []results.DeltaTable
 	for _, g := range groups {
 		if !g.Stored {
 			continue
 		}
+		cd := byCtx[g.Context]
+		i := -1
+		if cd != nil {
+			i = slices.Index(cd.Perturbations, g.Perturbation)
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("artifact: no deltas for test group (%q, %q)", g.Context, g.Perturbation)
+		}
 		if len(deltas) == 0 || deltas[len(deltas)-1].Context != g.Context {
 			deltas = append(deltas, results.DeltaTable{Context: g.Context})
 		}
 		d := &deltas[len(deltas)-1]
 		d.Perturbations = append(d.Perturbations, g.Perturbation)
-	}
-	for k := range deltas {
-		d := &deltas[k]
-		rc := ctrlMean(real, real.X, d.Context)
-		pc := rc
-		if o.ControlRef == pert.ControlPred {
-			pc = ctrlMean(pred, pred.X, d.Context)
-		}
-		for _, p := range d.Perturbations {
-			rm := pert.Pseudobulk(real.X, rr[gk{d.Context, p}])
-			pmn := pert.Pseudobulk(pred.X, pr[gk{d.Context, p}])
-			for j := range rm {
-				rm[j] -= rc[j]
-				pmn[j] -= pc[j]
-			}
-			d.Real = append(d.Real, rm)
-			d.Pred = append(d.Pred, pmn)
-		}
+		d.Real = append(d.Real, slices.Clone(cd.Real[i]))
+		d.Pred = append(d.Pred, slices.Clone(cd.Pred[i]))
 	}
 	keep := make([]int, len(genes))
 	for j := range keep {
