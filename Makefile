@@ -32,11 +32,13 @@ regress: build
 unit: $(STAMP) portable
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
 
-# portable: the model stack builds without cgo or XLA (-tags noxla), and
-# data, metrics and the models build for WebAssembly.
+# portable: everything below the runner builds without cgo or XLA
+# (-tags noxla) and for WebAssembly: data, metrics, results, reports, tasks,
+# baselines and the models (the browser page and notebooks read these).
+PORTABLE := ./data ./metrics/... ./results ./reports ./tasks ./baselines ./model/...
 portable:
-	CGO_ENABLED=0 $(GO) build -tags noxla ./model ./baselines/state
-	GOOS=js GOARCH=wasm $(GO) build -tags noxla ./data ./metrics/... ./model ./baselines/state
+	CGO_ENABLED=0 $(GO) build -tags noxla $(PORTABLE)
+	GOOS=js GOARCH=wasm $(GO) build -tags noxla $(PORTABLE)
 
 notebooks: $(STAMP) build
 	scripts/run-notebooks.sh

@@ -58,14 +58,7 @@ func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error)
 	if err != nil {
 		return nil, err
 	}
-	scale := spec.Scale
-	if scale == "" {
-		scale = "auto"
-	}
-	ts := spec.TargetSum
-	if ts == 0 {
-		ts = data.DefaultTargetSum
-	}
+	scale, ts := spec.scaleAndTargetSum()
 	opt := tasks.EmbeddingOptions{LabelCol: e.LabelCol, BatchCol: e.BatchCol, DropMissing: e.DropMissing,
 		PCA: e.PCA, HVG: e.HVG, Scale: scale, TargetSum: ts, Seed: 0}
 	var in tasks.EmbeddingInput
@@ -93,14 +86,7 @@ func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error)
 
 // PrepareDataset applies a spec to an in-memory dataset (see LoadDataset).
 func PrepareDataset(spec DatasetSpec, d *data.Dataset) (*Prepared, error) {
-	scale := spec.Scale
-	if scale == "" {
-		scale = "auto"
-	}
-	ts := spec.TargetSum
-	if ts == 0 {
-		ts = data.DefaultTargetSum
-	}
+	scale, ts := spec.scaleAndTargetSum()
 	x, err := data.ToLog1p(d, scale, ts)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
@@ -161,4 +147,17 @@ func PrepareDataset(spec DatasetSpec, d *data.Dataset) (*Prepared, error) {
 		d = d.SubsetCells(rows)
 	}
 	return &Prepared{Spec: spec, Data: d, Pert: tasks.PertSpec{PertCol: spec.PertCol, ContextCol: spec.ContextCol, Control: spec.Control}}, nil
+}
+
+// scaleAndTargetSum returns the spec's scale ("auto" when unset) and
+// target sum (data.DefaultTargetSum when unset).
+func (spec DatasetSpec) scaleAndTargetSum() (string, float64) {
+	scale, ts := spec.Scale, spec.TargetSum
+	if scale == "" {
+		scale = "auto"
+	}
+	if ts == 0 {
+		ts = data.DefaultTargetSum
+	}
+	return scale, ts
 }
