@@ -6,7 +6,7 @@
 // runner builds the task's split (tasks.BuildSplit, deterministic in the
 // seed; written to OUT/splits/), fits the model on the training cells only,
 // asks it for predicted cells (tasks.RunPert), scores them with
-// metrics/pert (EvaluatePert) and appends tidy Result records.
+// metrics/pert (EvaluatePert) and appends tidy results.Record records.
 //
 // The task embed-integration (tasks.EmbedIntegration) scores embeddings
 // instead: a dataset with an embed block (EmbedSpec: a CSV's columns, an
@@ -21,17 +21,27 @@
 //	cellbench merge --out runs/NAME DIR...
 //	cellbench report runs/NAME --out report/NAME
 //
+// # Task kinds
+//
+// Each task's kind (tasks.Kind) selects the runner of its cells
+// (kindRunner in kinds.go): how the task is validated, which cells the
+// grid holds (the suite's models that run that kind, or a dataset's own
+// embedding) and how a cell runs and is scored. Grid, Validate and Run
+// dispatch through that table and nowhere else. Models come from the one
+// registry, model.All, by name (a suite model that runs none of the
+// suite's task kinds is an error).
+//
 // # Results store
 //
-// Records are appended to OUT/journal/shard-I-of-N.log: a cell's records in
-// one write + fsync, then a done line + fsync (see store.go). A kill -9 loses
+// Records (results.Record) are appended to OUT/journal/shard-I-of-N.log: a
+// cell's records in one write + fsync, then a done line + fsync (store.go;
+// the line format and the readers are in package results). A kill -9 loses
 // no finished cell; --resume skips done cells and re-runs an unfinished one
 // (its partial records, written under an older attempt id, are ignored), so
 // nothing is duplicated (TestKillNineLosesNothing kills a child runner
 // mid-cell and checks this). At the end of a run, and on merge,
 // OUT/results.jsonl is rewritten atomically with the records of every done
-// cell, one Result per line. JSON cannot encode NaN, so Result's float fields
-// are written as numbers, or as the strings "NaN", "+Inf", "-Inf".
+// cell (results.WriteJSONL).
 //
 // A cell's key includes a fingerprint of its dataset, task, model and eval
 // settings: editing the suite makes --resume re-run the affected cells
@@ -39,39 +49,19 @@
 //
 // # Artifacts
 //
-// Each finished cell also leaves figure inputs that records cannot carry,
-// in OUT/artifacts/<task>/<dataset>/<model>/seed=<s>/ (artifacts.go):
-// meta.json (the cell key, identity, gene list and per-group counts), and
-// for a perturbation cell de.csv.gz (real and predicted log2 fold change
-// and BH FDR of every stored test group × gene) and deltas.csv.gz (real
-// and predicted pseudobulk deltas, the inputs of the discrimination
-// metrics), for an embedding cell embedding2d.csv.gz (2-D PCA of the
-// embedding, ≤ 3,000 cells, seeded subsample, with label and batch). Caps
-// (results.MaxArtifactGenes, results.MaxArtifactGroups, results.MaxArtifactCells) keep them small:
-// the quick suite's 72 cells take about 4 MB.
-//
-// A cell's directory is written into OUT/artifacts/.staging/<shard>/,
-// fsync'd, then renamed into place before the cell's records and done line
-// are journalled; the done line names it. So a kill leaves no partial
-// directory under its final name, and a done cell's directory is complete;
-// a directory whose cell is not done is ignored and replaced on resume
-// (the kill -9 test checks both, and byte equality with an uninterrupted
-// run). Merge copies the artifacts of the cells it keeps;
-// OUT/artifacts/index.jsonl (end of a run, merge) lists them for runs read
-// without journals. LoadArtifacts finds them; `cellbench report` draws the
-// LFC scatters, discrimination heat maps and embedding scatters from them.
-//
-// # Records
-//
-// One record per (context, perturbation, metric), plus one per metric with
-// Perturbation "_agg" (Context ""): the mean over the rows, or the
-// aggregate-only metric (pdisc_norm, de_spearman_sig). Split names the
-// split parameters without the seed ("holdout=k562,train=0.3"; "by-seed"
-// when the seed picks the held-out context, which the records' Context then
-// shows). WallS is the cell's wall time (split, fit, predict, evaluate),
-// PeakMem the process's peak RSS so far, Backend "cpu" for the pure-Go
-// baselines, GitSHA the repository's HEAD (+"-dirty"). Warnings carry the
-// model's fallbacks (tasks.Noter) and the metric report's warnings.
+// Each finished cell also leaves figure inputs that records cannot carry
+// (the schema is results.ArtifactMeta and the package documentation of
+// results): artifact_compute.go builds them from the evaluation (the DE
+// tables and pseudobulk deltas of metrics/pert's report, the 2-D PCA of an
+// embedding), artifact_store.go writes them. A cell's directory is written
+// into OUT/artifacts/.staging/<shard>/, fsync'd, then renamed into place
+// before the cell's records and done line are journalled; the done line
+// names it. So a kill leaves no partial directory under its final name,
+// and a done cell's directory is complete; a directory whose cell is not
+// done is ignored and replaced on resume (the kill -9 test checks both,
+// and byte equality with an uninterrupted run). Merge copies the artifacts
+// of the cells it keeps and writes OUT/artifacts/index.jsonl. The quick
+// suite's 72 cells take about 4 MB.
 //
 // # Shards
 //

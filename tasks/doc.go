@@ -1,8 +1,29 @@
-// Package tasks defines what a model is asked to do: the model interfaces
-// (PerturbationModel, and the optional Noter), the perturbation tasks with
-// their deterministic splits (BuildSplit), and RunPert, which fits a model
-// on a split's training cells and assembles real and predicted cells for
-// the metrics.
+// Package tasks defines what a model is asked to do: the task table (All:
+// each task's name and Kind), the model interface of each kind, the
+// deterministic splits (BuildSplit) and the task runners that assemble
+// real and predicted cells for the metrics (RunPert).
+//
+// # Kinds and model interfaces
+//
+//   - KindPerturbation — PerturbationModel: Fit on a split's training
+//     cells, Predict cells for (context, perturbation) requests given
+//     control cells. Optional Noter reports fallbacks.
+//   - KindEmbedding — Embedder: Fit on training datasets (EmbedSpec: the
+//     sample column that bounds cell sets, the seed), Embed cells to
+//     vectors. Embedding tasks may also score an embedding a dataset
+//     already holds.
+//   - KindInContext — InContextModel: a PerturbationModel that can also
+//     condition on prompt cells (perturbed cells of p in context A) to
+//     predict query cells (controls of context B) with no gradient step;
+//     plain PerturbationModels run in-context tasks ignoring the prompt.
+//   - KindImputation — Imputer: given cells with masked entries (Position
+//     list), return per-position bin probabilities and/or log1p values
+//     (Imputation).
+//
+// The suite runner (package bench) has one runner per kind and dispatches
+// on a task's Kind; a task of a kind without a runner is refused by suite
+// validation. RequestRNG is the one per-request random generator models
+// draw predicted cells with.
 //
 // # Tasks
 //

@@ -1,5 +1,5 @@
-// Package model holds the GoMLX building blocks shared by cellbench's neural
-// models (baselines/state, model/stack, baselines/sct): backend selection,
+// Package nn holds the GoMLX building blocks shared by cellbench's neural
+// models (model/state, model/stack, model/sct): backend selection,
 // the training loop, learning-rate schedule, gradient clipping,
 // checkpoints, seeded determinism, layers, losses, cell-set batching and
 // the hyperparameter tables behind every model's -set flag.
@@ -33,8 +33,8 @@
 // and kept in CheckpointDir/history.json. A progress bar goes to
 // TrainOptions.Progress.
 //
-//	store := model.NewStore(seed)
-//	hist, err := model.Train(ctx, backend, store, modelFn, lossFn, batcher, model.TrainOptions{
+//	store := nn.NewStore(seed)
+//	hist, err := nn.Train(ctx, backend, store, modelFn, lossFn, batcher, nn.TrainOptions{
 //		Steps: 1500, PeakLR: 3e-4, WarmupFrac: 0.03, FinalLRFrac: 0.3, ClipNorm: 10, WeightDecay: 5e-4,
 //		Seed: seed, CheckpointDir: dir, Progress: os.Stderr})
 //

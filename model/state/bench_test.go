@@ -17,7 +17,7 @@ import (
 // ms/step is the median over 40 steps; bench/peers/state_torch.py times the
 // same configuration in PyTorch (bench/reports/state-speed.md).
 //
-//	GOEXPERIMENT=simd go test -run ^$ -bench TrainStep ./baselines/state/
+//	GOEXPERIMENT=simd go test -run ^$ -bench TrainStep ./model/state/
 func BenchmarkTrainStep(b *testing.B) {
 	backend, err := nn.NewBackend()
 	if err != nil {
