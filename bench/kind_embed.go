@@ -20,8 +20,8 @@ func (embedRunner) needsModels() bool { return false }
 // validate checks that every dataset of an embedding task has an embed
 // block and that no split parameter is given (every cell is scored).
 func (embedRunner) validate(s *Suite, t TaskSpec) error {
-	if t.Holdout != "" || t.TrainFraction != 0 || t.TestFraction != 0 {
-		return fmt.Errorf("task %s: holdout, train_fraction and test_fraction do not apply (every cell of the embedding is scored)", t.Name)
+	if t.Holdout != "" || t.TrainFraction != 0 || t.TestFraction != 0 || t.PromptContext != "" || t.PromptCells != 0 {
+		return fmt.Errorf("task %s: holdout, train_fraction, test_fraction, prompt_context and prompt_cells do not apply (every cell of the embedding is scored)", t.Name)
 	}
 	for _, dn := range t.Datasets {
 		if s.dataset(dn).Embed == nil {

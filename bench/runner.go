@@ -196,11 +196,17 @@ func (r *Runner) writeSplit(c Cell, s *tasks.Split, p *Prepared) error {
 	for _, i := range s.Test {
 		sf.TestCells = append(sf.TestCells, p.Data.Obs.Index[i])
 	}
+	return r.writeSplitFile(c, sf)
+}
+
+// writeSplitFile writes a cell's split description v (indented JSON) to
+// OUT/splits/<dataset>/<task>/seed-<s>.json.
+func (r *Runner) writeSplitFile(c Cell, v any) error {
 	path := filepath.Join(r.Out, "splits", fileSafe(c.Dataset.Name), fileSafe(c.Task.Name), fmt.Sprintf("seed-%d.json", c.Seed))
 	return fsutil.WriteFileAtomic(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
-		return enc.Encode(sf)
+		return enc.Encode(v)
 	})
 }
 

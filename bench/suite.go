@@ -303,7 +303,7 @@ func (s *Suite) Validate() error {
 		if err != nil {
 			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
 		}
-		if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Has(k) }) {
+		if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Runs(k) }) {
 			return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
 		}
 		if _, err := e.Resolve(m.Params); err != nil {

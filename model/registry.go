@@ -58,6 +58,9 @@ var All = []Entry{
 	{Name: "linear", Kinds: []tasks.Kind{tasks.KindPerturbation}, Params: baselines.LinearParams,
 		Doc: "ridge regression on PCA gene/perturbation embeddings (Ahlmann-Eltze et al. 2025)",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewLinearFromConfig(c), nil }},
+	{Name: "prompt-shift", Kinds: []tasks.Kind{tasks.KindInContext}, Params: baselines.PromptShiftParams,
+		Doc: "in-context baseline: the query controls + the prompt's mean change from its context's controls",
+		New: func(hparams.Config, nn.Runtime) (any, error) { return baselines.NewPromptShift(), nil }},
 	{Name: "state", Kinds: []tasks.Kind{tasks.KindPerturbation}, Neural: true, Params: state.Params,
 		Doc: "STATE-style State Transition set transformer with energy-distance loss",
 		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
@@ -98,8 +101,12 @@ func Names(kind tasks.Kind) []string {
 	return out
 }
 
-// Has reports whether the model runs tasks of kind k.
+// Has reports whether the model implements the interface of kind k.
 func (e Entry) Has(k tasks.Kind) bool { return slices.Contains(e.Kinds, k) }
+
+// Runs reports whether the model runs tasks of kind k (tasks.Kind.RunBy:
+// its own kinds, and in-context tasks for every perturbation model).
+func (e Entry) Runs(k tasks.Kind) bool { return k.RunBy(e.Kinds) }
 
 // Backend is what records say the model ran on: "cpu" for pure-Go
 // models, the GoMLX backend configuration for neural ones ("go",

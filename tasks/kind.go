@@ -43,6 +43,20 @@ var All = []Def{
 	{PertCombo, KindPerturbation, "train on singles (+ some doubles), predict unseen double perturbations"},
 	{StimCellType, KindPerturbation, "predict the stimulated cells of a held-out cell type (scGen-style)"},
 	{EmbedIntegration, KindEmbedding, "score a cell embedding with the scIB metrics (bio, batch, total, kNN typing)"},
+	{InContext, KindInContext, "prompt a held-out context's controls with a perturbation's cells from another context; predict its perturbed cells"},
+}
+
+// RunBy reports whether a model implementing the interfaces of kinds runs
+// tasks of kind k: the tasks of its own kinds, and — every
+// PerturbationModel can, ignoring the prompt — in-context tasks when it is
+// a perturbation model.
+func (k Kind) RunBy(kinds []Kind) bool {
+	for _, m := range kinds {
+		if m == k || (k == KindInContext && m == KindPerturbation) {
+			return true
+		}
+	}
+	return false
 }
 
 // Lookup returns the definition of a task name.

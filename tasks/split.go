@@ -35,6 +35,13 @@ type TaskConfig struct {
 	// TestFraction is, for pert-combo, the fraction of combinations held
 	// out (default 0.5).
 	TestFraction float64 `yaml:"test_fraction,omitempty" json:"test_fraction,omitempty"`
+	// PromptContext is, for incontext, the context whose perturbed cells
+	// prompt the held-out (query) context; "" lets the seed choose among
+	// the contexts that share a perturbation with it.
+	PromptContext string `yaml:"prompt_context,omitempty" json:"prompt_context,omitempty"`
+	// PromptCells caps, for incontext, the prompt cells per perturbation
+	// (subsampled by the seed); 0 = DefaultPromptCells.
+	PromptCells int `yaml:"prompt_cells,omitempty" json:"prompt_cells,omitempty"`
 }
 
 // Defaults of TaskConfig.
