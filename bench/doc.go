@@ -17,6 +17,16 @@
 // "label=COL,batch=COL" and the metric's NaN reason in Warnings. Such a
 // suite needs no models.
 //
+// The task incontext (tasks.InContext, kind_incontext.go) holds out every
+// perturbed cell of a query context and prompts its controls with a
+// perturbation's cells from another context (tasks.BuildInContextSplit,
+// written to OUT/splits/ with the cells of every role; tasks.RunInContext).
+// Every suite model that runs perturbation tasks runs it too, ignoring the
+// prompt; an InContextModel runs it with the prompt, without one and with
+// a wrong one, and its records name the variant in Prompt
+// ("matched", "none", "wrong"). Split is "holdout=B,prompt=A,prompt_cells=N"
+// ("by-seed" for a context the seed draws).
+//
 //	cellbench run SUITE.yaml --out runs/NAME [--resume] [--shard i/n]
 //	cellbench merge --out runs/NAME DIR...
 //	cellbench report runs/NAME --out report/NAME
@@ -61,7 +71,7 @@
 // done is ignored and replaced on resume (the kill -9 test checks both,
 // and byte equality with an uninterrupted run). Merge copies the artifacts
 // of the cells it keeps and writes OUT/artifacts/index.jsonl. The quick
-// suite's 72 cells take about 4 MB.
+// suite's 123 cells take about 8 MB.
 //
 // # Shards
 //
