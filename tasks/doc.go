@@ -43,7 +43,6 @@
 //     DatasetEmbeddings) of every cell of a dataset is scored with the
 //     scIB metrics; no split, the seed drives k-means++ and Louvain
 //     (EmbedIntegration, KindEmbedding).
-//
 //   - incontext (KindInContext): STACK's in-context prompting (Dong et
 //     al. 2026; ArcInstitute/stack, "drug" sets: prompt = perturbed cells
 //     of other cell lines, query = controls of line X, target = the
