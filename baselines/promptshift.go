@@ -26,8 +26,8 @@ import (
 // request's control cells drawn with replacement, as the control baseline.
 type PromptShift struct {
 	genes    int
-	seed     uint64
 	ctrlMean map[string][]float64 // context → control mean
+	plain    Control              // Predict without a prompt
 }
 
 // NewPromptShift returns an unfitted prompt-shift baseline.
@@ -42,7 +42,10 @@ func (m *PromptShift) Fit(ctx context.Context, train *data.Dataset, spec tasks.P
 	if err != nil {
 		return fmt.Errorf("prompt-shift: %w", err)
 	}
-	m.genes, m.seed = g.genes, spec.Seed
+	if err := m.plain.Fit(ctx, train, spec); err != nil {
+		return fmt.Errorf("prompt-shift: %w", err)
+	}
+	m.genes = g.genes
 	m.ctrlMean = map[string][]float64{}
 	for _, c := range g.contexts {
 		if rows := g.cells[c][spec.Control]; len(rows) > 0 {
@@ -56,20 +59,15 @@ func (m *PromptShift) Fit(ctx context.Context, train *data.Dataset, spec tasks.P
 }
 
 // Predict returns req.NCells of the request's control cells, drawn
-// uniformly with replacement (without a prompt there is no shift).
+// uniformly with replacement (without a prompt there is no shift): the
+// control baseline's prediction.
 func (m *PromptShift) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*data.CSR, error) {
 	if m.ctrlMean == nil {
 		return nil, fmt.Errorf("prompt-shift: Predict before Fit")
 	}
-	out := make([]*data.CSR, len(reqs))
-	for i, req := range reqs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := checkRequest("prompt-shift", req, m.genes, true); err != nil {
-			return nil, err
-		}
-		out[i] = resampleRows(req.Controls, req.NCells, tasks.RequestRNG(m.seed, req))
+	out, err := m.plain.Predict(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("prompt-shift (no prompt, as the control model): %w", err)
 	}
 	return out, nil
 }
