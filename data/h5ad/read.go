@@ -3,6 +3,7 @@ package h5ad
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sort"
 
@@ -32,26 +33,29 @@ type Meta struct {
 // layer) in row blocks, so a file larger than memory can be inspected.
 // A Reader must be closed.
 type Reader struct {
-	f    *h5file
-	root h5obj
-	Meta Meta
+	path  string
+	root  node
+	close func() error
+	Meta  Meta
 }
 
 // Open opens path and reads its metadata (obs, var, shapes; not X). It
 // errors, naming the file, when the file is missing, not HDF5, not an
 // AnnData file, or missing X/obs/var (a file cellbench cannot fully read is
 // an error, never a partially-empty dataset).
+//
+// In a cgo build Open reads through libhdf5; without cgo (CGO_ENABLED=0,
+// GOOS=js) through the pure-Go reader (see the package doc).
 func Open(path string) (*Reader, error) {
-	f, err := openH5(path)
+	root, closeFile, err := openFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r := &Reader{f: f}
-	r.root, err = f.root()
-	if err != nil {
-		f.close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	return newReader(path, root, closeFile)
+}
+
+func newReader(path string, root node, closeFile func() error) (*Reader, error) {
+	r := &Reader{path: path, root: root, close: closeFile}
 	if err := r.readMeta(); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -62,12 +66,12 @@ func Open(path string) (*Reader, error) {
 // Close releases the file.
 func (r *Reader) Close() error {
 	r.root.close()
-	return r.f.close()
+	return r.close()
 }
 
 func (r *Reader) readMeta() error {
 	m := &r.Meta
-	m.Path = r.f.path
+	m.Path = r.path
 	names, err := r.root.children()
 	if err != nil {
 		return err
@@ -136,8 +140,8 @@ func (r *Reader) readMeta() error {
 
 // matrixInfo reports the encoding, shape, stored entries and dtype of a
 // matrix element (CSR/CSC group or dense dataset).
-func matrixInfo(x h5obj) (enc string, rows, cols int, nnz int64, dtype string, err error) {
-	if !x.isGroup {
+func matrixInfo(x node) (enc string, rows, cols int, nnz int64, dtype string, err error) {
+	if !x.isGroup() {
 		dims, err := x.dims()
 		if err != nil {
 			return "", 0, 0, 0, "", err
@@ -151,7 +155,7 @@ func matrixInfo(x h5obj) (enc string, rows, cols int, nnz int64, dtype string, e
 		}
 		return "array", dims[0], dims[1], int64(dims[0]) * int64(dims[1]), dtypeName(c, size), nil
 	}
-	enc, _, err = x.attrString("encoding-type")
+	enc, _, err = attrString(x, "encoding-type")
 	if err != nil {
 		return "", 0, 0, 0, "", err
 	}
@@ -208,22 +212,22 @@ func (r *Reader) ReadRows(layer string, start, end int) (*data.CSR, error) {
 		el = "layers/" + layer
 	}
 	if start < 0 || end > r.Meta.NCells || start > end {
-		return nil, fmt.Errorf("%s: rows [%d,%d) out of range for %d cells", r.f.path, start, end, r.Meta.NCells)
+		return nil, fmt.Errorf("%s: rows [%d,%d) out of range for %d cells", r.path, start, end, r.Meta.NCells)
 	}
 	x, err := r.root.child(el)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.f.path, err)
+		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
 	defer x.close()
 	m, err := readMatrix(x, start, end)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", r.f.path, el, err)
+		return nil, fmt.Errorf("%s: %s: %w", r.path, el, err)
 	}
 	return m, nil
 }
 
 // readMatrix reads rows [start, end) of a matrix element (end < 0: all rows).
-func readMatrix(x h5obj, start, end int) (*data.CSR, error) {
+func readMatrix(x node, start, end int) (*data.CSR, error) {
 	enc, rows, cols, _, _, err := matrixInfo(x)
 	if err != nil {
 		return nil, err
@@ -256,7 +260,7 @@ func readMatrix(x h5obj, start, end int) (*data.CSR, error) {
 	}
 }
 
-func openParts(x h5obj) (d, ind, ptr h5obj, err error) {
+func openParts(x node) (d, ind, ptr node, err error) {
 	if d, err = x.child("data"); err != nil {
 		return
 	}
@@ -271,7 +275,7 @@ func openParts(x h5obj) (d, ind, ptr h5obj, err error) {
 	return
 }
 
-func readCSR(x h5obj, rows, cols, start, end int) (*data.CSR, error) {
+func readCSR(x node, rows, cols, start, end int) (*data.CSR, error) {
 	d, ind, ptr, err := openParts(x)
 	if err != nil {
 		return nil, err
@@ -327,7 +331,7 @@ func readCSR(x h5obj, rows, cols, start, end int) (*data.CSR, error) {
 	return m, nil
 }
 
-func readCSC(x h5obj, rows, cols int) (*data.CSR, error) {
+func readCSC(x node, rows, cols int) (*data.CSR, error) {
 	d, ind, ptr, err := openParts(x)
 	if err != nil {
 		return nil, err
@@ -372,6 +376,14 @@ func Read(path string) (*data.Dataset, error) {
 		return nil, err
 	}
 	defer r.Close()
+	return r.ReadAll()
+}
+
+// ReadAll loads everything Read loads through an open Reader: X, layers,
+// obsm and raw (obs and var are in Meta already), and validates the
+// dataset.
+func (r *Reader) ReadAll() (*data.Dataset, error) {
+	path := r.path
 	x, err := r.ReadRows("", 0, r.Meta.NCells)
 	if err != nil {
 		return nil, err
@@ -443,9 +455,9 @@ func ReadMeta(path string) (*Meta, error) {
 	return &m, nil
 }
 
-func readDense(o h5obj) (*data.Dense, error) {
-	if o.isGroup {
-		enc, _, _ := o.attrString("encoding-type")
+func readDense(o node) (*data.Dense, error) {
+	if o.isGroup() {
+		enc, _, _ := attrString(o, "encoding-type")
 		return nil, fmt.Errorf("only dense arrays are supported in obsm (found %q)", enc)
 	}
 	dims, err := o.dims()
@@ -463,17 +475,17 @@ func readDense(o h5obj) (*data.Dense, error) {
 }
 
 // readFrame reads an anndata dataframe group (encoding "dataframe" 0.2.0).
-func readFrame(parent h5obj, name string) (data.Frame, error) {
+func readFrame(parent node, name string) (data.Frame, error) {
 	var f data.Frame
 	g, err := parent.child(name)
 	if err != nil {
 		return f, err
 	}
 	defer g.close()
-	if !g.isGroup {
+	if !g.isGroup() {
 		return f, fmt.Errorf("%s is a compound dataset (legacy anndata < 0.7 format); re-save it with anndata ≥ 0.8", name)
 	}
-	idxName, ok, err := g.attrString("_index")
+	idxName, ok, err := attrString(g, "_index")
 	if err != nil {
 		return f, err
 	}
@@ -530,18 +542,18 @@ func readFrame(parent h5obj, name string) (data.Frame, error) {
 	return f, nil
 }
 
-func readColumn(g h5obj, name string, n int) (*data.Column, error) {
+func readColumn(g node, name string, n int) (*data.Column, error) {
 	o, err := g.child(name)
 	if err != nil {
 		return nil, err
 	}
 	defer o.close()
-	enc, _, err := o.attrString("encoding-type")
+	enc, _, err := attrString(o, "encoding-type")
 	if err != nil {
 		return nil, err
 	}
 	col := &data.Column{Name: name}
-	if o.isGroup {
+	if o.isGroup() {
 		switch enc {
 		case "categorical":
 			cats, err := o.child("categories")
@@ -599,7 +611,7 @@ func readColumn(g h5obj, name string, n int) (*data.Column, error) {
 				}
 				for i := range v {
 					if i < len(mask) && mask[i] {
-						v[i] = nan()
+						v[i] = math.NaN()
 					}
 				}
 				col.Kind, col.Floats = data.Float, v

@@ -1,90 +1,57 @@
-package h5ad
+//go:build cgo
+
+package h5adwrite
 
 import (
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/libhdf5"
 )
 
-func nan() float64 { return math.NaN() }
+// Available reports whether this build can write .h5ad files (it can: cgo
+// with libhdf5).
+const Available = true
 
-// Write saves d as an .h5ad file that anndata ≥ 0.8 reads: X as float32
-// CSR (encoding csr_matrix 0.1.0), obs/var as dataframes (0.2.0) with
-// categorical, string, numeric and bool columns, layers, obsm and raw.
-// The file is written to a temporary name beside path and renamed when
-// complete, so a failure never leaves a partial file at path.
-func Write(path string, d *data.Dataset) error {
-	if err := d.Validate(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	tmpf, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := tmpf.Name()
-	tmpf.Close()
-	if err := writeFileWith(tmp, d, writeOptions{}); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeOptions exist to build the broken-input corpus (corpus.go): Write
-// itself always writes every element with its proper encoding.
-type writeOptions struct {
-	skip      map[string]bool // top-level elements not to write ("all": only X/obs/var unless skipped too)
-	xEncoding string          // encoding-type written for X (default csr_matrix)
-	noShape   bool            // omit X's shape attribute
-	// latestFormat writes HDF5 superblock v3 (h5py libver="latest"): valid
-	// files that one pure-Go HDF5 reader silently returns empty.
-	latestFormat bool
-}
-
-func writeFileWith(path string, d *data.Dataset, opts writeOptions) (err error) {
-	f, err := createH5(path, opts.latestFormat)
+// File writes d to path (created or truncated) without validating it,
+// shaped by opts. On error the file at path may be incomplete: data/h5ad's
+// Write writes to a temporary name and renames.
+func File(path string, d *data.Dataset, opts Options) (err error) {
+	f, err := libhdf5.Create(path, opts.LatestFormat)
 	if err != nil {
 		return err
 	}
-	root, err := f.root()
+	root, err := f.Root()
 	if err != nil {
-		f.close()
+		f.Close()
 		return err
 	}
 	defer func() {
-		root.close()
-		if cerr := f.close(); err == nil {
+		root.Close()
+		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}()
 	if err := setEncoding(root, "anndata", "0.1.0"); err != nil {
 		return err
 	}
-	if !opts.skip["X"] {
-		if err := writeMatrix(root, "X", d.X, opts.xEncoding, !opts.noShape); err != nil {
+	if !opts.Skip["X"] {
+		if err := writeMatrix(root, "X", d.X, opts.XEncoding, !opts.NoShape); err != nil {
 			return err
 		}
 	}
-	if !opts.skip["obs"] {
+	if !opts.Skip["obs"] {
 		if err := writeFrame(root, "obs", d.Obs); err != nil {
 			return err
 		}
 	}
-	if !opts.skip["var"] {
+	if !opts.Skip["var"] {
 		if err := writeFrame(root, "var", d.Var); err != nil {
 			return err
 		}
 	}
-	if opts.skip["all"] {
+	if opts.Skip["all"] {
 		return nil
 	}
 	layers, err := dictGroup(root, "layers")
@@ -93,41 +60,41 @@ func writeFileWith(path string, d *data.Dataset, opts writeOptions) (err error) 
 	}
 	for _, k := range sortedKeys(d.Layers) {
 		if err := writeCSR(layers, k, d.Layers[k]); err != nil {
-			layers.close()
+			layers.Close()
 			return err
 		}
 	}
-	layers.close()
+	layers.Close()
 	obsm, err := dictGroup(root, "obsm")
 	if err != nil {
 		return err
 	}
 	for _, k := range sortedKeys(d.Obsm) {
 		m := d.Obsm[k]
-		ds, err := obsm.writeDataset(k, m.Data, []int{m.Rows, m.Cols})
+		ds, err := obsm.WriteDataset(k, m.Data, []int{m.Rows, m.Cols})
 		if err == nil {
 			err = setEncoding(ds, "array", "0.2.0")
-			ds.close()
+			ds.Close()
 		}
 		if err != nil {
-			obsm.close()
+			obsm.Close()
 			return err
 		}
 	}
-	obsm.close()
+	obsm.Close()
 	for _, g := range []string{"obsp", "uns", "varm", "varp"} {
 		grp, err := dictGroup(root, g)
 		if err != nil {
 			return err
 		}
-		grp.close()
+		grp.Close()
 	}
 	if d.Raw != nil {
-		raw, err := root.createGroup("raw")
+		raw, err := root.CreateGroup("raw")
 		if err != nil {
 			return err
 		}
-		defer raw.close()
+		defer raw.Close()
 		if err := setEncoding(raw, "raw", "0.1.0"); err != nil {
 			return err
 		}
@@ -141,7 +108,7 @@ func writeFileWith(path string, d *data.Dataset, opts writeOptions) (err error) 
 		if err != nil {
 			return err
 		}
-		varm.close()
+		varm.Close()
 	}
 	return nil
 }
@@ -155,43 +122,43 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func setEncoding(o h5obj, typ, version string) error {
-	if err := o.setAttr("encoding-type", typ); err != nil {
+func setEncoding(o libhdf5.Obj, typ, version string) error {
+	if err := o.SetAttr("encoding-type", typ); err != nil {
 		return err
 	}
-	return o.setAttr("encoding-version", version)
+	return o.SetAttr("encoding-version", version)
 }
 
-func dictGroup(parent h5obj, name string) (h5obj, error) {
-	g, err := parent.createGroup(name)
+func dictGroup(parent libhdf5.Obj, name string) (libhdf5.Obj, error) {
+	g, err := parent.CreateGroup(name)
 	if err != nil {
 		return g, err
 	}
 	if err := setEncoding(g, "dict", "0.1.0"); err != nil {
-		g.close()
+		g.Close()
 		return g, err
 	}
 	return g, nil
 }
 
-func writeCSR(parent h5obj, name string, m *data.CSR) error {
+func writeCSR(parent libhdf5.Obj, name string, m *data.CSR) error {
 	return writeMatrix(parent, name, m, "", true)
 }
 
-func writeMatrix(parent h5obj, name string, m *data.CSR, encoding string, shape bool) error {
+func writeMatrix(parent libhdf5.Obj, name string, m *data.CSR, encoding string, shape bool) error {
 	if encoding == "" {
 		encoding = "csr_matrix"
 	}
-	g, err := parent.createGroup(name)
+	g, err := parent.CreateGroup(name)
 	if err != nil {
 		return err
 	}
-	defer g.close()
+	defer g.Close()
 	if err := setEncoding(g, encoding, "0.1.0"); err != nil {
 		return err
 	}
 	if shape {
-		if err := g.setAttr("shape", []int64{int64(m.Rows), int64(m.Cols)}); err != nil {
+		if err := g.SetAttr("shape", []int64{int64(m.Rows), int64(m.Cols)}); err != nil {
 			return err
 		}
 	}
@@ -199,21 +166,21 @@ func writeMatrix(parent h5obj, name string, m *data.CSR, encoding string, shape 
 		name string
 		v    any
 	}{{"data", m.Data}, {"indices", m.Indices}, {"indptr", m.Indptr}} {
-		ds, err := g.writeDataset(part.name, part.v, nil)
+		ds, err := g.WriteDataset(part.name, part.v, nil)
 		if err != nil {
 			return err
 		}
-		ds.close()
+		ds.Close()
 	}
 	return nil
 }
 
-func writeFrame(parent h5obj, name string, f data.Frame) error {
-	g, err := parent.createGroup(name)
+func writeFrame(parent libhdf5.Obj, name string, f data.Frame) error {
+	g, err := parent.CreateGroup(name)
 	if err != nil {
 		return err
 	}
-	defer g.close()
+	defer g.Close()
 	if err := setEncoding(g, "dataframe", "0.2.0"); err != nil {
 		return err
 	}
@@ -227,22 +194,22 @@ func writeFrame(parent h5obj, name string, f data.Frame) error {
 			break
 		}
 	}
-	if err := g.setAttr("_index", idxName); err != nil {
+	if err := g.SetAttr("_index", idxName); err != nil {
 		return err
 	}
 	order := make([]string, len(f.Columns))
 	for i, c := range f.Columns {
 		order[i] = c.Name
 	}
-	if err := g.setAttr("column-order", order); err != nil {
+	if err := g.SetAttr("column-order", order); err != nil {
 		return err
 	}
-	ix, err := g.writeDataset(idxName, f.Index, nil)
+	ix, err := g.WriteDataset(idxName, f.Index, nil)
 	if err != nil {
 		return err
 	}
 	err = setEncoding(ix, "string-array", "0.2.0")
-	ix.close()
+	ix.Close()
 	if err != nil {
 		return err
 	}
@@ -254,29 +221,29 @@ func writeFrame(parent h5obj, name string, f data.Frame) error {
 	return nil
 }
 
-func writeColumn(g h5obj, c *data.Column) error {
+func writeColumn(g libhdf5.Obj, c *data.Column) error {
 	if c.Kind == data.Categorical {
-		cg, err := g.createGroup(c.Name)
+		cg, err := g.CreateGroup(c.Name)
 		if err != nil {
 			return err
 		}
-		defer cg.close()
+		defer cg.Close()
 		if err := setEncoding(cg, "categorical", "0.2.0"); err != nil {
 			return err
 		}
-		if err := cg.setAttr("ordered", c.Ordered); err != nil {
+		if err := cg.SetAttr("ordered", c.Ordered); err != nil {
 			return err
 		}
 		cats := c.Categories
 		if cats == nil {
 			cats = []string{}
 		}
-		ds, err := cg.writeDataset("categories", cats, nil)
+		ds, err := cg.WriteDataset("categories", cats, nil)
 		if err != nil {
 			return err
 		}
 		err = setEncoding(ds, "string-array", "0.2.0")
-		ds.close()
+		ds.Close()
 		if err != nil {
 			return err
 		}
@@ -288,11 +255,11 @@ func writeColumn(g h5obj, c *data.Column) error {
 			}
 			codes = small
 		}
-		ds, err = cg.writeDataset("codes", codes, nil)
+		ds, err = cg.WriteDataset("codes", codes, nil)
 		if err != nil {
 			return err
 		}
-		defer ds.close()
+		defer ds.Close()
 		return setEncoding(ds, "array", "0.2.0")
 	}
 	var v any
@@ -307,17 +274,10 @@ func writeColumn(g h5obj, c *data.Column) error {
 	case data.Bool:
 		v = c.Bools
 	}
-	ds, err := g.writeDataset(c.Name, v, nil)
+	ds, err := g.WriteDataset(c.Name, v, nil)
 	if err != nil {
 		return err
 	}
-	defer ds.close()
+	defer ds.Close()
 	return setEncoding(ds, enc, "0.2.0")
-}
-
-// WriteUnvalidated writes d like Write but without validating it first, so
-// tests can build inputs that Write refuses (a NaN prediction, say) and
-// check that readers and scorers reject them. Not for production output.
-func WriteUnvalidated(path string, d *data.Dataset) error {
-	return writeFileWith(path, d, writeOptions{})
 }
