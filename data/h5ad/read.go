@@ -321,7 +321,7 @@ func readCSR(x node, rows, cols, start, end int) (*data.CSR, error) {
 		indptr[i] -= lo
 	}
 	m := &data.CSR{Rows: end - start, Cols: cols, Indptr: indptr, Indices: idx, Data: vals}
-	if err := checkRanges(m); err != nil {
+	if err := checkIndptr(m); err != nil {
 		return nil, fmt.Errorf("invalid CSR: %w", err)
 	}
 	m.SortIndices() // scipy allows unsorted rows; anndata writes them as they are
@@ -356,7 +356,7 @@ func readCSC(x node, rows, cols int) (*data.CSR, error) {
 	}
 	// Validate as the transpose (a CSR of cols × rows), then convert.
 	t := &data.CSR{Rows: cols, Cols: rows, Indptr: indptr, Indices: idx, Data: vals}
-	if err := checkRanges(t); err != nil {
+	if err := checkIndptr(t); err != nil {
 		return nil, fmt.Errorf("invalid CSC: %w", err)
 	}
 	t.SortIndices()
@@ -677,9 +677,10 @@ func readColumn(g node, name string, n int) (*data.Column, error) {
 // Base returns the file name of a dataset path, for messages.
 func Base(path string) string { return filepath.Base(path) }
 
-// checkRanges checks what must hold before rows can be sorted: indptr
-// monotone within [0, nnz] and every index within [0, Cols).
-func checkRanges(m *data.CSR) error {
+// checkIndptr checks what must hold before rows can be sorted: lengths
+// consistent and indptr monotone within [0, nnz]. Column indices are
+// checked by Validate after sorting (sorting tolerates bad ones).
+func checkIndptr(m *data.CSR) error {
 	if len(m.Indptr) != m.Rows+1 || len(m.Indices) != len(m.Data) {
 		return fmt.Errorf("indptr/indices/data lengths inconsistent")
 	}
@@ -689,11 +690,6 @@ func checkRanges(m *data.CSR) error {
 	for i := 0; i < m.Rows; i++ {
 		if m.Indptr[i+1] < m.Indptr[i] {
 			return fmt.Errorf("indptr decreases at row %d", i)
-		}
-	}
-	for k, j := range m.Indices {
-		if j < 0 || int(j) >= m.Cols {
-			return fmt.Errorf("index %d at entry %d out of range [0, %d)", j, k, m.Cols)
 		}
 	}
 	return nil

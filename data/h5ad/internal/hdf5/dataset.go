@@ -143,13 +143,17 @@ func ReadRows[T Number](o *Object, start, count int) ([]T, error) {
 		}
 		return out, nil
 	}
-	err = ds.read(o.f, r0, r1, func(dst, cnt uint64, src []byte) error {
-		if direct {
+	var put sink
+	if direct {
+		put.raw = func(dst, cnt uint64) []byte { return outBytes[dst*size : (dst+cnt)*size] }
+		put.put = func(dst, cnt uint64, src []byte) error {
 			copy(outBytes[dst*size:(dst+cnt)*size], src)
 			return nil
 		}
-		return convert(out[dst:dst+cnt], src, ds.dtype)
-	})
+	} else {
+		put.put = func(dst, cnt uint64, src []byte) error { return convert(out[dst:dst+cnt], src, ds.dtype) }
+	}
+	err = ds.read(o.f, r0, r1, put)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.path, err)
 	}
@@ -176,9 +180,12 @@ func ReadStrings(o *Object) ([]string, error) {
 		return nil, err
 	}
 	raw := make([]byte, n*es)
-	err = ds.read(o.f, r0, r1, func(dst, cnt uint64, src []byte) error {
-		copy(raw[dst*es:(dst+cnt)*es], src)
-		return nil
+	err = ds.read(o.f, r0, r1, sink{
+		put: func(dst, cnt uint64, src []byte) error {
+			copy(raw[dst*es:(dst+cnt)*es], src)
+			return nil
+		},
+		raw: func(dst, cnt uint64) []byte { return raw[dst*es : (dst+cnt)*es] },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.path, err)
@@ -269,10 +276,15 @@ func (ds *dataset) checkContiguous() error {
 	return nil
 }
 
-// sink receives raw file bytes for cnt elements starting at element dst
-// of the selection. Chunked reads call it from several goroutines, for
-// disjoint ranges.
-type sink func(dst, cnt uint64, src []byte) error
+// sink receives the selection: put gets raw file bytes for cnt elements
+// starting at element dst of the selection; raw, when the output holds
+// file bytes as they are, returns the output bytes for such a range so
+// unfiltered data can be read straight into it. Chunked reads use a sink
+// from several goroutines, for disjoint ranges.
+type sink struct {
+	put func(dst, cnt uint64, src []byte) error
+	raw func(dst, cnt uint64) []byte
+}
 
 // read delivers rows [r0, r1) of the dataset to put.
 func (ds *dataset) read(f *File, r0, r1 uint64, put sink) error {
@@ -291,13 +303,16 @@ func (ds *dataset) read(f *File, r0, r1 uint64, put sink) error {
 		if uint64(len(l.compact))/es < first+n {
 			return corrupt("compact data of %d bytes for %d elements", len(l.compact), first+n)
 		}
-		return put(0, n, l.compact[first*es:(first+n)*es])
+		return put.put(0, n, l.compact[first*es:(first+n)*es])
 	case layoutContiguous:
 		if l.addr == undefAddr {
 			return ds.putFill(0, n, put)
 		}
 		if err := ds.checkContiguous(); err != nil {
 			return err
+		}
+		if put.raw != nil {
+			return f.readInto(put.raw(0, n), l.addr+first*es)
 		}
 		block := max(1, (4<<20)/es)
 		buf := make([]byte, min(n, block)*es)
@@ -306,7 +321,7 @@ func (ds *dataset) read(f *File, r0, r1 uint64, put sink) error {
 			if err := f.readInto(buf[:k*es], l.addr+(first+done)*es); err != nil {
 				return err
 			}
-			if err := put(done, k, buf[:k*es]); err != nil {
+			if err := put.put(done, k, buf[:k*es]); err != nil {
 				return err
 			}
 			done += k
@@ -329,7 +344,7 @@ func (ds *dataset) putFill(dst, cnt uint64, put sink) error {
 	buf := bytes.Repeat(ds.fill, int(block))
 	for done := uint64(0); done < cnt; {
 		k := min(cnt-done, block)
-		if err := put(dst+done, k, buf[:k*es]); err != nil {
+		if err := put.put(dst+done, k, buf[:k*es]); err != nil {
 			return err
 		}
 		done += k
@@ -430,15 +445,13 @@ func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch bytes.Buffer
-			box := make([]uint64, 2*rank)
-			x := make([]uint64, rank)
+			w := &chunkWorker{box: make([]uint64, 2*rank), x: make([]uint64, rank)}
 			for !failed.Load() {
 				j := next.Add(1) - 1
 				if j >= int64(len(jobs)) {
 					return
 				}
-				if err := ds.copyChunk(f, &jobs[j], g, r0, r1, outStride, cStride, box, x, &scratch, put); err != nil {
+				if err := ds.copyChunk(f, &jobs[j], g, r0, r1, outStride, cStride, w, put); err != nil {
 					once.Do(func() { firstErr = err })
 					failed.Store(true)
 					return
@@ -450,8 +463,32 @@ func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
 	return firstErr
 }
 
+// chunkWorker is one goroutine's scratch space for decoding chunks.
+type chunkWorker struct {
+	box, x  []uint64
+	raw     []byte
+	scratch bytes.Buffer
+}
+
+// stored returns the stored bytes of a chunk, read into w.raw unless the
+// file is in memory.
+func (w *chunkWorker) stored(f *File, rec chunkRec) ([]byte, error) {
+	if f.mem != nil {
+		return f.readAt(rec.addr, rec.size)
+	}
+	if rec.size > f.size {
+		return nil, corrupt("chunk of %d bytes in a %d-byte file", rec.size, f.size)
+	}
+	if uint64(cap(w.raw)) < rec.size {
+		w.raw = make([]byte, rec.size)
+	}
+	b := w.raw[:rec.size]
+	return b, f.readInto(b, rec.addr)
+}
+
 // copyChunk decodes one chunk and delivers its part of the selection.
-func (ds *dataset) copyChunk(f *File, j *chunkJob, g *chunkGeometry, r0, r1 uint64, outStride, cStride, box, x []uint64, scratch *bytes.Buffer, put sink) error {
+func (ds *dataset) copyChunk(f *File, j *chunkJob, g *chunkGeometry, r0, r1 uint64, outStride, cStride []uint64, w *chunkWorker, put sink) error {
+	box, x := w.box, w.x
 	l := ds.layout
 	dims := ds.space.dims
 	rank := len(dims)
@@ -468,24 +505,45 @@ func (ds *dataset) copyChunk(f *File, j *chunkJob, g *chunkGeometry, r0, r1 uint
 		}
 		box[2*i], box[2*i+1] = a, b
 	}
+	last := rank - 1
+	filtered := g.filtered && !(edge && l.flags&layoutFlagNoEdge != 0)
 	var data []byte
 	if j.stored {
-		raw, err := f.readAt(j.rec.addr, j.rec.size)
+		if !filtered && j.rec.size != g.chunkBytes {
+			return corrupt("chunk %v of %d bytes, want %d", j.scaled, j.rec.size, g.chunkBytes)
+		}
+		// An unfiltered chunk whose part of the selection is one run
+		// (always so for 1-D data) is read straight into the output.
+		oneRun := true
+		for i := 0; i < last; i++ {
+			oneRun = oneRun && box[2*i+1]-box[2*i] <= 1
+		}
+		if !filtered && put.raw != nil && oneRun && f.mem == nil {
+			var outOff, cOff uint64
+			for i := 0; i <= last; i++ {
+				base := uint64(0)
+				if i == 0 {
+					base = r0
+				}
+				outOff += (box[2*i] - base) * outStride[i]
+				cOff += (box[2*i] - j.scaled[i]*l.chunk[i]) * cStride[i]
+			}
+			if run := box[2*last+1] - box[2*last]; run > 0 {
+				return f.readInto(put.raw(outOff, run), j.rec.addr+cOff*es)
+			}
+			return nil
+		}
+		raw, err := w.stored(f, j.rec)
 		if err != nil {
 			return err
 		}
-		if g.filtered && !(edge && l.flags&layoutFlagNoEdge != 0) {
-			if data, err = unfilter(ds.filters, j.rec.mask, raw, g.chunkBytes, scratch); err != nil {
+		data = raw
+		if filtered {
+			if data, err = unfilter(ds.filters, j.rec.mask, raw, g.chunkBytes, &w.scratch); err != nil {
 				return fmt.Errorf("chunk %v: %w", j.scaled, err)
 			}
-		} else {
-			if uint64(len(raw)) != g.chunkBytes {
-				return corrupt("chunk %v of %d bytes, want %d", j.scaled, len(raw), g.chunkBytes)
-			}
-			data = raw
 		}
 	}
-	last := rank - 1
 	for i := 0; i < last; i++ {
 		x[i] = box[2*i]
 	}
@@ -512,7 +570,7 @@ func (ds *dataset) copyChunk(f *File, j *chunkJob, g *chunkGeometry, r0, r1 uint
 		cOff += runLo - j.scaled[last]*l.chunk[last]
 		var err error
 		if data != nil {
-			err = put(outOff, run, data[cOff*es:(cOff+run)*es])
+			err = put.put(outOff, run, data[cOff*es:(cOff+run)*es])
 		} else {
 			err = ds.putFill(outOff, run, put)
 		}
