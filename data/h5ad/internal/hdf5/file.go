@@ -140,6 +140,9 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 		eof = d.addr()
 		f.rootAddr = d.addr()
 		if d.err == nil {
+			if d.pos+4 > len(head) {
+				return nil, corrupt("superblock is truncated")
+			}
 			if err := checkSum(head[:d.pos+4], "superblock"); err != nil {
 				return nil, err
 			}

@@ -24,7 +24,7 @@ var (
 // variants writes the variant files once per test binary run, skipping the
 // test when python3-h5py is missing (unless CELLBENCH_REQUIRE_ANNDATA=1,
 // set in CI, makes that a failure).
-func variants(t *testing.T) string {
+func variants(t testing.TB) string {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import h5py").Run(); err != nil {

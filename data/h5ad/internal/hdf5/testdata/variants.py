@@ -146,5 +146,21 @@ def main(outdir):
         with open("%s/variants_%s.json" % (outdir, libver), "w") as out:
             json.dump(man, out, ensure_ascii=False)
 
+def small(outdir):
+    """Small files with one of each structure, as fuzzing seeds."""
+    for libver in ("earliest", "latest"):
+        with h5py.File("%s/small_%s.h5" % (outdir, libver), "w", libver=libver) as f:
+            f.create_dataset("c", data=ints(64, "i4"), chunks=(16,), compression="gzip", shuffle=True)
+            f.create_dataset("e", data=floats(40, "f4"), chunks=(8,), maxshape=(None,))
+            f.create_dataset("b", data=ints(30, "i2").reshape(5, 6), chunks=(2, 4), maxshape=(None, None), fletcher32=True)
+            f.create_dataset("s", data=np.array(["a", "bb", "ccc"], dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("l", data=floats(16, "f8"), chunks=(16,), compression="lzf")
+            g = f.create_group("g")
+            for k in range(10):
+                g.create_dataset("d%d" % k, data=np.array([k], dtype="i1"))
+                g.attrs["a%d" % k] = k
+            g.attrs["encoding-type"] = "csr_matrix"
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    small(sys.argv[1])
