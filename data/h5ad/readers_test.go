@@ -5,7 +5,9 @@ package h5ad
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,6 +100,70 @@ func TestBadInputCorpusBothReaders(t *testing.T) {
 						t.Errorf("error %q does not name the file and say %q on one line", msg, c.WantErr)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestReadersAgreeOnAnndataVariants writes small files with Debian's
+// python3-anndata 0.8 in every storage variant a user may bring
+// (testdata/anndata_variants.py: default, gzip, lzf, h5py libver="latest"
+// i.e. superblock 3 with extensible-array chunk indexes, CSC X, dense
+// float64 X, int64 X; unsorted CSR rows; categorical with missing values,
+// ordered, 200 categories; nullable integers; layers, obsm, raw). All hold
+// the same data, so every variant, read by either reader, must equal
+// default.h5ad read by libhdf5. libhdf5 has no LZF filter (an h5py
+// plugin) and must fail on lzf.h5ad; the pure-Go reader reads it.
+func TestReadersAgreeOnAnndataVariants(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import anndata").Run(); err != nil {
+		if os.Getenv("CELLBENCH_REQUIRE_ANNDATA") == "1" {
+			t.Fatalf("python3-anndata required but not importable: %v", err)
+		}
+		t.Skip("python3-anndata not installed")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command(py, "testdata/anndata_variants.py", dir).CombinedOutput(); err != nil {
+		t.Fatalf("anndata_variants.py: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.h5ad"))
+	if len(files) != 7 {
+		t.Fatalf("%d variant files, want 7", len(files))
+	}
+	ref, err := Read(filepath.Join(dir, "default.h5ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.NCells() != 300 || ref.NGenes() != 120 || ref.Raw == nil || len(ref.Layers) != 1 || len(ref.Obsm) != 1 {
+		t.Fatalf("default.h5ad read as %s", summary(ref))
+	}
+	c, err := ref.Obs.Column("perturbation")
+	if err != nil || c.Kind != data.Categorical || len(c.Categories) != 3 || !slices.Contains(c.Codes, -1) {
+		t.Fatalf("perturbation column: %+v %v", c, err)
+	}
+	for _, p := range files {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			pure, err := readPure(t, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pure.Path = ref.Path
+			if d := diffDatasets(ref, pure); d != "" {
+				t.Fatalf("pure-Go reader: differs from the reference: %s", d)
+			}
+			lib, err := Read(p)
+			if filepath.Base(p) == "lzf.h5ad" {
+				if err == nil {
+					t.Fatal("libhdf5 read an LZF file (expected: no LZF filter)")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			lib.Path = ref.Path
+			if d := diffDatasets(ref, lib); d != "" {
+				t.Fatalf("libhdf5: differs from the reference: %s", d)
 			}
 		})
 	}

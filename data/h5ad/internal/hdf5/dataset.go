@@ -122,6 +122,10 @@ func ReadRows[T Number](o *Object, start, count int) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.path, err)
 	}
+	p, err := ds.plan(o.f, r0, r1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.path, err)
+	}
 	var zero T
 	size := uint64(unsafe.Sizeof(zero))
 	if err := o.f.spend(n*size, o.path); err != nil {
@@ -133,16 +137,6 @@ func ReadRows[T Number](o *Object, start, count int) ([]T, error) {
 	}
 	direct := sameLayout[T](ds.dtype)
 	outBytes := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), n*size)
-	if direct && ds.layout.class == layoutContiguous && ds.layout.addr != undefAddr {
-		if err := ds.checkContiguous(); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.path, err)
-		}
-		es := uint64(ds.dtype.Size)
-		if err := o.f.readInto(outBytes, ds.layout.addr+ds.first(r0)*es); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.path, err)
-		}
-		return out, nil
-	}
 	var put sink
 	if direct {
 		put.raw = func(dst, cnt uint64) []byte { return outBytes[dst*size : (dst+cnt)*size] }
@@ -153,7 +147,7 @@ func ReadRows[T Number](o *Object, start, count int) ([]T, error) {
 	} else {
 		put.put = func(dst, cnt uint64, src []byte) error { return convert(out[dst:dst+cnt], src, ds.dtype) }
 	}
-	err = ds.read(o.f, r0, r1, put)
+	err = ds.read(o.f, r0, r1, p, put)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.path, err)
 	}
@@ -175,12 +169,16 @@ func ReadStrings(o *Object) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.path, err)
 	}
+	p, err := ds.plan(o.f, r0, r1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.path, err)
+	}
 	es := uint64(t.Size)
 	if err := o.f.spend(n*(es+16), o.path); err != nil {
 		return nil, err
 	}
 	raw := make([]byte, n*es)
-	err = ds.read(o.f, r0, r1, sink{
+	err = ds.read(o.f, r0, r1, p, sink{
 		put: func(dst, cnt uint64, src []byte) error {
 			copy(raw[dst*es:(dst+cnt)*es], src)
 			return nil
@@ -286,30 +284,69 @@ type sink struct {
 	raw func(dst, cnt uint64) []byte
 }
 
-// read delivers rows [r0, r1) of the dataset to put.
-func (ds *dataset) read(f *File, r0, r1 uint64, put sink) error {
+// readPlan is what plan learned: the elements to read and, for chunked
+// data, the chunks involved.
+type readPlan struct {
+	first, n uint64
+	g        *chunkGeometry
+	jobs     []chunkJob
+}
+
+// plan checks, before anything is allocated, that rows [r0, r1) can come
+// from the file: compact and contiguous data must lie within the message
+// or the file, and a chunked dataset's index is resolved.
+func (ds *dataset) plan(f *File, r0, r1 uint64) (*readPlan, error) {
 	es := uint64(ds.dtype.Size)
-	first := ds.first(r0)
-	n := ds.first(r1) - first
+	p := &readPlan{first: ds.first(r0)}
+	p.n = ds.first(r1) - p.first
 	if len(ds.space.dims) == 0 {
-		n, _ = ds.space.count()
+		p.n, _ = ds.space.count()
 	}
+	if p.n == 0 {
+		return p, nil
+	}
+	if p.n > uint64(max(f.budget.Load(), 0))/es {
+		return nil, corrupt("%d elements of %d bytes, more than a %d-byte HDF5 file can hold", p.n, es, f.size)
+	}
+	l := ds.layout
+	switch l.class {
+	case layoutCompact:
+		if uint64(len(l.compact))/es < p.first+p.n {
+			return nil, corrupt("compact data of %d bytes for %d elements", len(l.compact), p.first+p.n)
+		}
+	case layoutContiguous:
+		if l.addr == undefAddr {
+			break
+		}
+		if err := ds.checkContiguous(); err != nil {
+			return nil, err
+		}
+		if room := f.size - min(f.size, f.base+l.addr); p.first+p.n > room/es {
+			return nil, corrupt("contiguous data of %d elements at %d beyond the end of the %d-byte file", p.first+p.n, l.addr, f.size)
+		}
+	case layoutChunked:
+		var err error
+		if p.g, p.jobs, err = ds.chunkJobs(f, r0, r1); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// read delivers rows [r0, r1) of the dataset, as planned, to put.
+func (ds *dataset) read(f *File, r0, r1 uint64, p *readPlan, put sink) error {
+	es := uint64(ds.dtype.Size)
+	first, n := p.first, p.n
 	if n == 0 {
 		return nil
 	}
 	l := ds.layout
 	switch l.class {
 	case layoutCompact:
-		if uint64(len(l.compact))/es < first+n {
-			return corrupt("compact data of %d bytes for %d elements", len(l.compact), first+n)
-		}
 		return put.put(0, n, l.compact[first*es:(first+n)*es])
 	case layoutContiguous:
 		if l.addr == undefAddr {
 			return ds.putFill(0, n, put)
-		}
-		if err := ds.checkContiguous(); err != nil {
-			return err
 		}
 		if put.raw != nil {
 			return f.readInto(put.raw(0, n), l.addr+first*es)
@@ -328,7 +365,7 @@ func (ds *dataset) read(f *File, r0, r1 uint64, put sink) error {
 		}
 		return nil
 	case layoutChunked:
-		return ds.readChunked(f, r0, r1, put)
+		return ds.readChunks(f, r0, r1, p, put)
 	}
 	return corrupt("data layout class %d", l.class)
 }
@@ -381,7 +418,9 @@ type chunkJob struct {
 	stored bool
 }
 
-func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
+// chunkJobs resolves the chunks that rows [r0, r1) touch: stored ones,
+// and missing ones when the fill value is not zero.
+func (ds *dataset) chunkJobs(f *File, r0, r1 uint64) (*chunkGeometry, []chunkJob, error) {
 	l := ds.layout
 	dims := ds.space.dims
 	rank := len(dims)
@@ -389,14 +428,14 @@ func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
 	chunkElems := uint64(1)
 	for _, c := range l.chunk {
 		if chunkElems > (1<<40)/c {
-			return corrupt("chunk of more than 2^40 elements")
+			return nil, nil, corrupt("chunk of more than 2^40 elements")
 		}
 		chunkElems *= c
 	}
 	g := &chunkGeometry{dims: dims, maxdims: ds.space.maxdims, chunk: l.chunk, chunkBytes: chunkElems * es, filtered: len(ds.filters) > 0}
 	idx, err := ds.chunkIndex(f, g)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	// Chunk coordinates intersecting the rows, in row-major order.
 	lo := make([]uint64, rank)
@@ -405,12 +444,29 @@ func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
 		hi[i] = nchunks(dims[i], l.chunk[i])
 	}
 	lo[0], hi[0] = r0/l.chunk[0], nchunks(r1, l.chunk[0])
+	// Enumerating chunk coordinates costs time even where none is stored:
+	// charge it to the file's budget so a few bytes cannot ask for 10^12
+	// lookups.
+	coords := uint64(1)
+	for i := range lo {
+		span := hi[i] - lo[i]
+		if span != 0 && coords > (1<<40)/span {
+			return nil, nil, corrupt("dataset of more than 2^40 chunks")
+		}
+		coords *= span
+	}
+	if err := f.spend(coords*64, "chunk index"); err != nil {
+		return nil, nil, err
+	}
 	var jobs []chunkJob
 	cur := append([]uint64(nil), lo...)
 	for {
 		rec, ok, err := idx.lookup(cur)
 		if err != nil {
-			return err
+			return nil, nil, err
+		}
+		if ok && rec.addr != undefAddr && (rec.addr > f.size-f.base || rec.size > f.size-f.base-rec.addr) {
+			return nil, nil, corrupt("chunk %v of %d bytes at %d beyond the end of the %d-byte file", cur, rec.size, rec.addr, f.size)
 		}
 		if ok || ds.fill != nil {
 			jobs = append(jobs, chunkJob{append([]uint64(nil), cur...), rec, ok})
@@ -427,6 +483,15 @@ func (ds *dataset) readChunked(f *File, r0, r1 uint64, put sink) error {
 			break
 		}
 	}
+	return g, jobs, nil
+}
+
+// readChunks decodes the planned chunks on up to GOMAXPROCS goroutines.
+func (ds *dataset) readChunks(f *File, r0, r1 uint64, p *readPlan, put sink) error {
+	l := ds.layout
+	dims := ds.space.dims
+	rank := len(dims)
+	g, jobs := p.g, p.jobs
 	// Output geometry: rows [r0, r1) × dims[1:].
 	outStride := make([]uint64, rank)
 	cStride := make([]uint64, rank)

@@ -33,10 +33,12 @@ const undefAddr = math.MaxUint64
 // dataset counts against a budget of expansionLimit × file size plus
 // budgetSlack, so a small crafted file cannot claim gigabytes (deflate
 // cannot expand beyond 1032:1, and a fill-value-only dataset has no bytes
-// behind it at all).
+// behind it at all). Before anything is allocated, a read also checks
+// that contiguous and compact data lie within the file and resolves the
+// chunk index.
 const (
 	expansionLimit = 1100
-	budgetSlack    = 64 << 20
+	budgetSlack    = 16 << 20
 )
 
 var signature = []byte("\x89HDF\r\n\x1a\n")
