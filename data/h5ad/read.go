@@ -219,18 +219,32 @@ func (r *Reader) ReadRows(layer string, start, end int) (*data.CSR, error) {
 		return nil, fmt.Errorf("%s: %w", r.path, err)
 	}
 	defer x.close()
-	m, err := readMatrix(x, start, end)
+	wantCols := -1
+	if layer != "" {
+		wantCols = r.Meta.NGenes // layers have X's shape
+	}
+	m, err := readMatrix(x, start, end, r.Meta.NCells, wantCols)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.path, el, err)
 	}
 	return m, nil
 }
 
-// readMatrix reads rows [start, end) of a matrix element (end < 0: all rows).
-func readMatrix(x node, start, end int) (*data.CSR, error) {
+// readMatrix reads rows [start, end) of a matrix element (end < 0: all
+// rows). Its shape must be wantRows × wantCols (wantCols < 0: any number
+// of columns), checked before anything is read: the shape attribute of a
+// sparse matrix is just two numbers, and they size allocations.
+func readMatrix(x node, start, end, wantRows, wantCols int) (*data.CSR, error) {
 	enc, rows, cols, _, _, err := matrixInfo(x)
 	if err != nil {
 		return nil, err
+	}
+	if rows != wantRows || wantCols >= 0 && cols != wantCols || cols < 0 {
+		want := fmt.Sprintf("%d rows", wantRows)
+		if wantCols >= 0 {
+			want = fmt.Sprintf("%d×%d", wantRows, wantCols)
+		}
+		return nil, fmt.Errorf("is %d×%d, want %s", rows, cols, want)
 	}
 	if end < 0 {
 		start, end = 0, rows
@@ -420,18 +434,18 @@ func (r *Reader) ReadAll() (*data.Dataset, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		defer raw.close()
+		rv, err := readFrame(raw, "var")
+		if err != nil {
+			return nil, fmt.Errorf("%s: raw: %w", path, err)
+		}
 		rx, err := raw.child("X")
 		if err != nil {
 			return nil, fmt.Errorf("%s: raw: %w", path, err)
 		}
-		m, err := readMatrix(rx, 0, -1)
+		m, err := readMatrix(rx, 0, -1, x.Rows, rv.Len())
 		rx.close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: raw/X: %w", path, err)
-		}
-		rv, err := readFrame(raw, "var")
-		if err != nil {
-			return nil, fmt.Errorf("%s: raw: %w", path, err)
+			return nil, fmt.Errorf("%s: raw/X (raw/var has %d genes): %w", path, rv.Len(), err)
 		}
 		if rv.Len() != m.Cols || m.Rows != x.Rows {
 			return nil, fmt.Errorf("%s: raw/X is %d×%d but raw/var has %d genes and X %d cells", path, m.Rows, m.Cols, rv.Len(), x.Rows)

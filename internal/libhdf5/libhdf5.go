@@ -518,21 +518,37 @@ func (o Obj) checkNumeric() error {
 	}
 }
 
+// readAs reads rows [start, start+count) (count < 0: all) into a new
+// []T, libhdf5 converting the file's values to the native type mem (which
+// must have T's layout).
+func readAs[T any](o Obj, mem C.hid_t, start, count int) ([]T, error) {
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(mem, unsafe.Pointer(&out[0]), start, count)
+}
+
+// requireInt refuses a dataset that is not of an integer type (indices and
+// codes must be integers).
+func (o Obj) requireInt() error {
+	if c, _ := o.Dtype(); c != ClassInt {
+		return fmt.Errorf("%s: not an integer dataset", o.Path)
+	}
+	return nil
+}
+
 // ReadFloat32 reads (rows of) a numeric dataset converted to float32.
 func (o Obj) ReadFloat32(start, count int) ([]float32, error) {
 	defer quiet()()
 	if err := o.checkNumeric(); err != nil {
 		return nil, err
 	}
-	n, err := o.numElems(count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float32, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_float(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[float32](o, C.cb_native_float(), start, count)
 }
 
 // ReadFloat64 reads (rows of) a numeric dataset converted to float64.
@@ -541,50 +557,27 @@ func (o Obj) ReadFloat64(start, count int) ([]float64, error) {
 	if err := o.checkNumeric(); err != nil {
 		return nil, err
 	}
-	n, err := o.numElems(count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_double(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[float64](o, C.cb_native_double(), start, count)
 }
 
-// ReadInt64 reads (rows of) an integer dataset as int64. A float dataset is
-// an error (indices and codes must be integers).
+// ReadInt64 reads (rows of) an integer dataset as int64.
 func (o Obj) ReadInt64(start, count int) ([]int64, error) {
 	defer quiet()()
-	if c, _ := o.Dtype(); c != ClassInt {
-		return nil, fmt.Errorf("%s: not an integer dataset", o.Path)
-	}
-	n, err := o.numElems(count)
-	if err != nil {
+	if err := o.requireInt(); err != nil {
 		return nil, err
 	}
-	out := make([]int64, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_int64(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[int64](o, C.cb_native_int64(), start, count)
 }
 
-// ReadInt32 reads an integer dataset as int32 (HDF5 reports overflow as an error).
+// ReadInt32 reads (rows of) an integer dataset as int32. Values outside
+// the int32 range are clamped by libhdf5's conversion (no error): callers
+// range-check indices and codes afterwards.
 func (o Obj) ReadInt32(start, count int) ([]int32, error) {
 	defer quiet()()
-	if c, _ := o.Dtype(); c != ClassInt {
-		return nil, fmt.Errorf("%s: not an integer dataset", o.Path)
-	}
-	n, err := o.numElems(count)
-	if err != nil {
+	if err := o.requireInt(); err != nil {
 		return nil, err
 	}
-	out := make([]int32, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_int32(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[int32](o, C.cb_native_int32(), start, count)
 }
 
 // ReadBools reads an h5py bool (enum) or integer dataset as booleans.

@@ -157,11 +157,8 @@ type btree2 struct {
 
 func (f *File) openBTree2(addr uint64, wantType uint8) (*btree2, error) {
 	size := uint64(4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + f.offSize + 2 + f.lenSize + 4)
-	b, err := f.readAt(addr, size)
+	b, err := f.readBlock(addr, size, "v2 B-tree header")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(b, "v2 B-tree header"); err != nil {
 		return nil, err
 	}
 	d := &decoder{b: b, f: f, what: "v2 B-tree header"}

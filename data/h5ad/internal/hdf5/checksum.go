@@ -99,3 +99,13 @@ func fletcher32(data []byte) uint32 {
 	sum2 = (sum2 & 0xffff) + (sum2 >> 16)
 	return sum2<<16 | sum1
 }
+
+// readBlock reads a metadata block of size bytes at addr whose last 4
+// bytes are its lookup3 checksum, and verifies it.
+func (f *File) readBlock(addr, size uint64, what string) ([]byte, error) {
+	b, err := f.readAt(addr, size)
+	if err != nil {
+		return nil, err
+	}
+	return b, checkSum(b, what)
+}

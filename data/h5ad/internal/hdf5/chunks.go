@@ -256,11 +256,8 @@ func (f *File) fixedArrayIndex(addr uint64, g *chunkGeometry) (chunkIndex, error
 	if addr == undefAddr {
 		return singleIndex{chunkRec{addr: undefAddr}}, nil
 	}
-	b, err := f.readAt(addr, uint64(4+1+1+1+1+f.lenSize+f.offSize+4))
+	b, err := f.readBlock(addr, uint64(4+1+1+1+1+f.lenSize+f.offSize+4), "fixed array header")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(b, "fixed array header"); err != nil {
 		return nil, err
 	}
 	d := &decoder{b: b, f: f, what: "fixed array header"}
@@ -293,11 +290,8 @@ func (f *File) fixedArrayIndex(addr uint64, g *chunkGeometry) (chunkIndex, error
 		ix.pageElems = uint64(1) << pageBits
 		npages := nchunks(n, ix.pageElems)
 		bm := (npages + 7) / 8
-		blk, err := f.readAt(dblk, prefix+bm+4)
+		blk, err := f.readBlock(dblk, prefix+bm+4, "fixed array data block")
 		if err != nil {
-			return nil, err
-		}
-		if err := checkSum(blk, "fixed array data block"); err != nil {
 			return nil, err
 		}
 		if string(blk[:4]) != "FADB" {
@@ -307,11 +301,8 @@ func (f *File) fixedArrayIndex(addr uint64, g *chunkGeometry) (chunkIndex, error
 		ix.prefix = prefix + bm + 4
 		return ix, nil
 	}
-	blk, err := f.readAt(dblk, prefix+n*uint64(elemSize)+4)
+	blk, err := f.readBlock(dblk, prefix+n*uint64(elemSize)+4, "fixed array data block")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(blk, "fixed array data block"); err != nil {
 		return nil, err
 	}
 	if string(blk[:4]) != "FADB" {
@@ -343,11 +334,8 @@ func (ix *fixedArrayIndex) lookup(scaled []uint64) (chunkRec, bool, error) {
 			elems = ix.n - p*ix.pageElems
 		}
 		pageSize := ix.pageElems*es + 4
-		b, err := ix.el.f.readAt(ix.dblock+ix.prefix+p*pageSize, elems*es+4)
+		b, err := ix.el.f.readBlock(ix.dblock+ix.prefix+p*pageSize, elems*es+4, "fixed array page")
 		if err != nil {
-			return chunkRec{}, false, err
-		}
-		if err := checkSum(b, "fixed array page"); err != nil {
 			return chunkRec{}, false, err
 		}
 		page = b[:elems*es]

@@ -44,11 +44,8 @@ func (f *File) extensibleIndex(addr uint64, g *chunkGeometry) (chunkIndex, error
 	if unlim < 0 {
 		return nil, corrupt("extensible array index without an unlimited dimension")
 	}
-	b, err := f.readAt(addr, uint64(4+1+1+6+6*f.lenSize+f.offSize+4))
+	b, err := f.readBlock(addr, uint64(4+1+1+6+6*f.lenSize+f.offSize+4), "extensible array header")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(b, "extensible array header"); err != nil {
 		return nil, err
 	}
 	d := &decoder{b: b, f: f, what: "extensible array header"}
@@ -94,11 +91,8 @@ func (f *File) extensibleIndex(addr uint64, g *chunkGeometry) (chunkIndex, error
 		return ix, nil
 	}
 	size := uint64(4+1+1+f.offSize) + idxElems*uint64(elemSize) + (ndblk+uint64(nsblk))*uint64(f.offSize) + 4
-	blk, err := f.readAt(iblk, size)
+	blk, err := f.readBlock(iblk, size, "extensible array index block")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(blk, "extensible array index block"); err != nil {
 		return nil, err
 	}
 	d = &decoder{b: blk, f: f, what: "extensible array index block"}
@@ -174,11 +168,8 @@ func (ix *extensibleIndex) lookup(scaled []uint64) (chunkRec, bool, error) {
 		pageAddr := dblkAddr + prefix + p*(ix.pageElems*es+4)
 		b, ok := ix.blocks[pageAddr]
 		if !ok {
-			raw, err := f.readAt(pageAddr, ix.pageElems*es+4)
+			raw, err := f.readBlock(pageAddr, ix.pageElems*es+4, "extensible array page")
 			if err != nil {
-				return chunkRec{}, false, err
-			}
-			if err := checkSum(raw, "extensible array page"); err != nil {
 				return chunkRec{}, false, err
 			}
 			b = raw[:ix.pageElems*es]
@@ -188,11 +179,8 @@ func (ix *extensibleIndex) lookup(scaled []uint64) (chunkRec, bool, error) {
 	} else {
 		b, ok := ix.blocks[dblkAddr]
 		if !ok {
-			raw, err := f.readAt(dblkAddr, prefix+sb.dblkElems*es)
+			raw, err := f.readBlock(dblkAddr, prefix+sb.dblkElems*es, "extensible array data block")
 			if err != nil {
-				return chunkRec{}, false, err
-			}
-			if err := checkSum(raw, "extensible array data block"); err != nil {
 				return chunkRec{}, false, err
 			}
 			if string(raw[:4]) != "EADB" {
@@ -222,11 +210,8 @@ func (ix *extensibleIndex) superBlock(addr uint64, sb eaSuper) ([]uint64, []byte
 		return nil, nil, corrupt("extensible array super block of %d data blocks", sb.ndblks)
 	}
 	size := uint64(4+1+1+f.offSize+ix.offSize) + bm + sb.ndblks*uint64(f.offSize) + 4
-	b, err := f.readAt(addr, size)
+	b, err := f.readBlock(addr, size, "extensible array super block")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkSum(b, "extensible array super block"); err != nil {
 		return nil, nil, err
 	}
 	d := &decoder{b: b, f: f, what: "extensible array super block"}

@@ -130,11 +130,8 @@ func (f *File) readHeaderV2(addr uint64) ([]message, error) {
 	if size > f.size {
 		return nil, corrupt("object header at %d: chunk of %d bytes", addr, size)
 	}
-	first, err := f.readAt(addr, start+size+4)
+	first, err := f.readBlock(addr, start+size+4, "object header")
 	if err != nil {
-		return nil, err
-	}
-	if err := checkSum(first, "object header"); err != nil {
 		return nil, err
 	}
 	crtOrder := flags&ohdrFlagCrtOrder != 0
@@ -188,15 +185,12 @@ func (f *File) readHeaderV2(addr uint64) ([]message, error) {
 		if c.size < 8 {
 			return nil, corrupt("object header continuation of %d bytes", c.size)
 		}
-		b, err := f.readAt(c.addr, c.size)
+		b, err := f.readBlock(c.addr, c.size, "object header continuation")
 		if err != nil {
 			return nil, err
 		}
 		if string(b[:4]) != "OCHK" {
 			return nil, corrupt("object header continuation at %d: bad signature", c.addr)
-		}
-		if err := checkSum(b, "object header continuation"); err != nil {
-			return nil, err
 		}
 		if err := parse(b[4 : len(b)-4]); err != nil {
 			return nil, err

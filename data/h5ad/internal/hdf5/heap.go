@@ -121,11 +121,8 @@ func (h *fractalHeap) indirect(addr, off uint64, nrows int, seen map[uint64]bool
 	}
 	n := uint64(nrows) * h.width
 	size := uint64(5+f.offSize+h.offSize) + n*uint64(f.offSize) + 4
-	b, err := f.readAt(addr, size)
+	b, err := f.readBlock(addr, size, "fractal heap indirect block")
 	if err != nil {
-		return err
-	}
-	if err := checkSum(b, "fractal heap indirect block"); err != nil {
 		return err
 	}
 	d := &decoder{b: b, f: f, what: "fractal heap indirect block"}
