@@ -19,7 +19,7 @@ func OpenFrom(r io.ReaderAt, size int64, name string) (*Reader, error) {
 	}
 	root, err := openPure(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, oneLine(fmt.Errorf("%s: %w", name, err))
 	}
 	return newReader(name, root, func() error { return nil })
 }
@@ -43,11 +43,11 @@ func ReadBytes(b []byte, name string) (*data.Dataset, error) {
 	}
 	f, err := hdf5.OpenBytes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, oneLine(fmt.Errorf("%s: %w", name, err))
 	}
 	root, err := f.Root()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, oneLine(fmt.Errorf("%s: %w", name, err))
 	}
 	rd, err := newReader(name, pureNode{root}, func() error { return nil })
 	if err != nil {

@@ -1,6 +1,8 @@
 package h5ad
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -46,5 +48,22 @@ func TestReadBytes(t *testing.T) {
 	}
 	if _, err := ReadBytes(nil, ""); err == nil || err.Error() != "h5ad input: not an HDF5 file" {
 		t.Errorf("empty input: %v", err)
+	}
+}
+
+// TestOneLine: names from a file reach error messages, and a name may hold
+// a newline (FuzzReadBytes input f4467f719505dc44 named a top-level link
+// "X\n\n\n..."); errors stay on one line and still unwrap.
+func TestOneLine(t *testing.T) {
+	base := errors.New("no /X (top level has [X\n\tobs])")
+	err := oneLine(fmt.Errorf("f.h5ad: %w", base))
+	if got, want := err.Error(), `f.h5ad: no /X (top level has [X\n\tobs])`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if !errors.Is(err, base) {
+		t.Error("escaped error does not unwrap")
+	}
+	if plain := errors.New("fine"); oneLine(plain) != plain || oneLine(nil) != nil {
+		t.Error("oneLine changed an error without control characters")
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/cellbench/cellbench/data"
 )
@@ -49,7 +52,7 @@ type Reader struct {
 func Open(path string) (*Reader, error) {
 	root, closeFile, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, oneLine(fmt.Errorf("%s: %w", path, err))
 	}
 	return newReader(path, root, closeFile)
 }
@@ -58,9 +61,37 @@ func newReader(path string, root node, closeFile func() error) (*Reader, error) 
 	r := &Reader{path: path, root: root, close: closeFile}
 	if err := r.readMeta(); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, oneLine(fmt.Errorf("%s: %w", path, err))
 	}
 	return r, nil
+}
+
+// oneLine keeps an error on one line whatever the file holds: names and
+// strings from a file reach messages, and a name may contain a newline
+// (found by FuzzReadBytes). Control characters are shown escaped; the
+// error still unwraps to the original.
+func oneLine(err error) error {
+	if err == nil || !strings.ContainsFunc(err.Error(), unicode.IsControl) {
+		return err
+	}
+	return escapedError{err}
+}
+
+type escapedError struct{ err error }
+
+func (e escapedError) Unwrap() error { return e.err }
+
+func (e escapedError) Error() string {
+	var b strings.Builder
+	for _, r := range e.err.Error() {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Close releases the file.
@@ -85,7 +116,7 @@ func (r *Reader) readMeta() error {
 			if len(names) == 0 {
 				return fmt.Errorf("not an AnnData file: the HDF5 file is empty (no /X, /obs, /var)")
 			}
-			return fmt.Errorf("not a complete AnnData file: no /%s (top level has %v)", need, names)
+			return fmt.Errorf("not a complete AnnData file: no /%s (top level has %q)", need, names)
 		}
 	}
 	for _, n := range names {
@@ -207,6 +238,11 @@ func dtypeName(c dtypeClass, size int) string {
 // CSR, reading only those rows' entries for CSR and dense storage. A CSC
 // matrix is read whole and sliced (CSC has no row access).
 func (r *Reader) ReadRows(layer string, start, end int) (*data.CSR, error) {
+	m, err := r.readRows(layer, start, end)
+	return m, oneLine(err)
+}
+
+func (r *Reader) readRows(layer string, start, end int) (*data.CSR, error) {
 	el := "X"
 	if layer != "" {
 		el = "layers/" + layer
@@ -397,6 +433,14 @@ func Read(path string) (*data.Dataset, error) {
 // obsm and raw (obs and var are in Meta already), and validates the
 // dataset.
 func (r *Reader) ReadAll() (*data.Dataset, error) {
+	d, err := r.readAll()
+	if err != nil {
+		return nil, oneLine(err)
+	}
+	return d, nil
+}
+
+func (r *Reader) readAll() (*data.Dataset, error) {
 	path := r.path
 	x, err := r.ReadRows("", 0, r.Meta.NCells)
 	if err != nil {

@@ -133,6 +133,9 @@ func (ix *extensibleIndex) lookup(scaled []uint64) (chunkRec, bool, error) {
 	rel := i - sb.start
 	dblk := rel / sb.dblkElems
 	elem := rel % sb.dblkElems
+	if i < sb.start || dblk >= sb.ndblks {
+		return chunkRec{}, false, corrupt("extensible array element %d outside its super block", i)
+	}
 	var dblkAddr uint64
 	var pageInit []byte
 	if s < ix.iblkSupers {

@@ -291,6 +291,11 @@ func (f *File) parseGlobalHeap(addr uint64) (map[uint16][]byte, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
+	// Every distinct collection is parsed once; charging its size to the
+	// budget bounds the work of strings that each point elsewhere.
+	if err := f.spend(size, "global heap collections"); err != nil {
+		return nil, err
+	}
 	b, err := f.readAt(addr, size)
 	if err != nil {
 		return nil, err
