@@ -2,7 +2,8 @@
 """Write HDF5 files that exercise every storage variant the pure-Go reader
 claims to read, with values given by formulas the Go test recomputes.
 
-Usage: variants.py OUTDIR   (Debian's python3-h5py; files go to OUTDIR only)
+Usage: variants.py OUTDIR           (Debian's python3-h5py; files go to OUTDIR only)
+       variants.py --small OUTDIR   (only small_<libver>.h5: fuzzing seeds)
 
 For libver in earliest (superblock 0, object header v1, symbol-table
 groups, v1 B-tree chunk index) and latest (superblock 3, object header v2,
@@ -162,5 +163,8 @@ def small(outdir):
             g.attrs["encoding-type"] = "csr_matrix"
 
 if __name__ == "__main__":
-    main(sys.argv[1])
-    small(sys.argv[1])
+    if sys.argv[1] == "--small":
+        small(sys.argv[2])
+    else:
+        main(sys.argv[1])
+        small(sys.argv[1])
