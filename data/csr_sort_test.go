@@ -17,7 +17,19 @@ func unsortedCSR(rng *rand.Rand, rows, cols int, perRow func(r int) int) *CSR {
 	m := &CSR{Rows: rows, Cols: cols, Indptr: make([]int64, rows+1)}
 	for r := 0; r < rows; r++ {
 		n := min(perRow(r), cols)
-		for _, j := range rng.Perm(cols)[:n] {
+		var row []int
+		if 4*n < cols { // sparse row: rejection sampling beats a full permutation
+			seen := make(map[int]bool, n)
+			for len(row) < n {
+				if j := rng.IntN(cols); !seen[j] {
+					seen[j] = true
+					row = append(row, j)
+				}
+			}
+		} else {
+			row = rng.Perm(cols)[:n]
+		}
+		for _, j := range row {
 			m.Indices = append(m.Indices, int32(j))
 			m.Data = append(m.Data, float32(j)+float32(r)/1000)
 		}
