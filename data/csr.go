@@ -340,6 +340,42 @@ func (m *CSR) SortIndices() {
 	})
 }
 
+// SortAndCheck is SortIndices followed by Validate's per-entry checks
+// (indices in [0, Cols), strictly increasing within each row), done in the
+// same parallel pass over the rows: readers that sort what they read use
+// it instead of SortIndices then Validate, which would read every entry
+// twice. The error is Validate's, for the first bad row. Indptr must be
+// valid (monotone within [0, nnz], ending at len(Data)).
+func (m *CSR) SortAndCheck() error {
+	keyBits := bits.Len32(uint32(max(m.Cols-1, 0)))
+	cols := int32(min(m.Cols, math.MaxInt32))
+	return m.forRowBlocks(func(lo, hi int, s *rowSorter) error {
+		for i := lo; i < hi; i++ {
+			a, e := m.Indptr[i], m.Indptr[i+1]
+			idx := m.Indices[a:e]
+			for k := 1; k < len(idx); k++ {
+				if idx[k] <= idx[k-1] {
+					if idx[k] < idx[k-1] {
+						s.sort(idx, m.Data[a:e], keyBits)
+					}
+					break
+				}
+			}
+			prev := int32(-1)
+			for _, j := range idx {
+				if j < 0 || j >= cols {
+					return fmt.Errorf("row %d: column index %d out of range [0, %d)", i, j, m.Cols)
+				}
+				if j <= prev {
+					return fmt.Errorf("row %d: column indices not strictly increasing (%d after %d)", i, j, prev)
+				}
+				prev = j
+			}
+		}
+		return nil
+	})
+}
+
 // rowSorter holds one goroutine's scratch space for sorting rows.
 type rowSorter struct {
 	keys, tmp []uint64

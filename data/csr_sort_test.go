@@ -77,10 +77,16 @@ func TestSortIndicesMatchesNaive(t *testing.T) {
 			m := unsortedCSR(rng, c.rows, c.cols, c.perRow)
 			want := m.Clone()
 			naiveSort(want)
+			checked := m.Clone()
 			m.SortIndices()
+			if err := checked.SortAndCheck(); err != nil {
+				t.Fatal(err)
+			}
 			for k := range m.Indices {
-				if m.Indices[k] != want.Indices[k] || m.Data[k] != want.Data[k] {
-					t.Fatalf("entry %d: (%d, %v), want (%d, %v)", k, m.Indices[k], m.Data[k], want.Indices[k], want.Data[k])
+				if m.Indices[k] != want.Indices[k] || m.Data[k] != want.Data[k] ||
+					checked.Indices[k] != want.Indices[k] || checked.Data[k] != want.Data[k] {
+					t.Fatalf("entry %d: (%d, %v) and (%d, %v), want (%d, %v)", k, m.Indices[k], m.Data[k],
+						checked.Indices[k], checked.Data[k], want.Indices[k], want.Data[k])
 				}
 			}
 			if err := m.Validate(); err != nil {
@@ -164,6 +170,14 @@ func TestValidateReportsFirstBadRow(t *testing.T) {
 	bad.Indices[bad.Indptr[1234]+1] = -1 // earlier row: out of range
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "row 1234:") {
 		t.Fatalf("Validate: %v, want row 1234", err)
+	}
+	if err := bad.Clone().SortAndCheck(); err == nil || err.Error() != bad.Validate().Error() {
+		t.Fatalf("SortAndCheck: %v, want Validate's %v", err, bad.Validate())
+	}
+	dup := m.Clone()
+	dup.Indices[dup.Indptr[77]+2] = dup.Indices[dup.Indptr[77]+5] // unsorted now, and a duplicate once sorted
+	if err := dup.SortAndCheck(); err == nil || !strings.Contains(err.Error(), "row 77: column indices not strictly increasing") {
+		t.Fatalf("SortAndCheck on a duplicate: %v", err)
 	}
 	nan := m.Clone()
 	nan.Data[nan.Indptr[3999]] = float32(math.Inf(-1))

@@ -374,8 +374,8 @@ func readCSR(x node, rows, cols, start, end int) (*data.CSR, error) {
 	if err := checkIndptr(m); err != nil {
 		return nil, fmt.Errorf("invalid CSR: %w", err)
 	}
-	m.SortIndices() // scipy allows unsorted rows; anndata writes them as they are
-	if err := m.Validate(); err != nil {
+	// scipy allows unsorted rows; anndata writes them as they are.
+	if err := m.SortAndCheck(); err != nil {
 		return nil, fmt.Errorf("invalid CSR: %w", err)
 	}
 	return m, nil
@@ -409,8 +409,7 @@ func readCSC(x node, rows, cols int) (*data.CSR, error) {
 	if err := checkIndptr(t); err != nil {
 		return nil, fmt.Errorf("invalid CSC: %w", err)
 	}
-	t.SortIndices()
-	if err := t.Validate(); err != nil {
+	if err := t.SortAndCheck(); err != nil {
 		return nil, fmt.Errorf("invalid CSC: %w", err)
 	}
 	c := &data.CSC{Rows: rows, Cols: cols, Indptr: indptr, Indices: idx, Data: vals}
