@@ -340,6 +340,40 @@ func (m *CSR) SortIndices() {
 	})
 }
 
+// sort2 is sort's radix sort for indices below 65,536 (two 8-bit
+// digits, the common case: genes number in the tens of thousands),
+// written out with counters on the stack; about a third faster than the
+// general loop over digits.
+func (s *rowSorter) sort2(idx []int32, val []float32, keys, tmp []uint64) {
+	var c0, c1 [256]uint32
+	val = val[:len(idx)]
+	for k, j := range idx {
+		u := uint32(j)
+		keys[k] = uint64(u)<<32 | uint64(math.Float32bits(val[k]))
+		c0[u&0xff]++
+		c1[(u>>8)&0xff]++
+	}
+	var s0, s1 uint32
+	for d := range 256 {
+		a, b := c0[d], c1[d]
+		c0[d], c1[d] = s0, s1
+		s0 += a
+		s1 += b
+	}
+	for _, x := range keys {
+		d := (x >> 32) & 0xff
+		tmp[c0[d]] = x
+		c0[d]++
+	}
+	for _, x := range tmp {
+		d := (x >> 40) & 0xff
+		p := c1[d]
+		c1[d]++
+		idx[p] = int32(x >> 32)
+		val[p] = math.Float32frombits(uint32(x))
+	}
+}
+
 // SortAndCheck is SortIndices followed by Validate's per-entry checks
 // (indices in [0, Cols), strictly increasing within each row), done in the
 // same parallel pass over the rows: readers that sort what they read use
@@ -413,6 +447,10 @@ func (s *rowSorter) sort(idx []int32, val []float32, keyBits int) {
 		s.tmp = make([]uint64, n)
 	}
 	keys, tmp := s.keys[:n], s.tmp[:n]
+	if passes == 2 {
+		s.sort2(idx, val, keys, tmp)
+		return
+	}
 	count := s.count[:passes]
 	clear(count)
 	val = val[:n]
