@@ -165,22 +165,31 @@ func (m *CSR) Validate() error {
 			return fmt.Errorf("indptr decreases at row %d (%d > %d)", i, a, b)
 		}
 	}
-	cols := int32(min(m.Cols, math.MaxInt32))
 	return m.forRowBlocks(func(lo, hi int, _ *rowSorter) error {
 		for i := lo; i < hi; i++ {
-			prev := int32(-1)
-			for _, j := range m.Indices[m.Indptr[i]:m.Indptr[i+1]] {
-				if j < 0 || j >= cols {
-					return fmt.Errorf("row %d: column index %d out of range [0, %d)", i, j, m.Cols)
-				}
-				if j <= prev {
-					return fmt.Errorf("row %d: column indices not strictly increasing (%d after %d)", i, j, prev)
-				}
-				prev = j
+			if err := m.checkRow(i); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// checkRow checks row i's column indices: in [0, Cols) and strictly
+// increasing.
+func (m *CSR) checkRow(i int) error {
+	cols := int32(min(m.Cols, math.MaxInt32))
+	prev := int32(-1)
+	for _, j := range m.Indices[m.Indptr[i]:m.Indptr[i+1]] {
+		if j < 0 || j >= cols {
+			return fmt.Errorf("row %d: column index %d out of range [0, %d)", i, j, m.Cols)
+		}
+		if j <= prev {
+			return fmt.Errorf("row %d: column indices not strictly increasing (%d after %d)", i, j, prev)
+		}
+		prev = j
+	}
+	return nil
 }
 
 // CheckFinite returns an error naming the first stored NaN or ±Inf value
@@ -382,7 +391,6 @@ func (s *rowSorter) sort2(idx []int32, val []float32, keys, tmp []uint64) {
 // valid (monotone within [0, nnz], ending at len(Data)).
 func (m *CSR) SortAndCheck() error {
 	keyBits := bits.Len32(uint32(max(m.Cols-1, 0)))
-	cols := int32(min(m.Cols, math.MaxInt32))
 	return m.forRowBlocks(func(lo, hi int, s *rowSorter) error {
 		for i := lo; i < hi; i++ {
 			a, e := m.Indptr[i], m.Indptr[i+1]
@@ -395,15 +403,8 @@ func (m *CSR) SortAndCheck() error {
 					break
 				}
 			}
-			prev := int32(-1)
-			for _, j := range idx {
-				if j < 0 || j >= cols {
-					return fmt.Errorf("row %d: column index %d out of range [0, %d)", i, j, m.Cols)
-				}
-				if j <= prev {
-					return fmt.Errorf("row %d: column indices not strictly increasing (%d after %d)", i, j, prev)
-				}
-				prev = j
+			if err := m.checkRow(i); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -246,93 +246,85 @@ func (o Obj) HasAttr(name string) bool {
 	return C.H5Aexists(o.id, cn) > 0
 }
 
+// withAttr opens the named attribute and calls read with it, its
+// dataspace, its file type and its number of elements; ok is false (and
+// read is not called) when the object has no such attribute.
+func (o Obj) withAttr(name string, read func(a, space, ftype C.hid_t, n int) error) (ok bool, err error) {
+	if !o.HasAttr(name) {
+		return false, nil
+	}
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	a := C.H5Aopen(o.id, cn, C.cb_p_default())
+	if a < 0 {
+		return true, fmt.Errorf("%s: cannot open attribute %q", o.Path, name)
+	}
+	defer C.H5Aclose(a)
+	space := C.H5Aget_space(a)
+	defer C.H5Sclose(space)
+	ftype := C.H5Aget_type(a)
+	defer C.H5Tclose(ftype)
+	return true, read(a, space, ftype, int(C.H5Sget_simple_extent_npoints(space)))
+}
+
 // AttrStrings reads a string attribute (scalar or 1-D array; vlen or fixed).
 // An empty numeric array (as anndata writes an empty column-order) reads as
 // no strings. ok is false when the attribute does not exist.
 func (o Obj) AttrStrings(name string) (vals []string, ok bool, err error) {
 	defer quiet()()
-	if !o.HasAttr(name) {
-		return nil, false, nil
-	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
-	a := C.H5Aopen(o.id, cn, C.cb_p_default())
-	if a < 0 {
-		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.Path, name)
-	}
-	defer C.H5Aclose(a)
-	space := C.H5Aget_space(a)
-	defer C.H5Sclose(space)
-	n := int(C.H5Sget_simple_extent_npoints(space))
-	ftype := C.H5Aget_type(a)
-	defer C.H5Tclose(ftype)
-	if C.H5Tget_class(ftype) != C.H5T_STRING {
-		if n == 0 {
-			return nil, true, nil
+	ok, err = o.withAttr(name, func(a, space, ftype C.hid_t, n int) error {
+		if C.H5Tget_class(ftype) != C.H5T_STRING {
+			if n == 0 {
+				return nil
+			}
+			return fmt.Errorf("%s: attribute %q is not a string", o.Path, name)
 		}
-		return nil, true, fmt.Errorf("%s: attribute %q is not a string", o.Path, name)
-	}
-	vals, err = readStringsWith(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
-		return C.H5Aread(a, mem, buf)
-	}, space)
+		v, err := readStringsWith(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
+			return C.H5Aread(a, mem, buf)
+		}, space)
+		if err != nil {
+			return fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
+		}
+		vals = v
+		return nil
+	})
 	if err != nil {
-		return nil, true, fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
+		return nil, ok, err
 	}
-	return vals, true, nil
-}
-
-// AttrString reads a scalar (or one-element) string attribute.
-func (o Obj) AttrString(name string) (string, bool, error) {
-	defer quiet()()
-	v, ok, err := o.AttrStrings(name)
-	if err != nil || !ok {
-		return "", ok, err
-	}
-	if len(v) != 1 {
-		return "", true, fmt.Errorf("%s: attribute %q has %d values, want 1", o.Path, name, len(v))
-	}
-	return v[0], true, nil
+	return vals, ok, nil
 }
 
 // AttrInts reads a numeric (or bool) attribute as int64 values.
-func (o Obj) AttrInts(name string) ([]int64, bool, error) {
+func (o Obj) AttrInts(name string) (vals []int64, ok bool, err error) {
 	defer quiet()()
-	if !o.HasAttr(name) {
-		return nil, false, nil
-	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
-	a := C.H5Aopen(o.id, cn, C.cb_p_default())
-	if a < 0 {
-		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.Path, name)
-	}
-	defer C.H5Aclose(a)
-	space := C.H5Aget_space(a)
-	defer C.H5Sclose(space)
-	n := int(C.H5Sget_simple_extent_npoints(space))
-	ftype := C.H5Aget_type(a)
-	defer C.H5Tclose(ftype)
-	out := make([]int64, n)
-	if n == 0 {
-		return out, true, nil
-	}
-	switch C.H5Tget_class(ftype) {
-	case C.H5T_INTEGER, C.H5T_FLOAT:
-		if C.H5Aread(a, C.cb_native_int64(), unsafe.Pointer(&out[0])) < 0 {
-			return nil, true, fmt.Errorf("%s: cannot read attribute %q", o.Path, name)
+	ok, err = o.withAttr(name, func(a, space, ftype C.hid_t, n int) error {
+		out := make([]int64, n)
+		vals = out
+		if n == 0 {
+			return nil
 		}
-	case C.H5T_ENUM:
-		raw, err := readEnumBytes(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t { return C.H5Aread(a, mem, buf) })
-		if err != nil {
-			return nil, true, fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
+		switch C.H5Tget_class(ftype) {
+		case C.H5T_INTEGER, C.H5T_FLOAT:
+			if C.H5Aread(a, C.cb_native_int64(), unsafe.Pointer(&out[0])) < 0 {
+				return fmt.Errorf("%s: cannot read attribute %q", o.Path, name)
+			}
+		case C.H5T_ENUM:
+			raw, err := readEnumBytes(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t { return C.H5Aread(a, mem, buf) })
+			if err != nil {
+				return fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
+			}
+			for i, b := range raw {
+				out[i] = int64(b)
+			}
+		default:
+			return fmt.Errorf("%s: attribute %q is not numeric", o.Path, name)
 		}
-		for i, b := range raw {
-			out[i] = int64(b)
-		}
-	default:
-		return nil, true, fmt.Errorf("%s: attribute %q is not numeric", o.Path, name)
+		return nil
+	})
+	if err != nil {
+		return nil, ok, err
 	}
-	return out, true, nil
+	return vals, ok, nil
 }
 
 // readEnumBytes reads an enum (h5py bool) as its integer values (size 1 base).

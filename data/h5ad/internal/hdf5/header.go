@@ -39,6 +39,15 @@ type message struct {
 	data  []byte
 }
 
+// chunk is a stretch of object header messages (a continuation block).
+type chunk struct{ addr, size uint64 }
+
+func parseContinuation(f *File, data []byte) (chunk, error) {
+	d := &decoder{b: data, f: f, what: "continuation message"}
+	c := chunk{d.addr(), d.length()}
+	return c, d.err
+}
+
 // readHeader reads the object header at addr (version 1 or 2) with all
 // its continuation chunks, and returns its messages in file order.
 func (f *File) readHeader(addr uint64) ([]message, error) {
@@ -60,7 +69,6 @@ func (f *File) readHeader(addr uint64) ([]message, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	type chunk struct{ addr, size uint64 }
 	queue := []chunk{{addr + 16, size}}
 	seen := map[uint64]bool{}
 	var msgs []message
@@ -87,12 +95,11 @@ func (f *File) readHeader(addr uint64) ([]message, error) {
 				return nil, corrupt("object header at %d: too many messages", addr)
 			}
 			if typ == msgContinuation {
-				cd := &decoder{b: data, f: f, what: "continuation message"}
-				ca, cs := cd.addr(), cd.length()
-				if cd.err != nil {
-					return nil, cd.err
+				c, err := parseContinuation(f, data)
+				if err != nil {
+					return nil, err
 				}
-				queue = append(queue, chunk{ca, cs})
+				queue = append(queue, c)
 				continue
 			}
 			if typ == msgNil {
@@ -136,7 +143,6 @@ func (f *File) readHeaderV2(addr uint64) ([]message, error) {
 	}
 	crtOrder := flags&ohdrFlagCrtOrder != 0
 	var msgs []message
-	type chunk struct{ addr, size uint64 }
 	var queue []chunk
 	parse := func(b []byte) error {
 		d := &decoder{b: b, f: f, what: "object header messages"}
@@ -158,12 +164,11 @@ func (f *File) readHeaderV2(addr uint64) ([]message, error) {
 			}
 			switch typ {
 			case msgContinuation:
-				cd := &decoder{b: data, f: f, what: "continuation message"}
-				ca, cs := cd.addr(), cd.length()
-				if cd.err != nil {
-					return cd.err
+				c, err := parseContinuation(f, data)
+				if err != nil {
+					return err
 				}
-				queue = append(queue, chunk{ca, cs})
+				queue = append(queue, c)
 			case msgNil:
 			default:
 				msgs = append(msgs, message{typ, mflags, data})
