@@ -63,7 +63,7 @@ func (f *File) readHeader(addr uint64) ([]message, error) {
 		return nil, corrupt("object header at %d: version %d", addr, v)
 	}
 	d.skip(1)
-	nmsgs := int(d.u16())
+	d.skip(2) // message count: it includes NIL and continuation messages; chunk sizes bound the walk
 	d.skip(4) // reference count
 	size := uint64(d.u32())
 	if d.err != nil {
@@ -108,7 +108,6 @@ func (f *File) readHeader(addr uint64) ([]message, error) {
 			msgs = append(msgs, message{typ, flags, data})
 		}
 	}
-	_ = nmsgs // the count includes NIL and continuation messages; chunk sizes bound the walk
 	return msgs, checkUnknown(msgs)
 }
 
