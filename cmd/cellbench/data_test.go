@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/h5adcorpus"
 	"github.com/cellbench/cellbench/internal/testdata"
 )
 
@@ -48,7 +49,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 // output file (nor a temporary one) behind.
 func TestBadInputCorpus(t *testing.T) {
 	dir := t.TempDir()
-	cases, err := h5ad.WriteBadInputCorpus(dir)
+	cases, err := h5adcorpus.WriteBadInputCorpus(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
