@@ -31,6 +31,7 @@ regress: build
 
 unit: $(STAMP) portable
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -tags noxla ./data/... ./results ./reports ./tasks
 
 # portable: everything below the runner builds without cgo or XLA
 # (-tags noxla) and for WebAssembly: data, metrics, results, reports, tasks,
