@@ -148,7 +148,7 @@ func RunPert(ctx context.Context, model PerturbationModel, d *data.Dataset, spec
 		realIndex[k] = d.Obs.Index[i]
 	}
 	real := &data.Dataset{X: d.X.SubsetRows(realRows), Obs: obs(realIndex), Var: d.Var, Scale: data.Log1p}
-	pred := &data.Dataset{X: vstack(predParts, d.X.Cols), Obs: obs(predNames), Var: d.Var, Scale: data.Log1p}
+	pred := &data.Dataset{X: data.VStack(predParts, d.X.Cols), Obs: obs(predNames), Var: d.Var, Scale: data.Log1p}
 	out := &PertOutput{Real: real, Pred: pred, FitSeconds: fitS, PredictSeconds: predS}
 	if n, ok := model.(Noter); ok {
 		out.Notes = n.Notes()
@@ -187,19 +187,4 @@ func checkPrediction(p *data.CSR, req PredictRequest, genes int) error {
 		}
 	}
 	return nil
-}
-
-// vstack stacks CSR matrices with cols columns vertically.
-func vstack(parts []*data.CSR, cols int) *data.CSR {
-	out := &data.CSR{Cols: cols, Indptr: []int64{0}}
-	for _, p := range parts {
-		base := int64(len(out.Data))
-		out.Indices = append(out.Indices, p.Indices...)
-		out.Data = append(out.Data, p.Data...)
-		for i := 1; i <= p.Rows; i++ {
-			out.Indptr = append(out.Indptr, base+p.Indptr[i])
-		}
-		out.Rows += p.Rows
-	}
-	return out
 }
