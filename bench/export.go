@@ -66,12 +66,18 @@ type ExportUnit struct {
 }
 
 // ExportOutput is where one model's output of a unit goes, and the
-// model's command on that unit (placeholders replaced by paths relative
-// to the export directory; none for a model without a command).
+// model's command on that unit: argv with the placeholders replaced (paths
+// relative to the export directory) and the variables the runner would
+// add to its environment (CELLBENCH_*, the model's env); none for a model
+// without a command.
 type ExportOutput struct {
-	Out  string   `json:"out"`
-	Argv []string `json:"argv,omitempty"`
+	Out  string            `json:"out"`
+	Argv []string          `json:"argv,omitempty"`
+	Env  map[string]string `json:"env,omitempty"`
 }
+
+// pathPlaceholders are the placeholders whose values are paths.
+var pathPlaceholders = map[string]bool{"train": true, "requests": true, "data": true, "out": true, "dir": true}
 
 func unitKey(task, dataset string, seed uint64) string {
 	return fmt.Sprintf("%s|%s|%d", task, dataset, seed)
@@ -190,6 +196,13 @@ func Export(ctx context.Context, s *Suite, text []byte, out, dataDir string, pro
 			for _, a := range c.Model.Command {
 				o.Argv = append(o.Argv, placeholderRE.ReplaceAllStringFunc(a, func(s string) string { return vals[s[1:len(s)-1]] }))
 			}
+			o.Env = map[string]string{}
+			for k, v := range vals {
+				o.Env["CELLBENCH_"+strings.ToUpper(k)] = v
+			}
+			for k, v := range c.Model.Env {
+				o.Env[k] = v
+			}
 		}
 		u.Outputs[c.Model.ID()] = o
 	}
@@ -238,10 +251,22 @@ func writeCommandsScript(w io.Writer, m *ExportManifest) error {
 				continue
 			}
 			var args []string
+			keys := make([]string, 0, len(o.Env))
+			for k := range o.Env {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v := shellQuote(o.Env[k])
+				if pathPlaceholders[strings.ToLower(strings.TrimPrefix(k, "CELLBENCH_"))] && strings.HasPrefix(k, "CELLBENCH_") {
+					v = shellArg(o.Env[k], u)
+				}
+				args = append(args, k+"="+v)
+			}
 			for _, a := range o.Argv {
 				args = append(args, shellArg(a, u))
 			}
-			fmt.Fprintf(w, "echo %s >&2\n%s\n", shellQuote(fmt.Sprintf("%s on %s", name, u.Dir)), strings.Join(args, " "))
+			fmt.Fprintf(w, "echo %s >&2\nenv %s\n", shellQuote(fmt.Sprintf("%s on %s", name, u.Dir)), strings.Join(args, " "))
 			n++
 		}
 	}

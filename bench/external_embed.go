@@ -125,7 +125,7 @@ func readEmbedOutput(path, rel string, cells []string) (*data.Dense, error) {
 	if bytes.HasPrefix(b, []byte("\x89HDF\r\n\x1a\n")) {
 		d, err := h5ad.Read(path)
 		if err != nil {
-			return nil, fail("%s", strings.ReplaceAll(err.Error(), path, rel))
+			return nil, fail("%s", relErr(err, path, rel))
 		}
 		m, ok := d.Obsm[EmbedOutputKey]
 		if !ok {

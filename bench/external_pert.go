@@ -234,10 +234,10 @@ func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs 
 	}
 	d, err := h5ad.Read(path)
 	if err != nil {
-		return nil, fail("%s", strings.ReplaceAll(err.Error(), path, rel))
+		return nil, fail("%s", relErr(err, path, rel))
 	}
 	if err := d.Validate(); err != nil {
-		return nil, fail("%s", strings.ReplaceAll(err.Error(), path, rel))
+		return nil, fail("%s", relErr(err, path, rel))
 	}
 	if i := data.FirstOrderDifference(genes, d.Genes()); i >= 0 {
 		if _, err := data.AlignGenes(genes, d.Genes()); err != nil {
@@ -298,6 +298,13 @@ func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs 
 		out[k] = d.X.SubsetRows(rows[tasks.Group{Context: q.Context, Perturbation: q.Perturbation}])
 	}
 	return out, nil
+}
+
+// relErr is err's message with the file's absolute path replaced by its
+// name in the run directory, and that name dropped from the front (the
+// caller's message names the file already).
+func relErr(err error, path, rel string) string {
+	return strings.TrimPrefix(strings.ReplaceAll(err.Error(), path, rel), rel+": ")
 }
 
 // groupName is (context, perturbation), or the perturbation alone.

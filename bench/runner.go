@@ -121,6 +121,9 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 	if err != nil {
 		return sum, err
 	}
+	if st.DamagedLines > 0 {
+		fmt.Fprintf(r.Progress, "run: warning: %d unreadable journal lines skipped (first: %s); their cells run again\n", st.DamagedLines, st.Damaged[0])
+	}
 	if len(st.Order)+len(st.FailOrder) > 0 {
 		if !r.Resume {
 			return sum, fmt.Errorf("run: %s already has %d finished and %d failed cells: pass --resume to continue it, or choose a new --out", r.Out, len(st.Order), len(st.FailOrder))

@@ -99,6 +99,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if status.DamagedLines > 0 {
+		notes = append(notes, fmt.Sprintf("%d unreadable journal lines were skipped (e.g. lines torn or interleaved by an older cellbench); their cells count as not done", status.DamagedLines))
+	}
 	if len(refs) == 0 {
 		notes = append(notes, "the run has no artifacts (written by cellbench run since the artifact format): no LFC scatters, heat maps or embedding scatters")
 	}
