@@ -254,12 +254,12 @@ func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs 
 	}
 	perts, err := d.ObsLabels(spec.PertCol)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%s", relErr(err, path, rel))
 	}
 	ctxs := make([]string, len(perts))
 	if spec.ContextCol != "" {
 		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
-			return nil, fail("%v", err)
+			return nil, fail("%s", relErr(err, path, rel))
 		}
 	}
 	rows := map[tasks.Group][]int{}

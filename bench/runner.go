@@ -160,16 +160,17 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 		again = fmt.Sprintf(" (%d failed before: retrying)", retries)
 	}
 	fmt.Fprintf(r.Progress, "run %s: shard %s has %d cells, %d already done, %d to run%s\n", r.Suite.Name, r.Shard, len(cells), sum.Skipped, len(todo), again)
+	// Opening the journal (under the lock) also cuts a torn last line.
+	j, err := OpenJournal(r.Out, owner)
+	if err != nil {
+		return sum, err
+	}
+	defer j.Close()
 	var failed []results.FailedCell
 	if len(todo) > 0 {
 		if err := cleanStaging(r.Out, owner); err != nil {
 			return sum, fmt.Errorf("run: %w", err)
 		}
-		j, err := OpenJournal(r.Out, owner)
-		if err != nil {
-			return sum, err
-		}
-		defer j.Close()
 		datasets := map[string]*Prepared{}
 		loadErrs := map[string]error{}
 		for k, c := range todo {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/reports"
@@ -88,6 +89,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	if len(recs) == 0 {
+		return fmt.Errorf("report: %s has no finished cells (%s)", pos[0], status.Summary())
+	}
 	if *title == "" {
 		*title = "Leaderboard — " + pos[0]
 	}
@@ -128,7 +132,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "%s: leaderboard.md, index.html and %d figures (PNG + SVG) from %d records and %d artifacts; %s\n", *out, len(rep.Figures), len(recs), len(refs), status.Summary())
 	if !status.Complete() {
-		fmt.Fprintf(stderr, "report: warning: the report is marked incomplete: %s\n", status.Summary())
+		fmt.Fprintf(stderr, "report: warning: the report is marked incomplete: %s\n", strings.TrimPrefix(status.Summary(), "incomplete: "))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "report: note: %s\n", n)
