@@ -50,14 +50,32 @@ const DefaultCommandTimeout = time.Hour
 // the control cells of each requested group), {data} (.h5ad, the cells to
 // embed), {out} (the output file to write), {dir} (the cell's command
 // directory). Values: {seed}, {task}, {dataset}, {model}, {pert_col},
-// {context_col}, {control}. Each is also in the environment as
-// CELLBENCH_<NAME> (CELLBENCH_TRAIN, CELLBENCH_SEED, …).
+// {context_col}, {control}. Each that is not empty is also in the
+// environment as PlaceholderEnv(name): CELLBENCH_TRAIN, CELLBENCH_SEED, …
+// ({data} as CELLBENCH_DATA_FILE: CELLBENCH_DATA is the data directory).
 var CommandPlaceholders = []string{"train", "requests", "data", "out", "dir", "seed", "task", "dataset", "model", "pert_col", "context_col", "control"}
 
 // kindFiles are the input files a kind writes and the output it reads.
 var kindFiles = map[tasks.Kind]struct{ inputs []string }{
 	tasks.KindPerturbation: {[]string{"train", "requests"}},
 	tasks.KindEmbedding:    {[]string{"data"}},
+}
+
+// PlaceholderEnv is the environment variable of a placeholder.
+func PlaceholderEnv(name string) string {
+	if name == "data" {
+		return "CELLBENCH_DATA_FILE"
+	}
+	return "CELLBENCH_" + strings.ToUpper(name)
+}
+
+// placeholderEnv adds the variables of the non-empty values to env.
+func placeholderEnv(env, values map[string]string) {
+	for k, v := range values {
+		if v != "" {
+			env[PlaceholderEnv(k)] = v
+		}
+	}
 }
 
 var placeholderRE = regexp.MustCompile(`\{([A-Za-z_]+)\}`)
@@ -223,9 +241,7 @@ func (cc *commandCell) run(ctx context.Context) error {
 		})
 	}
 	env := map[string]string{}
-	for k, v := range cc.values {
-		env["CELLBENCH_"+strings.ToUpper(k)] = v
-	}
+	placeholderEnv(env, cc.values)
 	for k, v := range m.Env {
 		env[k] = v
 	}

@@ -76,8 +76,6 @@ type ExportOutput struct {
 	Env  map[string]string `json:"env,omitempty"`
 }
 
-// pathPlaceholders are the placeholders whose values are paths.
-var pathPlaceholders = map[string]bool{"train": true, "requests": true, "data": true, "out": true, "dir": true}
 
 func unitKey(task, dataset string, seed uint64) string {
 	return fmt.Sprintf("%s|%s|%d", task, dataset, seed)
@@ -197,9 +195,7 @@ func Export(ctx context.Context, s *Suite, text []byte, out, dataDir string, pro
 				o.Argv = append(o.Argv, placeholderRE.ReplaceAllStringFunc(a, func(s string) string { return vals[s[1:len(s)-1]] }))
 			}
 			o.Env = map[string]string{}
-			for k, v := range vals {
-				o.Env["CELLBENCH_"+strings.ToUpper(k)] = v
-			}
+			placeholderEnv(o.Env, vals)
 			for k, v := range c.Model.Env {
 				o.Env[k] = v
 			}
@@ -257,11 +253,7 @@ func writeCommandsScript(w io.Writer, m *ExportManifest) error {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				v := shellQuote(o.Env[k])
-				if pathPlaceholders[strings.ToLower(strings.TrimPrefix(k, "CELLBENCH_"))] && strings.HasPrefix(k, "CELLBENCH_") {
-					v = shellArg(o.Env[k], u)
-				}
-				args = append(args, k+"="+v)
+				args = append(args, k+"="+shellArg(o.Env[k], u))
 			}
 			for _, a := range o.Argv {
 				args = append(args, shellArg(a, u))

@@ -87,9 +87,10 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 	if err != nil {
 		return nil, "", nil, err
 	}
-	backend := "cpu"
+	backend, what := "cpu", ""
 	var cc *commandCell
 	if c.Model.External() {
+		t1 := time.Now()
 		x, cmdCell, err := r.externalEmbedding(ctx, c, p.EmbedCells)
 		if err != nil {
 			return nil, "", nil, err
@@ -97,7 +98,9 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 		ext := *in
 		ext.Name, ext.X = c.Model.ID(), x
 		in, cc, backend = &ext, cmdCell, ExternalBackend
+		what = fmt.Sprintf("model %.2fs, ", time.Since(t1).Seconds())
 	}
+	t2 := time.Now()
 	opt := scib.DefaultOptions()
 	opt.Seed = c.Seed
 	opt.Pre = in.Pre
@@ -132,7 +135,7 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 	if err != nil {
 		return nil, "", nil, err
 	}
-	info := fmt.Sprintf("scib %.2fs; %d cells × %d dims, %d labels, %d batches", wall, rep.Cells, rep.Dims, rep.Labels, rep.Batches)
+	info := fmt.Sprintf("%sscib %.2fs; %d cells × %d dims, %d labels, %d batches", what, time.Since(t2).Seconds(), rep.Cells, rep.Dims, rep.Labels, rep.Batches)
 	if cc != nil {
 		cc.removeInputs(tasks.KindEmbedding)
 	}

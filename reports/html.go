@@ -339,7 +339,7 @@ caption{caption-side:bottom;text-align:left;color:#555;font-size:12px;padding-to
 figure{margin:16px 0} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px} .tbl{overflow-x:auto;max-width:100%}
 .incomplete{background:#fff4e5;border:1px solid #f0a040;padding:8px 12px;font-weight:bold}
-#failed td{text-align:left}
+#failed th,#failed td{text-align:left}
 </style></head><body>
 <h1>{{.Title}}</h1>
 {{if .Incomplete}}<p class="incomplete" id="incomplete">{{.Incomplete}}</p>{{end}}

@@ -37,17 +37,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mean_model import dense, labels  # noqa: E402
 from state_torch import ST, energy  # noqa: E402
-
-
-def dense(x):
-    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
-
-
-def labels(adata, col):
-    if not col:
-        return np.full(adata.n_obs, "", dtype=object)
-    return adata.obs[col].astype(str).to_numpy()
 
 
 def encode(p, vocab):
@@ -86,7 +77,7 @@ def main():
     rng = np.random.default_rng(a.seed)
 
     train = ad.read_h5ad(a.train)
-    x = dense(train.X)
+    x = dense(train.X).astype(np.float32)
     perts, ctxs = labels(train, a.pert_col), labels(train, a.context_col)
     vocab = {p: i for i, p in enumerate(sorted(set(perts)))}
     controls = {c: np.flatnonzero((ctxs == c) & (perts == a.control)) for c in np.unique(ctxs)}
@@ -120,7 +111,7 @@ def main():
             print(f"state_torch_model: step {step + 1}/{a.steps} loss {loss.item():.4f}", file=sys.stderr)
 
     requests = ad.read_h5ad(a.requests)
-    rx = dense(requests.X)
+    rx = dense(requests.X).astype(np.float32)
     rp, rc = labels(requests, a.pert_col), labels(requests, a.context_col)
     req, n_cells = requests.obs["request"].to_numpy(), requests.obs["n_cells"].to_numpy()
     blocks, out_p, out_c = [], [], []

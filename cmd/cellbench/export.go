@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/cellbench/cellbench/bench"
 )
@@ -50,13 +49,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("export: --out is required")
 	}
-	text, err := os.ReadFile(pos[0])
+	text, suite, err := readSuite("export", pos[0])
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	suite, err := bench.ParseSuite(text)
-	if err != nil {
-		return fmt.Errorf("export: %s: %w", pos[0], err)
+		return err
 	}
 	m, err := bench.Export(ctx, suite, text, *out, *dataDir, stderr, nil)
 	if err != nil {

@@ -21,23 +21,6 @@ import (
 // on the real perturbation and integration fixtures; the models are the
 // numpy + anndata peers of bench/peers run by Debian's python3.
 
-// runCLIEnv is runCLI with extra environment variables.
-func runCLIEnv(t *testing.T, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "CELLBENCH_TEST_MAIN=1"), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
-}
-
 // peer is the absolute path of a bench/peers script.
 func peer(t *testing.T, name string) string {
 	t.Helper()

@@ -31,6 +31,19 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// readSuite reads and parses a suite file for command cmd.
+func readSuite(cmd, path string) ([]byte, *bench.Suite, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	suite, err := bench.ParseSuite(text)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: %w", cmd, path, err)
+	}
+	return text, suite, nil
+}
+
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,13 +73,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	text, err := os.ReadFile(pos[0])
+	text, suite, err := readSuite("run", pos[0])
 	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	suite, err := bench.ParseSuite(text)
-	if err != nil {
-		return fmt.Errorf("run: %s: %w", pos[0], err)
+		return err
 	}
 	if *predictions != "" {
 		if st, err := os.Stat(*predictions); err != nil || !st.IsDir() {
