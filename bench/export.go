@@ -76,7 +76,6 @@ type ExportOutput struct {
 	Env  map[string]string `json:"env,omitempty"`
 }
 
-
 func unitKey(task, dataset string, seed uint64) string {
 	return fmt.Sprintf("%s|%s|%d", task, dataset, seed)
 }
