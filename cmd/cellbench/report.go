@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,17 @@ func checkReportOut(out string, force bool) error {
 	return fmt.Errorf("--out %s is not empty and holds no earlier report (%d entries, e.g. %q); the report replaces the whole directory: choose another --out, or pass --force", out, len(ents), ents[0].Name())
 }
 
+// inside reports whether path is dir or below it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,6 +89,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *out == "" {
 		return fmt.Errorf("report: --out is required")
+	}
+	if inside(pos[0], *out) {
+		return fmt.Errorf("report: --out %s would replace the run directory %s: choose another --out", *out, pos[0])
 	}
 	if err := checkReportOut(*out, *force); err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -272,6 +272,13 @@ func TestReportOutIsReplacedNotMixed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(notReport, "thesis.tex")); err == nil {
 		t.Error("--force kept the old file beside the report")
 	}
+	for _, o := range []string{run, dir} {
+		cliCase{name: "the run directory or a folder above it as --out", args: []string{"report", run, "--out", o, "--force"}, code: 1,
+			err: []string{"would replace the run directory"}}.check(t)
+	}
+	if _, err := os.Stat(filepath.Join(run, "results.jsonl")); err != nil {
+		t.Fatal("a refused report removed the run")
+	}
 	file := filepath.Join(dir, "file.txt")
 	os.WriteFile(file, []byte("x"), 0o644)
 	cliCase{name: "a file as --out", args: []string{"report", run, "--out", file}, code: 1, err: []string{"is a file, not a directory"}}.check(t)
