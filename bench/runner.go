@@ -177,8 +177,8 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
-			t0 := time.Now()
 			p, err := r.dataset(c.Dataset, datasets, loadErrs)
+			t0 := time.Now()
 			var recs []results.Record
 			var info string
 			var art *artifact
