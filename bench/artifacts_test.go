@@ -273,7 +273,7 @@ func TestArtifactsResumeAndMerge(t *testing.T) {
 		dirs = append(dirs, d)
 	}
 	merged := filepath.Join(base, "merged")
-	if _, err := Merge(merged, append(dirs, dirs[1])); err != nil {
+	if _, _, err := Merge(merged, append(dirs, dirs[1])); err != nil {
 		t.Fatal(err)
 	}
 	got := artifactFiles(t, merged)
@@ -296,7 +296,7 @@ func TestArtifactsResumeAndMerge(t *testing.T) {
 		}
 	}
 	// Merging again into the same directory is idempotent.
-	if _, err := Merge(merged, dirs); err != nil {
+	if _, _, err := Merge(merged, dirs); err != nil {
 		t.Fatal(err)
 	}
 	if n := stagedFiles(merged); n != 0 {

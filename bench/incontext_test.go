@@ -114,7 +114,7 @@ func TestInContextRun(t *testing.T) {
 	if !reflect.DeepEqual(models, map[string]bool{"control": true, "perturbation-mean": true, "prompt-shift [prompt=matched]": true}) {
 		t.Fatalf("artifact models %v", models)
 	}
-	r2 := &Runner{Suite: s, Out: out, Load: synthLoad, GitSHA: "test", Resume: true}
+	r2 := &Runner{Suite: s, SuiteYAML: []byte(inContextSuite), Out: out, Load: synthLoad, GitSHA: "test", Resume: true}
 	if sum, err := r2.Run(context.Background()); err != nil || sum.Ran != 0 || sum.Skipped != 6 {
 		t.Fatalf("resume: %+v, %v", sum, err)
 	}

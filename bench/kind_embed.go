@@ -7,6 +7,7 @@ import (
 
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/results"
+	"github.com/cellbench/cellbench/tasks"
 )
 
 // embedRunner runs the cells of embedding tasks (tasks.KindEmbedding):
@@ -31,7 +32,9 @@ func (embedRunner) validate(s *Suite, t TaskSpec) error {
 	return nil
 }
 
-// cells lists one cell per seed, the model being the dataset's embedding.
+// cells lists, per seed, the dataset's own embedding (the model is its
+// name) and then, for an .h5ad dataset, each external embedding model of
+// the suite (external_embed.go).
 func (embedRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	e, err := ResolveEmbed(d)
 	if err != nil {
@@ -40,6 +43,14 @@ func (embedRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSp
 	m := ModelSpec{Name: e.Name}
 	for _, seed := range s.Seeds {
 		add(m, seed, fingerprint(d, t.TaskConfig, e, seed))
+		if isCSV(d.File) {
+			continue
+		}
+		for _, em := range s.Models {
+			if em.External() && runsKind(em, tasks.KindEmbedding) {
+				add(em, seed, fingerprint(d, t.TaskConfig, e, em, seed))
+			}
+		}
 	}
 }
 
@@ -59,6 +70,10 @@ func (embedRunner) split(c Cell) string {
 // Perturbation "_agg", N = cells scored, Warnings = the metric's reason
 // (why it is NaN, or which members an aggregate skipped) plus dropped
 // cells. The artifact holds the embedding's 2-D PCA.
+//
+// An external model's cell embeds the dataset's cells (external_embed.go)
+// and scores that embedding the same way (labels, batches and the
+// pre-integration embedding of the dataset's own); Backend "external".
 func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	in := p.Embedding
@@ -72,6 +87,20 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 	if err != nil {
 		return nil, "", nil, err
 	}
+	backend, what := "cpu", ""
+	var cc *commandCell
+	if c.Model.External() {
+		t1 := time.Now()
+		x, cmdCell, err := r.externalEmbedding(ctx, c, p.EmbedCells)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		ext := *in
+		ext.Name, ext.X = c.Model.ID(), x
+		in, cc, backend = &ext, cmdCell, ExternalBackend
+		what = fmt.Sprintf("model %.2fs, ", time.Since(t1).Seconds())
+	}
+	t2 := time.Now()
 	opt := scib.DefaultOptions()
 	opt.Seed = c.Seed
 	opt.Pre = in.Pre
@@ -99,13 +128,16 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 			Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
 			Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: results.AggregatePerturbation,
 			Metric: v.Name, Value: v.Value, N: rep.Cells, CILow: nan, CIHigh: nan, WallS: wall,
-			PeakMem: peak, GitSHA: r.GitSHA, Backend: "cpu", Warnings: w,
+			PeakMem: peak, GitSHA: r.GitSHA, Backend: backend, Warnings: w,
 		})
 	}
 	art, err := newEmbedArtifact(r.artifactMeta(c), in, e.LabelCol, e.BatchCol)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	info := fmt.Sprintf("scib %.2fs; %d cells × %d dims, %d labels, %d batches", wall, rep.Cells, rep.Dims, rep.Labels, rep.Batches)
+	info := fmt.Sprintf("%sscib %.2fs; %d cells × %d dims, %d labels, %d batches", what, time.Since(t2).Seconds(), rep.Cells, rep.Dims, rep.Labels, rep.Batches)
+	if cc != nil {
+		cc.removeInputs(tasks.KindEmbedding)
+	}
 	return recs, info, art, nil
 }

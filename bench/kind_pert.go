@@ -42,11 +42,11 @@ func (pertRunner) validate(s *Suite, t TaskSpec) error {
 }
 
 // cells lists seeds × models: the suite's models that run perturbation
-// tasks (Validate has checked every name).
+// tasks, registry and external ones (Validate has checked every name).
 func (pertRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	for _, seed := range s.Seeds {
 		for _, m := range s.Models {
-			if e, err := model.Lookup(m.Name); err == nil && e.Has(tasks.KindPerturbation) {
+			if runsKind(m, tasks.KindPerturbation) {
 				add(m, seed, fingerprint(d, t.TaskConfig.WithDefaults(), m, s.Eval, seed))
 			}
 		}
@@ -58,7 +58,9 @@ func (pertRunner) split(c Cell) string { return SplitName(c.Task.TaskConfig) }
 
 // run builds the split, fits the model on the training cells, asks it for
 // the test groups and evaluates the prediction; the artifact holds the DE
-// tables and pseudobulk deltas of the test groups.
+// tables and pseudobulk deltas of the test groups. An external model
+// (external_pert.go) runs through files; its records' Backend is
+// "external".
 func (pertRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	if p.Data == nil {
@@ -83,13 +85,23 @@ func (pertRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]re
 	if err := r.writeSplit(c, split, p); err != nil {
 		return nil, "", nil, err
 	}
-	entry, cfg, err := cellModel(c)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	m, err := entry.NewPerturbation(cfg, nn.Runtime{})
-	if err != nil {
-		return nil, "", nil, err
+	var m tasks.PerturbationModel
+	var ext *externalPert
+	backend := ExternalBackend
+	if c.Model.External() {
+		if ext, err = r.newExternalPert(c, spec); err != nil {
+			return nil, "", nil, err
+		}
+		m = ext
+	} else {
+		entry, cfg, err := cellModel(c)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if m, err = entry.NewPerturbation(cfg, nn.Runtime{}); err != nil {
+			return nil, "", nil, err
+		}
+		backend = entry.Backend()
 	}
 	out, err := tasks.RunPert(ctx, m, p.Data, spec, split, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
 	if err != nil {
@@ -101,12 +113,15 @@ func (pertRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]re
 		return nil, "", nil, err
 	}
 	evalS := time.Since(t1).Seconds()
-	recs := r.pertRecords(c, vals, out.Notes, "", time.Since(t0).Seconds(), entry.Backend())
+	recs := r.pertRecords(c, vals, out.Notes, "", time.Since(t0).Seconds(), backend)
 	art, err := newPertArtifact(r.artifactMeta(c), out, spec, r.Suite.Eval, rep)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	info := fmt.Sprintf("fit %.2fs, predict %.2fs, eval %.2fs; holdout %q, %d test groups", out.FitSeconds, out.PredictSeconds, evalS, split.Holdout, len(split.TestGroups))
+	if ext != nil {
+		ext.done()
+	}
 	return recs, info, art, nil
 }
 

@@ -54,6 +54,11 @@ type DatasetSpec struct {
 	// embed-integration task (nil for perturbation-only datasets). Its JSON
 	// tag keeps the fingerprints of datasets without it unchanged.
 	Embed *EmbedSpec `yaml:"embed,omitempty" json:"embed,omitempty"`
+
+	// keepCells asks LoadDataset for Prepared.EmbedCells (set by the
+	// runner when external embedding models run on the dataset; not part
+	// of the spec, its YAML or its fingerprint).
+	keepCells bool
 }
 
 // EmbedSpec says how a dataset becomes an embedding to score with the scIB
@@ -156,14 +161,52 @@ type TaskSpec struct {
 	Datasets         []string `yaml:"datasets"`
 }
 
-// ModelSpec is a model name (see Models) with its parameters. In YAML a
-// model is either a plain name or {name: linear, params: {ridge: "0.1"}}.
+// ModelSpec is a model of the registry (model.All) by name with its
+// parameters, or an external model (a program, see command.go). In YAML a
+// model is either a plain name, {name: linear, params: {ridge: "0.1"}},
+// or {name: torch-st, command: [python3, m.py, --train, "{train}", …]}.
+//
+// The JSON tags keep the fingerprints (cell keys) of registry models as
+// they were before external models existed; Timeout is left out of
+// fingerprints and of the suite digest (it decides whether a cell
+// finishes, not what it computes).
 type ModelSpec struct {
 	Name   string            `yaml:"name"`
 	Params map[string]string `yaml:"params,omitempty"`
 	// Label distinguishes two configurations of the same model in results
 	// (default: Name).
 	Label string `yaml:"label,omitempty"`
+	// Command makes the model an external program: argv with
+	// placeholders ({train}, {requests}, {data}, {out}, {seed}, …; see
+	// CommandPlaceholders) run once per cell.
+	Command []string `yaml:"command,omitempty" json:",omitempty"`
+	// Kind is the task kind an external model runs: "perturbation"
+	// (default) or "embedding". A model with a kind and no command is
+	// external too: its outputs come from `run --predictions DIR`.
+	Kind string `yaml:"kind,omitempty" json:",omitempty"`
+	// Timeout bounds one run of the command (Go duration, e.g. "30m";
+	// default DefaultCommandTimeout).
+	Timeout string `yaml:"timeout,omitempty" json:"-"`
+	// Workdir is the command's working directory (default: cellbench's).
+	Workdir string `yaml:"workdir,omitempty" json:",omitempty"`
+	// Env adds variables to the command's environment.
+	Env map[string]string `yaml:"env,omitempty" json:",omitempty"`
+}
+
+// External reports whether m is an external model (a command, or a kind
+// whose outputs come from a predictions directory) rather than one of the
+// registry.
+func (m ModelSpec) External() bool { return len(m.Command) > 0 || m.Kind != "" }
+
+// runsKind reports whether suite model m runs tasks of kind k: an
+// external model its one kind, a registry model the kinds of its entry.
+// Runners of other kinds use it to pick their cells' models.
+func runsKind(m ModelSpec, k tasks.Kind) bool {
+	if m.External() {
+		return m.externalKind() == k
+	}
+	e, err := model.Lookup(m.Name)
+	return err == nil && e.Has(k)
 }
 
 // UnmarshalYAML accepts a scalar name or a mapping.
@@ -299,15 +342,27 @@ func (s *Suite) Validate() error {
 	}
 	ms := map[string]bool{}
 	for i, m := range s.Models {
-		e, err := model.Lookup(m.Name)
-		if err != nil {
-			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
-		}
-		if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Runs(k) }) {
-			return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
-		}
-		if _, err := e.Resolve(m.Params); err != nil {
-			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+		if m.External() {
+			if err := m.validateExternal(); err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return k == m.externalKind() }) {
+				return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %s tasks)", s.Name, m.ID(), m.externalKind())
+			}
+		} else {
+			e, err := model.Lookup(m.Name)
+			if err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Runs(k) }) {
+				return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
+			}
+			if _, err := e.Resolve(m.Params); err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if m.Timeout != "" || m.Workdir != "" || len(m.Env) > 0 {
+				return fmt.Errorf("suite %s: model %s: timeout, workdir and env apply to external models (with a command)", s.Name, m.ID())
+			}
 		}
 		if ms[m.ID()] {
 			return fmt.Errorf("suite %s: model %q listed twice (give one a label)", s.Name, m.ID())

@@ -95,6 +95,30 @@ func (m *CSR) SubsetRows(rows []int) *CSR {
 	return out
 }
 
+// VStack stacks CSR matrices with cols columns each vertically (the rows
+// of parts[0], then of parts[1], …); an empty list gives a 0×cols matrix.
+// It panics when a part has another number of columns.
+func VStack(parts []*CSR, cols int) *CSR {
+	nnz := 0
+	for _, p := range parts {
+		if p.Cols != cols {
+			panic(fmt.Sprintf("data: VStack of a %d-column part into %d columns", p.Cols, cols))
+		}
+		nnz += len(p.Data)
+	}
+	out := &CSR{Cols: cols, Indptr: []int64{0}, Indices: make([]int32, 0, nnz), Data: make([]float32, 0, nnz)}
+	for _, p := range parts {
+		base := int64(len(out.Data))
+		out.Indices = append(out.Indices, p.Indices...)
+		out.Data = append(out.Data, p.Data...)
+		for i := 1; i <= p.Rows; i++ {
+			out.Indptr = append(out.Indptr, base+p.Indptr[i])
+		}
+		out.Rows += p.Rows
+	}
+	return out
+}
+
 // SubsetCols returns a new CSR keeping columns cols (in that order; each
 // column at most once). It panics on an out-of-range or repeated column.
 func (m *CSR) SubsetCols(cols []int) *CSR {

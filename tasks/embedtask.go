@@ -7,4 +7,3 @@ package tasks
 // Harmony's input PCs, the PCA of log1p highly variable genes); the seed
 // drives k-means++, Louvain and any subsampling.
 const EmbedIntegration = "embed-integration"
-

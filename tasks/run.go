@@ -170,7 +170,7 @@ func evalSets(d *data.Dataset, spec PertSpec, groups []Group, keep [][]int, pred
 		predIndex = append(predIndex, d.Obs.Index[i])
 	}
 	real = &data.Dataset{X: d.X.SubsetRows(realRows), Obs: obs(realIndex, func(k int) int { return len(keep[k]) }), Var: d.Var, Scale: data.Log1p}
-	pred = &data.Dataset{X: vstack(predParts, d.X.Cols), Obs: obs(predIndex, func(k int) int { return preds[k].Rows }), Var: d.Var, Scale: data.Log1p}
+	pred = &data.Dataset{X: data.VStack(predParts, d.X.Cols), Obs: obs(predIndex, func(k int) int { return preds[k].Rows }), Var: d.Var, Scale: data.Log1p}
 	return real, pred
 }
 
@@ -207,19 +207,4 @@ func checkPrediction(p *data.CSR, rows, genes int) error {
 		}
 	}
 	return nil
-}
-
-// vstack stacks CSR matrices with cols columns vertically.
-func vstack(parts []*data.CSR, cols int) *data.CSR {
-	out := &data.CSR{Cols: cols, Indptr: []int64{0}}
-	for _, p := range parts {
-		base := int64(len(out.Data))
-		out.Indices = append(out.Indices, p.Indices...)
-		out.Data = append(out.Data, p.Data...)
-		for i := 1; i <= p.Rows; i++ {
-			out.Indptr = append(out.Indptr, base+p.Indptr[i])
-		}
-		out.Rows += p.Rows
-	}
-	return out
 }

@@ -34,7 +34,7 @@ func TestRunReportMergeQuickSuite(t *testing.T) {
 	if err := run(context.Background(), []string{"run", suite, "--out", out, "--resume"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "ran 0, skipped 123") {
+	if !strings.Contains(stdout.String(), "ran 0, failed 0, skipped 123") {
 		t.Fatalf("resume output: %s", stdout.String())
 	}
 	if err := run(context.Background(), []string{"merge", "--out", filepath.Join(dir, "merged"), out}, &stdout, &stderr); err != nil {
