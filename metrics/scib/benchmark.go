@@ -21,6 +21,7 @@ const (
 	ARILouvainName          = "ari_louvain"
 	CLISIName               = "clisi"
 	SilhouetteBatchName     = "silhouette_batch"
+	BRASName                = "bras"
 	ILISIName               = "ilisi"
 	KBETName                = "kbet_per_label"
 	GraphConnectivityName   = "graph_connectivity"
@@ -34,10 +35,11 @@ const (
 
 // BioMetrics are the bio-conservation metrics, BatchMetrics the
 // batch-correction metrics and TypingMetrics the zero-shot cell-typing
-// metrics, in output order.
+// metrics, in output order. Which of them the bio and batch means use is
+// set by the Preset (Preset.Members), not by these lists.
 var (
 	BioMetrics    = []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, NMILouvainName, ARILouvainName, SilhouetteLabelName, CLISIName}
-	BatchMetrics  = []string{SilhouetteBatchName, ILISIName, KBETName, GraphConnectivityName, PCRComparisonName}
+	BatchMetrics  = []string{BRASName, SilhouetteBatchName, ILISIName, KBETName, GraphConnectivityName, PCRComparisonName}
 	TypingMetrics = []string{KNNAccuracyName, KNNBalancedAccuracyName}
 	Aggregates    = []string{BioName, BatchName, TotalName}
 )
@@ -56,9 +58,18 @@ type Options struct {
 	Workers     int       // goroutines (≤ 0: GOMAXPROCS)
 	Resolutions []float64 // Louvain sweep (0.1…2.0)
 	KBETAlpha   float64   // 0.05
-	TypingK     int       // neighbours voting in zero-shot cell typing (5)
-	KMeansIter  int       // 300
-	KMeansTol   float64   // 1e-4 (relative to mean feature variance)
+	// Preset picks the members of the bio and batch means
+	// (PresetScibMetrics, the default, or PresetScib1).
+	Preset Preset
+	// KBETSearch is where kbet_per_label finds neighbours (KBETDiffusion,
+	// as scib-metrics, or KBETEmbedding).
+	KBETSearch KBETSearch
+	// DiffusionComps is kbet_per_label's requested number of diffusion
+	// components (100, scib-metrics' diffusion_n_comps).
+	DiffusionComps int
+	TypingK        int     // neighbours voting in zero-shot cell typing (5)
+	KMeansIter     int     // 300
+	KMeansTol      float64 // 1e-4 (relative to mean feature variance)
 	// Pre is the pre-integration embedding (e.g. unintegrated PCA) for
 	// pcr_comparison; nil makes pcr_comparison NaN with a reason.
 	Pre *data.Dense
@@ -66,17 +77,21 @@ type Options struct {
 	// aggregates are computed over whichever of their members were computed.
 	Metrics []string
 	// BioIncludesLouvain adds nmi_louvain and ari_louvain to the bio mean
-	// (scib-metrics' nmi_ari_cluster_labels_leiden=True). By default the bio
-	// mean is over scib-metrics 0.6's default bio set (k-means NMI/ARI only).
+	// (in place of scib-metrics' nmi_ari_cluster_labels_leiden=True). By
+	// default the bio mean is over the preset's bio set (k-means NMI/ARI
+	// only).
 	BioIncludesLouvain bool
 	// GonumLouvain runs gonum's community.Modularize instead of this
 	// package's Louvain (same objective; ~50× slower).
 	GonumLouvain bool
 }
 
-// DefaultOptions returns scib-metrics 0.6 defaults (see doc.go).
+// DefaultOptions returns scib-metrics 0.6 Benchmarker defaults (see
+// doc.go): preset scib-metrics-0.6, kBET on diffusion-map neighbours with
+// 100 components.
 func DefaultOptions() Options {
 	return Options{K: 90, Seed: 0, Resolutions: DefaultResolutions(), KBETAlpha: 0.05,
+		Preset: PresetScibMetrics, KBETSearch: KBETDiffusion, DiffusionComps: 100,
 		TypingK: 5, KMeansIter: 300, KMeansTol: 1e-4}
 }
 
@@ -90,6 +105,7 @@ type Value struct {
 
 // Report is what Benchmark returns.
 type Report struct {
+	Preset                       Preset // which members the bio and batch means use
 	Cells, Dims, Labels, Batches int
 	K                            int // neighbours used (≤ Options.K when cells are few)
 	Values                       []Value
@@ -124,6 +140,19 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	if err := checkInput(x, labels, batches, opt.Pre); err != nil {
 		return nil, err
 	}
+	bioSet, batchSet, err := opt.Preset.Members()
+	if err != nil {
+		return nil, err
+	}
+	if opt.BioIncludesLouvain {
+		bioSet = append(bioSet, NMILouvainName, ARILouvainName)
+	}
+	if opt.KBETSearch != KBETDiffusion && opt.KBETSearch != KBETEmbedding {
+		return nil, fmt.Errorf("unknown kBET neighbour search %v", opt.KBETSearch)
+	}
+	if opt.KBETSearch == KBETDiffusion && opt.DiffusionComps < 1 {
+		return nil, fmt.Errorf("kBET diffusion components %d: want at least 1", opt.DiffusionComps)
+	}
 	want := map[string]bool{}
 	if opt.Metrics == nil {
 		for _, m := range AllMetrics() {
@@ -140,7 +169,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	}
 	n := x.Rows
 	lab, bat := Encode(labels), Encode(batches)
-	rep := &Report{Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
+	rep := &Report{Preset: opt.Preset, Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
 		Seconds: map[string]float64{}, LouvainResolution: math.NaN()}
 	vals := map[string]Value{}
 	set := func(name string, v float64, reason string) {
@@ -187,6 +216,12 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(SilhouetteBatchName, v, why)
 		})
 	}
+	if want[BRASName] {
+		timed("bras", func() {
+			v, why := BRAS(x, lab, bat, opt.Workers)
+			set(BRASName, v, why)
+		})
+	}
 	if want[NMIKMeansName] || want[ARIKMeansName] {
 		timed("kmeans", func() {
 			rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed))
@@ -223,13 +258,20 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	if want[KBETName] {
 		timed("kbet", func() {
 			conn := FuzzyConnectivities(nb.First(min(50, k)))
-			v, per := KBETPerLabel(x, conn, lab, bat, opt.KBETAlpha, opt.Workers)
+			v, per := KBETPerLabel(x, conn, lab, bat, KBETOptions{Alpha: opt.KBETAlpha, Search: opt.KBETSearch,
+				DiffusionComps: opt.DiffusionComps, Workers: opt.Workers})
 			rep.KBET = per
 			why := ""
 			if math.IsNaN(v) {
 				why = "every label skipped (fewer than 10 cells or a single batch)"
 			} else if skipped := countNaN(per); skipped > 0 {
 				why = fmt.Sprintf("mean over %d of %d labels (%d skipped: <10 cells or one batch)", len(per)-skipped, len(per), skipped)
+			}
+			if opt.KBETSearch == KBETEmbedding {
+				why = joinReasons(why, "neighbours searched in the embedding, not the diffusion map")
+			}
+			if k < 50 {
+				why = joinReasons(why, fmt.Sprintf("only %d cells: %d-NN connectivities instead of 50-NN", n, k))
 			}
 			set(KBETName, v, why)
 		})
@@ -262,10 +304,6 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		})
 	}
 
-	bioSet := []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, SilhouetteLabelName, CLISIName}
-	if opt.BioIncludesLouvain {
-		bioSet = append(bioSet, NMILouvainName, ARILouvainName)
-	}
 	if want[BioName] || want[TotalName] {
 		v, why := aggregate(vals, bioSet)
 		set(BioName, v, why)
@@ -274,7 +312,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		if oneBatch {
 			set(BatchName, math.NaN(), "only one batch: batch correction is undefined")
 		} else {
-			v, why := aggregate(vals, BatchMetrics)
+			v, why := aggregate(vals, batchSet)
 			set(BatchName, v, why)
 		}
 	}
