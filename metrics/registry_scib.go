@@ -8,6 +8,8 @@ const (
 	ARIKMeans           = "ari_kmeans"
 	NMILouvain          = "nmi_louvain"
 	ARILouvain          = "ari_louvain"
+	NMILeiden           = "nmi_leiden"
+	ARILeiden           = "ari_leiden"
 	SilhouetteLabel     = "silhouette_label"
 	CLISI               = "clisi"
 	SilhouetteBatch     = "silhouette_batch"
@@ -32,8 +34,10 @@ func scibInfos() []Info {
 		hi(IsolatedLabels, BioConservation, "mean over labels present in the fewest batches of mean (s_i+1)/2, s = silhouette w.r.t. labels (ASW variant)", scibMetrics+" isolated_labels"),
 		hi(NMIKMeans, BioConservation, "NMI (arithmetic) between labels and k-means++ clusters, k = #labels, fixed seed", scibMetrics+" nmi_ari_cluster_labels_kmeans"),
 		hi(ARIKMeans, BioConservation, "ARI between labels and k-means++ clusters, k = #labels, fixed seed", scibMetrics+" nmi_ari_cluster_labels_kmeans"),
-		hi(NMILouvain, BioConservation, "best NMI over Louvain clusterings of the 15-NN fuzzy graph at resolutions 0.1…2.0", "scib opt_louvain; scib-metrics nmi_ari_cluster_labels_leiden (Louvain here)"),
-		hi(ARILouvain, BioConservation, "ARI of the Louvain clustering with the best NMI", "scib opt_louvain; scib-metrics nmi_ari_cluster_labels_leiden (Louvain here)"),
+		hi(NMILeiden, BioConservation, "best NMI over Leiden clusterings (modularity, β = 0.01, 2 iterations) of the 15-NN fuzzy graph at resolutions 0.2, 0.4, …, 2.0", scibMetrics+" nmi_ari_cluster_labels_leiden"),
+		hi(ARILeiden, BioConservation, "ARI of the Leiden clustering with the best NMI", scibMetrics+" nmi_ari_cluster_labels_leiden"),
+		hi(NMILouvain, BioConservation, "best NMI over Louvain clusterings of the 15-NN fuzzy graph at resolutions 0.1…2.0", "scib 1.x opt_louvain"),
+		hi(ARILouvain, BioConservation, "ARI of the Louvain clustering with the best NMI", "scib 1.x opt_louvain"),
 		hi(SilhouetteLabel, BioConservation, "(mean silhouette w.r.t. labels + 1)/2, Euclidean", scibMetrics+" silhouette_label"),
 		hi(CLISI, BioConservation, "(L − median LISI_label)/(L − 1), 90-NN, perplexity 30, self masked", scibMetrics+" clisi_knn"),
 		hi(BRAS, BatchCorrection, "mean over labels of mean(1 − |s|), s = silhouette w.r.t. batch within the label with cosine distance and b = mean distance to all other batches (default batch metric)", scibMetrics+" bras (Rautenstrauch & Ohler 2025)"),

@@ -19,6 +19,8 @@ const (
 	ARIKMeansName           = "ari_kmeans"
 	NMILouvainName          = "nmi_louvain"
 	ARILouvainName          = "ari_louvain"
+	NMILeidenName           = "nmi_leiden"
+	ARILeidenName           = "ari_leiden"
 	CLISIName               = "clisi"
 	SilhouetteBatchName     = "silhouette_batch"
 	BRASName                = "bras"
@@ -38,7 +40,7 @@ const (
 // metrics, in output order. Which of them the bio and batch means use is
 // set by the Preset (Preset.Members), not by these lists.
 var (
-	BioMetrics    = []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, NMILouvainName, ARILouvainName, SilhouetteLabelName, CLISIName}
+	BioMetrics    = []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, NMILeidenName, ARILeidenName, NMILouvainName, ARILouvainName, SilhouetteLabelName, CLISIName}
 	BatchMetrics  = []string{BRASName, SilhouetteBatchName, ILISIName, KBETName, GraphConnectivityName, PCRComparisonName}
 	TypingMetrics = []string{KNNAccuracyName, KNNBalancedAccuracyName}
 	Aggregates    = []string{BioName, BatchName, TotalName}
@@ -76,10 +78,14 @@ type Options struct {
 	// Metrics restricts the computation to these names (nil = all). The
 	// aggregates are computed over whichever of their members were computed.
 	Metrics []string
-	// BioIncludesLouvain adds nmi_louvain and ari_louvain to the bio mean
-	// (in place of scib-metrics' nmi_ari_cluster_labels_leiden=True). By
-	// default the bio mean is over the preset's bio set (k-means NMI/ARI
-	// only).
+	// LeidenResolutions is the Leiden sweep (0.2, 0.4, …, 2.0).
+	LeidenResolutions []float64
+	// BioIncludesLeiden adds nmi_leiden and ari_leiden to the bio mean
+	// (scib-metrics' BioConservation(nmi_ari_cluster_labels_leiden=True)).
+	// BioIncludesLouvain does the same for nmi_louvain and ari_louvain (the
+	// scib 1.x clustering). By default the bio mean is over the preset's
+	// bio set (k-means NMI/ARI only, as the Benchmarker's default).
+	BioIncludesLeiden  bool
 	BioIncludesLouvain bool
 	// GonumLouvain runs gonum's community.Modularize instead of this
 	// package's Louvain (same objective; ~50× slower).
@@ -90,7 +96,7 @@ type Options struct {
 // doc.go): preset scib-metrics-0.6, kBET on diffusion-map neighbours with
 // 100 components.
 func DefaultOptions() Options {
-	return Options{K: 90, Seed: 0, Resolutions: DefaultResolutions(), KBETAlpha: 0.05,
+	return Options{K: 90, Seed: 0, Resolutions: DefaultResolutions(), LeidenResolutions: LeidenResolutions(), KBETAlpha: 0.05,
 		Preset: PresetScibMetrics, KBETSearch: KBETDiffusion, DiffusionComps: 100,
 		TypingK: 5, KMeansIter: 300, KMeansTol: 1e-4}
 }
@@ -111,7 +117,8 @@ type Report struct {
 	Values                       []Value
 	Seconds                      map[string]float64 // wall time per step
 	IsolatedLabels               []string           // labels scored by isolated_labels
-	LouvainResolution            float64            // resolution of the best NMI
+	LouvainResolution            float64            // resolution of the best Louvain NMI
+	LeidenResolution             float64            // resolution of the best Leiden NMI
 	KMeansIterations             int
 	KBET                         []KBETLabel
 }
@@ -144,6 +151,9 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	if opt.BioIncludesLeiden {
+		bioSet = append(bioSet, NMILeidenName, ARILeidenName)
+	}
 	if opt.BioIncludesLouvain {
 		bioSet = append(bioSet, NMILouvainName, ARILouvainName)
 	}
@@ -167,10 +177,16 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			want[m] = true
 		}
 	}
+	if (want[NMILeidenName] || want[ARILeidenName]) && len(opt.LeidenResolutions) == 0 {
+		return nil, fmt.Errorf("no Leiden resolutions given")
+	}
+	if (want[NMILouvainName] || want[ARILouvainName]) && len(opt.Resolutions) == 0 {
+		return nil, fmt.Errorf("no Louvain resolutions given")
+	}
 	n := x.Rows
 	lab, bat := Encode(labels), Encode(batches)
 	rep := &Report{Preset: opt.Preset, Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
-		Seconds: map[string]float64{}, LouvainResolution: math.NaN()}
+		Seconds: map[string]float64{}, LouvainResolution: math.NaN(), LeidenResolution: math.NaN()}
 	vals := map[string]Value{}
 	set := func(name string, v float64, reason string) {
 		vals[name] = Value{Name: name, Value: v, Reason: reason}
@@ -187,7 +203,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		kNote = fmt.Sprintf("only %d cells: %d neighbours used instead of %d", n, k, opt.K)
 	}
 	needKNN := want[CLISIName] || want[ILISIName] || want[KBETName] || want[GraphConnectivityName] ||
-		want[NMILouvainName] || want[ARILouvainName] || want[KNNAccuracyName] || want[KNNBalancedAccuracyName]
+		want[NMILouvainName] || want[ARILouvainName] || want[NMILeidenName] || want[ARILeidenName] || want[KNNAccuracyName] || want[KNNBalancedAccuracyName]
 	var nb *Neighbors
 	if needKNN {
 		timed("knn", func() { nb = ExactKNN(x, k, opt.Workers) })
@@ -233,9 +249,26 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(ARIKMeansName, ARI(lab, cl), "")
 		})
 	}
+	var conn15 *Graph // fuzzy 15-NN connectivities, shared by Leiden and Louvain
+	graph15 := func() *Graph {
+		if conn15 == nil {
+			timed("connectivities15", func() { conn15 = FuzzyConnectivities(nb.First(min(15, k))) })
+		}
+		return conn15
+	}
+	if want[NMILeidenName] || want[ARILeidenName] {
+		g := graph15()
+		timed("leiden", func() {
+			nmi, ari, res := LeidenSweep(g, lab, opt.LeidenResolutions, opt.Seed, opt.Workers)
+			rep.LeidenResolution = res
+			note := fmt.Sprintf("best NMI at resolution %.1f", res)
+			set(NMILeidenName, nmi, note)
+			set(ARILeidenName, ari, note)
+		})
+	}
 	if want[NMILouvainName] || want[ARILouvainName] {
+		g := graph15()
 		timed("louvain", func() {
-			g := FuzzyConnectivities(nb.First(min(15, k)))
 			nmi, ari, res := LouvainSweep(g, lab, opt.Resolutions, opt.Seed, opt.Workers, opt.GonumLouvain)
 			rep.LouvainResolution = res
 			note := fmt.Sprintf("best NMI at resolution %.1f", res)

@@ -27,8 +27,9 @@ import (
 // labels (scib-metrics: pandas groupby mean, then mean).
 //
 // Cosine distances are computed as ‖u − v‖²/2 on the rows scaled to unit
-// length (equal to scib-metrics' formula up to rounding; identical
-// directions give exactly 0 in both), each label's cells grouped by batch
+// length (equal to scib-metrics' formula up to rounding: identical rows
+// give exactly 0 in both, collinear unequal rows rounding-level values in
+// both), each label's cells grouped by batch
 // in dims-major order and scanned with the vector distance kernel:
 // O(Σ_labels cells²·D) time, 8·cells·D bytes per label, no distance
 // matrix. Cells are split over workers goroutines (≤ 0: GOMAXPROCS).

@@ -171,9 +171,14 @@ func DiffusionEmbedding(g *Graph, nComps int) (*DiffusionMap, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := len(vals)
-	dm := &DiffusionMap{Eigenvalues: make([]float64, c), Embedding: &data.Dense{Rows: g.N, Cols: c, Data: make([]float64, g.N*c)}}
-	emb := dm.Embedding
+	return scaleDiffusion(vals, vecs), nil
+}
+
+// scaleDiffusion applies scib-metrics' float32 rounding and multiscale
+// scaling (see DiffusionEmbedding) to eigenpairs in decreasing order.
+func scaleDiffusion(vals []float64, vecs *mat.Dense) *DiffusionMap {
+	n, c := vecs.Dims()
+	dm := &DiffusionMap{Eigenvalues: make([]float64, c), Embedding: &data.Dense{Rows: n, Cols: c, Data: make([]float64, n*c)}}
 	for j, v := range vals {
 		e := float32(v) + float32(diffusionEps)
 		dm.Eigenvalues[j] = float64(e)
@@ -181,9 +186,9 @@ func DiffusionEmbedding(g *Graph, nComps int) (*DiffusionMap, error) {
 		if e != 1 {
 			s = e / (1 - e)
 		}
-		for i := 0; i < g.N; i++ {
-			emb.Data[i*c+j] = float64(float32(vecs.At(i, j)) * s)
+		for i := 0; i < n; i++ {
+			dm.Embedding.Data[i*c+j] = float64(float32(vecs.At(i, j)) * s)
 		}
 	}
-	return dm, nil
+	return dm
 }
