@@ -56,8 +56,10 @@ func BenchmarkSuite(b *testing.B) {
 
 // BenchmarkKernels times the expensive kernels separately on the real
 // 10,000-cell embedding with 2 workers: exact 90-NN, silhouette over
-// labels, k-means++ and Lloyd (31 clusters), LISI and one Louvain run (ours
-// vs gonum's Modularize). Besides wall ns/op each reports cpu-s/op (user +
+// labels, k-means++ and Lloyd (31 clusters), LISI, one Louvain run (ours
+// vs gonum's Modularize) and one Leiden run, bras and silhouette_batch,
+// the fuzzy 50-NN connectivities, and kbet_per_label (given the
+// connectivities) with each neighbour search. Besides wall ns/op each reports cpu-s/op (user +
 // system CPU seconds of the process per operation), the steadier figure on
 // a machine shared with other jobs.
 func BenchmarkKernels(b *testing.B) {
@@ -93,4 +95,20 @@ func BenchmarkKernels(b *testing.B) {
 	run("lisi", needGraph, func() { LISI(nb, lab, 0, 2) })
 	run("louvain=fast,res=1", needGraph, func() { Louvain(g, 1, 0) })
 	run("louvain=gonum,res=1", needGraph, func() { LouvainGonum(g, 1, 0) })
+	run("leiden,res=1", needGraph, func() { Leiden(g, 1, 0) })
+	bat := Encode(e.Columns["batch"])
+	run("bras", none, func() { BRAS(e.X, lab, bat, 2) })
+	run("silhouette_batch", none, func() { SilhouetteBatch(e.X, lab, bat, 2) })
+	run("connectivities,k=50", needGraph, func() { FuzzyConnectivities(nb.First(50)) })
+	var conn50 *Graph
+	for _, search := range []KBETSearch{KBETDiffusion, KBETEmbedding} {
+		run("kbet,neighbours="+search.String(), func() {
+			needGraph()
+			if conn50 == nil {
+				conn50 = FuzzyConnectivities(nb.First(50))
+			}
+		}, func() {
+			KBETPerLabel(e.X, conn50, lab, bat, KBETOptions{Alpha: 0.05, Search: search, DiffusionComps: 100, Workers: 2})
+		})
+	}
 }

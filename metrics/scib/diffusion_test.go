@@ -3,6 +3,7 @@ package scib
 import (
 	"fmt"
 	"math"
+	"sort"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -169,5 +170,74 @@ func TestScaleDiffusion(t *testing.T) {
 	iso := &Graph{N: 3, Ptr: []int{0, 1, 2, 2}, Adj: []int32{1, 0}, W: []float64{1, 1}}
 	if _, err := DiffusionEmbedding(iso, 2); err == nil {
 		t.Error("diffusion map with an isolated node: no error")
+	}
+}
+
+// fuzzyUnionMap is the earlier map-based fuzzy union of FuzzyConnectivities
+// (a naive twin): every directed weight keyed by its unordered pair.
+func fuzzyUnionMap(n int, edges []weightedEdge) *Graph {
+	type key struct{ u, v int32 }
+	half := map[key][2]float64{}
+	for _, e := range edges {
+		u, v, w := e.u, e.v, e.w
+		if u < v {
+			p := half[key{u, v}]
+			p[0] = w
+			half[key{u, v}] = p
+		} else {
+			p := half[key{v, u}]
+			p[1] = w
+			half[key{v, u}] = p
+		}
+	}
+	type edge struct {
+		u, v int32
+		w    float64
+	}
+	var und []edge
+	for k, p := range half {
+		if w := p[0] + p[1] - p[0]*p[1]; w > 0 {
+			und = append(und, edge{k.u, k.v, w}, edge{k.v, k.u, w})
+		}
+	}
+	sort.Slice(und, func(a, b int) bool {
+		if und[a].u != und[b].u {
+			return und[a].u < und[b].u
+		}
+		return und[a].v < und[b].v
+	})
+	g := &Graph{N: n, Ptr: make([]int, n+1)}
+	for _, e := range und {
+		g.Ptr[e.u+1]++
+		g.Adj = append(g.Adj, e.v)
+		g.W = append(g.W, e.w)
+	}
+	for i := 0; i < n; i++ {
+		g.Ptr[i+1] += g.Ptr[i]
+	}
+	return g
+}
+
+// TestFuzzyUnionMatchesMap: the binary-search union of FuzzyConnectivities
+// equals the map-based one bit for bit (same weights, same order), on a
+// table with duplicated points (zero distances) and non-mutual neighbours.
+func TestFuzzyUnionMatchesMap(t *testing.T) {
+	x, _, _ := blobs(8, 3, 2, 40, 3, 1)
+	copy(x.Row(5), x.Row(6)) // a duplicate: distance 0 besides self
+	nb := ExactKNN(x, 12, 1)
+	g := FuzzyConnectivities(nb)
+	want := fuzzyUnionMap(nb.N, fuzzyMemberships(nb))
+	if len(want.Adj) != len(g.Adj) {
+		t.Fatalf("%d entries, map union %d", len(g.Adj), len(want.Adj))
+	}
+	for i := range g.Ptr {
+		if g.Ptr[i] != want.Ptr[i] {
+			t.Fatalf("row pointers differ at %d", i)
+		}
+	}
+	for p := range g.Adj {
+		if g.Adj[p] != want.Adj[p] || g.W[p] != want.W[p] {
+			t.Fatalf("entry %d: (%d, %v), map union (%d, %v)", p, g.Adj[p], g.W[p], want.Adj[p], want.W[p])
+		}
 	}
 }

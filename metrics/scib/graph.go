@@ -28,8 +28,23 @@ type Graph struct {
 //	w_ij = a_ij + a_ji − a_ij·a_ji.
 //
 // Entries that are exactly 0 (self, or underflow) are dropped, as
-// scipy's eliminate_zeros.
+// scipy's eliminate_zeros. The union looks each reverse weight up by
+// binary search in its (target-sorted) row: O(N·k·log k) time, O(N·k)
+// memory.
 func FuzzyConnectivities(nb *Neighbors) *Graph {
+	return fuzzyUnion(nb.N, fuzzyMemberships(nb))
+}
+
+// weightedEdge is a directed edge u → v of weight w.
+type weightedEdge struct {
+	u, v int32
+	w    float64
+}
+
+// fuzzyMemberships returns umap's directed membership strengths a_ij of
+// FuzzyConnectivities, grouped by source row in table order (self left
+// out).
+func fuzzyMemberships(nb *Neighbors) []weightedEdge {
 	n, k := nb.N, nb.K
 	target := math.Log2(float64(k))
 	var meanAll float64
@@ -37,11 +52,7 @@ func FuzzyConnectivities(nb *Neighbors) *Graph {
 		meanAll += d
 	}
 	meanAll /= float64(len(nb.Distances))
-	type edge struct {
-		u, v int32
-		w    float64
-	}
-	edges := make([]edge, 0, n*k)
+	edges := make([]weightedEdge, 0, n*k)
 	for i := 0; i < n; i++ {
 		idx, dist := nb.Row(i)
 		rho := 0.0
@@ -98,46 +109,80 @@ func FuzzyConnectivities(nb *Neighbors) *Graph {
 			} else {
 				a = math.Exp(-(dist[r] - rho) / sigma)
 			}
-			edges = append(edges, edge{int32(i), j, a})
+			edges = append(edges, weightedEdge{int32(i), j, a})
 		}
 	}
-	// Fuzzy union: pair each directed weight with its reverse.
-	type key struct{ u, v int32 }
-	half := make(map[key][2]float64, len(edges))
+	return edges
+}
+
+// fuzzyUnion is the fuzzy union of FuzzyConnectivities over directed
+// edges grouped by source row (sorted in place by target within a row).
+func fuzzyUnion(n int, edges []weightedEdge) *Graph {
+	// Fuzzy union: pair each directed weight with its reverse, found by
+	// binary search in the reverse edge's source row (sorted by target).
+	rowStart := make([]int, n+1)
 	for _, e := range edges {
-		if e.u < e.v {
-			p := half[key{e.u, e.v}]
-			p[0] = e.w
-			half[key{e.u, e.v}] = p
-		} else {
-			p := half[key{e.v, e.u}]
-			p[1] = e.w
-			half[key{e.v, e.u}] = p
+		rowStart[e.u+1]++
+	}
+	for i := 0; i < n; i++ {
+		rowStart[i+1] += rowStart[i]
+	}
+	for i := 0; i < n; i++ {
+		row := edges[rowStart[i]:rowStart[i+1]]
+		sort.Slice(row, func(a, b int) bool { return row[a].v < row[b].v })
+	}
+	reverse := func(u, v int32) (float64, bool) {
+		row := edges[rowStart[u]:rowStart[u+1]]
+		p := sort.Search(len(row), func(q int) bool { return row[q].v >= v })
+		if p < len(row) && row[p].v == v {
+			return row[p].w, true
+		}
+		return 0, false
+	}
+	und := make([]weightedEdge, 0, 2*len(edges))
+	for _, e := range edges {
+		r, mutual := reverse(e.v, e.u)
+		p0, p1 := e.w, r // p0: the weight from the lower to the higher node
+		if e.u > e.v {
+			p0, p1 = r, e.w
+		}
+		if w := p0 + p1 - p0*p1; w > 0 {
+			und = append(und, weightedEdge{e.u, e.v, w})
+			if !mutual { // the reverse row will not emit this pair
+				und = append(und, weightedEdge{e.v, e.u, w})
+			}
 		}
 	}
-	und := make([]edge, 0, 2*len(half))
-	for kk, p := range half {
-		w := p[0] + p[1] - p[0]*p[1]
-		if w > 0 {
-			und = append(und, edge{kk.u, kk.v, w}, edge{kk.v, kk.u, w})
-		}
-	}
-	sort.Slice(und, func(a, b int) bool {
-		if und[a].u != und[b].u {
-			return und[a].u < und[b].u
-		}
-		return und[a].v < und[b].v
-	})
 	g := &Graph{N: n, Ptr: make([]int, n+1), Adj: make([]int32, len(und)), W: make([]float64, len(und))}
-	for p, e := range und {
+	for _, e := range und {
 		g.Ptr[e.u+1]++
-		g.Adj[p] = e.v
-		g.W[p] = e.w
 	}
 	for i := 0; i < n; i++ {
 		g.Ptr[i+1] += g.Ptr[i]
 	}
+	fill := append([]int(nil), g.Ptr[:n]...)
+	for _, e := range und {
+		g.Adj[fill[e.u]] = e.v
+		g.W[fill[e.u]] = e.w
+		fill[e.u]++
+	}
+	for i := 0; i < n; i++ {
+		sort.Sort(rowByCol{g.Adj[g.Ptr[i]:g.Ptr[i+1]], g.W[g.Ptr[i]:g.Ptr[i+1]]})
+	}
 	return g
+}
+
+// rowByCol sorts one compressed row by column.
+type rowByCol struct {
+	adj []int32
+	w   []float64
+}
+
+func (r rowByCol) Len() int           { return len(r.adj) }
+func (r rowByCol) Less(a, b int) bool { return r.adj[a] < r.adj[b] }
+func (r rowByCol) Swap(a, b int) {
+	r.adj[a], r.adj[b] = r.adj[b], r.adj[a]
+	r.w[a], r.w[b] = r.w[b], r.w[a]
 }
 
 // components labels the connected components of the subgraph of g induced

@@ -45,7 +45,7 @@ func (a *symCSR) dense() *mat.SymDense {
 }
 
 // eigenLMDenseMax is the largest order solved densely by eigenLM.
-const eigenLMDenseMax = 256
+const eigenLMDenseMax = 64
 
 // eigenLMTol is the residual bound ‖A·y − θ·y‖ ≤ tol·max(|θ_1|, tiny) of
 // every returned Lanczos Ritz pair.
@@ -57,7 +57,7 @@ const eigenLMTol = 1e-12
 // (as scib-metrics reverses eigsh's ascending output) and vecs (n × k,
 // column c the unit eigenvector of vals[c], sign arbitrary).
 //
-// Matrices of order ≤ 256, or with k ≥ n/2 − 10, are solved densely
+// Matrices of order ≤ 64, or with m ≥ n − 20, are solved densely
 // (gonum mat.EigenSym, LAPACK dsyev). Larger ones use thick-restart Lanczos
 // (Wu & Simon 2000, SIAM J. Matrix Anal. Appl. 22(2):602–616; the
 // symmetric Krylov–Schur form of ARPACK's implicit restart) with a basis of
