@@ -1,7 +1,9 @@
 package scib
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -153,36 +155,22 @@ func fuzzyUnion(n int, edges []weightedEdge) *Graph {
 			}
 		}
 	}
+	slices.SortFunc(und, func(a, b weightedEdge) int {
+		if a.u != b.u {
+			return cmp.Compare(a.u, b.u)
+		}
+		return cmp.Compare(a.v, b.v)
+	})
 	g := &Graph{N: n, Ptr: make([]int, n+1), Adj: make([]int32, len(und)), W: make([]float64, len(und))}
-	for _, e := range und {
+	for p, e := range und {
 		g.Ptr[e.u+1]++
+		g.Adj[p] = e.v
+		g.W[p] = e.w
 	}
 	for i := 0; i < n; i++ {
 		g.Ptr[i+1] += g.Ptr[i]
 	}
-	fill := append([]int(nil), g.Ptr[:n]...)
-	for _, e := range und {
-		g.Adj[fill[e.u]] = e.v
-		g.W[fill[e.u]] = e.w
-		fill[e.u]++
-	}
-	for i := 0; i < n; i++ {
-		sort.Sort(rowByCol{g.Adj[g.Ptr[i]:g.Ptr[i+1]], g.W[g.Ptr[i]:g.Ptr[i+1]]})
-	}
 	return g
-}
-
-// rowByCol sorts one compressed row by column.
-type rowByCol struct {
-	adj []int32
-	w   []float64
-}
-
-func (r rowByCol) Len() int           { return len(r.adj) }
-func (r rowByCol) Less(a, b int) bool { return r.adj[a] < r.adj[b] }
-func (r rowByCol) Swap(a, b int) {
-	r.adj[a], r.adj[b] = r.adj[b], r.adj[a]
-	r.w[a], r.w[b] = r.w[b], r.w[a]
 }
 
 // components labels the connected components of the subgraph of g induced

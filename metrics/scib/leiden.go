@@ -106,19 +106,15 @@ func leidenRun(g *Graph, start []int, gamma float64, rng *rand.Rand) []int {
 	return out
 }
 
-// renumber maps the community ids of part onto 0 … c−1 in order of first
-// appearance and returns c.
+// renumber renumbers part in place as canonical does (0 … c−1 in order of
+// first appearance) and returns the number of communities c.
 func renumber(part []int) int {
-	id := map[int]int{}
-	for i, c := range part {
-		v, ok := id[c]
-		if !ok {
-			v = len(id)
-			id[c] = v
-		}
-		part[i] = v
+	copy(part, canonical(part))
+	c := 0
+	for _, v := range part {
+		c = max(c, v+1)
 	}
-	return len(id)
+	return c
 }
 
 // leidenMove is igraph's fast local moving of the nodes of lg, updating
