@@ -128,6 +128,7 @@ func TestBenchmarkerReference(t *testing.T) {
 			if math.Abs(got-want.BRAS) > 1e-9 {
 				t.Errorf("bras = %.15g (%s), want %.15g", got, why, want.BRAS)
 			}
+			t.Logf("bras %.15g, reference %.15g, |Δ| = %.1e", got, want.BRAS, math.Abs(got-want.BRAS))
 			for l, w := range want.BRASPerLabel {
 				sub := &data.Dense{Cols: e.x.Cols}
 				var sl, sb []string
@@ -148,6 +149,7 @@ func TestBenchmarkerReference(t *testing.T) {
 			if math.Abs(sb-want.SilhouetteBatch) > 1e-9 {
 				t.Errorf("silhouette_batch = %.15g, want %.15g", sb, want.SilhouetteBatch)
 			}
+			t.Logf("silhouette_batch %.15g, reference %.15g, |Δ| = %.1e", sb, want.SilhouetteBatch, math.Abs(sb-want.SilhouetteBatch))
 			conn := scib.FuzzyConnectivities(scib.ExactKNN(e.x, min(50, e.x.Rows), 2))
 			for _, c := range []struct {
 				search scib.KBETSearch
@@ -156,6 +158,7 @@ func TestBenchmarkerReference(t *testing.T) {
 			}{{scib.KBETDiffusion, want.KBET, want.KBETLabels}, {scib.KBETEmbedding, want.KBETEmbedding, want.KBETEmbLabels}} {
 				v, per := scib.KBETPerLabel(e.x, conn, lab, bat, scib.KBETOptions{Alpha: 0.05, Search: c.search, DiffusionComps: 100, Workers: 2})
 				compareKBET(t, c.search.String(), v, per, c.want, c.labels)
+				t.Logf("kbet_per_label (%s) %.15g, reference %v", c.search, v, ptrString(c.want))
 			}
 		})
 	}
