@@ -298,44 +298,53 @@ func leidenRefine(lg *levelGraph, memb []int, gamma float64, rng *rand.Rand) []i
 // leidenAggregate collapses lg by the refined partition (ids 0 … nr−1): node
 // weights and edge weights are summed, edges inside a refined community
 // dropped; the aggregate node's community is the unrefined community memb
-// of its members.
+// of its members. Each aggregate row lists its neighbours in order of
+// first appearance (nodes of lg in order, their edges in order): a fixed
+// order, so runs are reproducible, found in O(edges) without sorting.
 func leidenAggregate(lg *levelGraph, refined []int, nr int, memb []int) (*levelGraph, []int) {
 	next := &levelGraph{n: nr, ptr: make([]int, nr+1), nw: make([]float64, nr)}
 	nextMemb := make([]int, nr)
-	type edge struct {
-		u, v int32
-		w    float64
-	}
-	var edges []edge
+	// Bucket lg's nodes by refined community, keeping node order.
+	start := make([]int, nr+1)
 	for v := 0; v < lg.n; v++ {
-		r := refined[v]
-		next.nw[r] += lg.nw[v]
-		nextMemb[r] = memb[v]
-		for p := lg.ptr[v]; p < lg.ptr[v+1]; p++ {
-			if s := refined[lg.adj[p]]; s != r {
-				edges = append(edges, edge{int32(r), int32(s), lg.w[p]})
-			}
-		}
-	}
-	sort.Slice(edges, func(a, b int) bool {
-		if edges[a].u != edges[b].u {
-			return edges[a].u < edges[b].u
-		}
-		return edges[a].v < edges[b].v
-	})
-	for p := 0; p < len(edges); {
-		q, s := p, 0.0
-		for q < len(edges) && edges[q].u == edges[p].u && edges[q].v == edges[p].v {
-			s += edges[q].w
-			q++
-		}
-		next.adj = append(next.adj, edges[p].v)
-		next.w = append(next.w, s)
-		next.ptr[edges[p].u+1]++
-		p = q
+		start[refined[v]+1]++
 	}
 	for r := 0; r < nr; r++ {
-		next.ptr[r+1] += next.ptr[r]
+		start[r+1] += start[r]
+	}
+	nodes := make([]int, lg.n)
+	fill := append([]int(nil), start[:nr]...)
+	for v := 0; v < lg.n; v++ {
+		r := refined[v]
+		nodes[fill[r]] = v
+		fill[r]++
+		next.nw[r] += lg.nw[v]
+		nextMemb[r] = memb[v]
+	}
+	acc := make([]float64, nr)
+	seen := make([]bool, nr)
+	var touched []int
+	for r := 0; r < nr; r++ {
+		touched = touched[:0]
+		for _, v := range nodes[start[r]:start[r+1]] {
+			for p := lg.ptr[v]; p < lg.ptr[v+1]; p++ {
+				s := refined[lg.adj[p]]
+				if s == r {
+					continue
+				}
+				if !seen[s] {
+					seen[s] = true
+					touched = append(touched, s)
+				}
+				acc[s] += lg.w[p]
+			}
+		}
+		for _, s := range touched {
+			next.adj = append(next.adj, int32(s))
+			next.w = append(next.w, acc[s])
+			acc[s], seen[s] = 0, false
+		}
+		next.ptr[r+1] = len(next.adj)
 	}
 	return next, nextMemb
 }
