@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/internal/testdata"
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/tasks"
@@ -54,9 +53,8 @@ type sharedEmbedding struct {
 }
 
 // loadSharedEmbeddings reads the two embedding CSVs (cells with an "NA"
-// label dropped, as score embed --drop-missing) and computes the two
-// unintegrated PCAs exactly as `score embed --data D --pca 50` does
-// (testdata/scib/export_pca.go wrote the same matrices for the script).
+// label dropped, as score embed --drop-missing) and, where cgo can read
+// .h5ad files, the two unintegrated PCAs (pcaEmbeddings).
 func loadSharedEmbeddings(t *testing.T) []sharedEmbedding {
 	var out []sharedEmbedding
 	for _, c := range []struct{ name, file, glob, label, batch string }{
@@ -70,22 +68,7 @@ func loadSharedEmbeddings(t *testing.T) []sharedEmbedding {
 		}
 		out = append(out, sharedEmbedding{c.name, in.X, in.Labels, in.Batches})
 	}
-	for _, c := range []struct{ name, file, label, batch string }{
-		{"pbmc_symphony_pca50", "pbmc_symphony_3batches.h5ad", "cell_type", "donor"},
-		{"pancreas_baron_pca50", "pancreas_baron_cider_human_mouse.h5ad", "Group", "Batch"},
-	} {
-		ds, err := h5ad.Read(testdata.Path(t, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := tasks.DatasetEmbeddings(ds, tasks.EmbeddingOptions{LabelCol: c.label, BatchCol: c.batch,
-			PCA: 50, HVG: 2000, Scale: "auto", TargetSum: data.DefaultTargetSum})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, sharedEmbedding{c.name, in[0].X, in[0].Labels, in[0].Batches})
-	}
-	return out
+	return append(out, pcaEmbeddings(t)...)
 }
 
 func loadBenchmarkerRef(t *testing.T) benchmarkerRef {
