@@ -74,7 +74,7 @@ func BenchmarkKernels(b *testing.B) {
 	needGraph := func() { // shared input of LISI and Louvain, built untimed
 		if nb == nil {
 			nb = ExactKNN(e.X, 90, 2)
-			g = FuzzyConnectivities(nb.First(15))
+			g = FuzzyConnectivities(nb.First(15), 2)
 		}
 	}
 	run := func(name string, pre, fn func()) {
@@ -102,13 +102,13 @@ func BenchmarkKernels(b *testing.B) {
 	bat := Encode(e.Columns["batch"])
 	run("bras", none, func() { BRAS(e.X, lab, bat, 2) })
 	run("silhouette_batch", none, func() { SilhouetteBatch(e.X, lab, bat, 2) })
-	run("connectivities,k=50", needGraph, func() { FuzzyConnectivities(nb.First(50)) })
+	run("connectivities,k=50", needGraph, func() { FuzzyConnectivities(nb.First(50), 2) })
 	var conn50 *Graph
 	for _, search := range []KBETSearch{KBETDiffusion, KBETEmbedding} {
 		run("kbet,neighbours="+search.String(), func() {
 			needGraph()
 			if conn50 == nil {
-				conn50 = FuzzyConnectivities(nb.First(50))
+				conn50 = FuzzyConnectivities(nb.First(50), 2)
 			}
 		}, func() {
 			KBETPerLabel(e.X, conn50, lab, bat, KBETOptions{Alpha: 0.05, Search: search, DiffusionComps: 100, Workers: 2})

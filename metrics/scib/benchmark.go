@@ -252,7 +252,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	var conn15 *Graph // fuzzy 15-NN connectivities, shared by Leiden and Louvain
 	graph15 := func() *Graph {
 		if conn15 == nil {
-			timed("connectivities15", func() { conn15 = FuzzyConnectivities(nb.First(min(15, k))) })
+			timed("connectivities15", func() { conn15 = FuzzyConnectivities(nb.First(min(15, k)), opt.Workers) })
 		}
 		return conn15
 	}
@@ -290,7 +290,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	}
 	if want[KBETName] {
 		timed("kbet", func() {
-			conn := FuzzyConnectivities(nb.First(min(50, k)))
+			conn := FuzzyConnectivities(nb.First(min(50, k)), opt.Workers)
 			v, per := KBETPerLabel(x, conn, lab, bat, KBETOptions{Alpha: opt.KBETAlpha, Search: opt.KBETSearch,
 				DiffusionComps: opt.DiffusionComps, Workers: opt.Workers})
 			rep.KBET = per

@@ -133,7 +133,7 @@ func TestBenchmarkerReference(t *testing.T) {
 				t.Errorf("silhouette_batch = %.15g, want %.15g", sb, want.SilhouetteBatch)
 			}
 			t.Logf("silhouette_batch %.15g, reference %.15g, |Δ| = %.1e", sb, want.SilhouetteBatch, math.Abs(sb-want.SilhouetteBatch))
-			conn := scib.FuzzyConnectivities(scib.ExactKNN(e.x, min(50, e.x.Rows), 2))
+			conn := scib.FuzzyConnectivities(scib.ExactKNN(e.x, min(50, e.x.Rows), 2), 2)
 			for _, c := range []struct {
 				search scib.KBETSearch
 				want   *float64

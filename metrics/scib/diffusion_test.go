@@ -13,7 +13,7 @@ import (
 // graph of one synthetic blob of n cells in dims dimensions.
 func diffusionOperator(seed uint64, n, dims int) *symCSR {
 	x, _, _ := blobs(seed, 1, 1, n, dims, 0)
-	return diffusionTransitions(FuzzyConnectivities(ExactKNN(x, 15, 1)))
+	return diffusionTransitions(FuzzyConnectivities(ExactKNN(x, 15, 1), 2))
 }
 
 // TestEigenLMLanczosMatchesDense checks thick-restart Lanczos against
@@ -113,7 +113,7 @@ func TestDiffusionEmbeddingSolverInvariant(t *testing.T) {
 // matrix (eigenvalues 1e-10).
 func TestDiffusionSpectrumComponents(t *testing.T) {
 	x, _, _ := blobs(4, 2, 1, 150, 3, 0) // two blobs 10 apart: no shared 15-NN edges
-	g := FuzzyConnectivities(ExactKNN(x, 15, 1))
+	g := FuzzyConnectivities(ExactKNN(x, 15, 1), 2)
 	all := make([]int, g.N)
 	for i := range all {
 		all[i] = i
@@ -225,8 +225,8 @@ func TestFuzzyUnionMatchesMap(t *testing.T) {
 	x, _, _ := blobs(8, 3, 2, 40, 3, 1)
 	copy(x.Row(5), x.Row(6)) // a duplicate: distance 0 besides self
 	nb := ExactKNN(x, 12, 1)
-	g := FuzzyConnectivities(nb)
-	want := fuzzyUnionMap(nb.N, fuzzyMemberships(nb))
+	g := FuzzyConnectivities(nb, 2)
+	want := fuzzyUnionMap(nb.N, fuzzyMemberships(nb, 1))
 	if len(want.Adj) != len(g.Adj) {
 		t.Fatalf("%d entries, map union %d", len(g.Adj), len(want.Adj))
 	}

@@ -32,9 +32,10 @@ type Graph struct {
 // Entries that are exactly 0 (self, or underflow) are dropped, as
 // scipy's eliminate_zeros. The union looks each reverse weight up by
 // binary search in its (target-sorted) row: O(N·k·log k) time, O(N·k)
-// memory.
-func FuzzyConnectivities(nb *Neighbors) *Graph {
-	return fuzzyUnion(nb.N, fuzzyMemberships(nb))
+// memory. The per-cell σ bisections run on workers goroutines (≤ 0:
+// GOMAXPROCS); the result does not depend on workers.
+func FuzzyConnectivities(nb *Neighbors, workers int) *Graph {
+	return fuzzyUnion(nb.N, fuzzyMemberships(nb, workers))
 }
 
 // weightedEdge is a directed edge u → v of weight w.
@@ -45,8 +46,9 @@ type weightedEdge struct {
 
 // fuzzyMemberships returns umap's directed membership strengths a_ij of
 // FuzzyConnectivities, grouped by source row in table order (self left
-// out).
-func fuzzyMemberships(nb *Neighbors) []weightedEdge {
+// out). Rows are split over workers goroutines (≤ 0: GOMAXPROCS); each
+// row is computed alone, so the result does not depend on workers.
+func fuzzyMemberships(nb *Neighbors, workers int) []weightedEdge {
 	n, k := nb.N, nb.K
 	target := math.Log2(float64(k))
 	var meanAll float64
@@ -54,67 +56,84 @@ func fuzzyMemberships(nb *Neighbors) []weightedEdge {
 		meanAll += d
 	}
 	meanAll /= float64(len(nb.Distances))
-	edges := make([]weightedEdge, 0, n*k)
+	slots := make([]weightedEdge, n*k) // row i's entries start at i·k
+	count := make([]int, n)
+	parallelRange(n, workerCount(workers), 256, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			count[i] = fuzzyRow(nb, i, target, meanAll, slots[i*k:(i+1)*k])
+		}
+	})
+	edges := slots[:0]
 	for i := 0; i < n; i++ {
-		idx, dist := nb.Row(i)
-		rho := 0.0
-		for _, d := range dist {
-			if d > 0 {
-				rho = d
-				break
-			}
-		}
-		lo, hi, mid := 0.0, math.Inf(1), 1.0
-		for it := 0; it < 64; it++ {
-			psum := 0.0
-			for r := 1; r < k; r++ {
-				d := dist[r] - rho
-				if d > 0 {
-					psum += math.Exp(-d / mid)
-				} else {
-					psum += 1
-				}
-			}
-			if math.Abs(psum-target) < 1e-5 {
-				break
-			}
-			if psum > target {
-				hi = mid
-				mid = (lo + hi) / 2
-			} else {
-				lo = mid
-				if math.IsInf(hi, 1) {
-					mid *= 2
-				} else {
-					mid = (lo + hi) / 2
-				}
-			}
-		}
-		sigma := mid
-		if rho > 0 {
-			m := 0.0
-			for _, d := range dist {
-				m += d
-			}
-			m /= float64(k)
-			sigma = math.Max(sigma, 1e-3*m)
-		} else {
-			sigma = math.Max(sigma, 1e-3*meanAll)
-		}
-		for r, j := range idx {
-			if int(j) == i {
-				continue
-			}
-			var a float64
-			if dist[r]-rho <= 0 || sigma == 0 {
-				a = 1
-			} else {
-				a = math.Exp(-(dist[r] - rho) / sigma)
-			}
-			edges = append(edges, weightedEdge{int32(i), j, a})
-		}
+		edges = append(edges, slots[i*k:i*k+count[i]]...) // in place: i·k ≥ len(edges)
 	}
 	return edges
+}
+
+// fuzzyRow writes the membership strengths of row i of nb into dst and
+// returns how many it wrote (see FuzzyConnectivities).
+func fuzzyRow(nb *Neighbors, i int, target, meanAll float64, dst []weightedEdge) int {
+	k := nb.K
+	w := 0
+	idx, dist := nb.Row(i)
+	rho := 0.0
+	for _, d := range dist {
+		if d > 0 {
+			rho = d
+			break
+		}
+	}
+	lo, hi, mid := 0.0, math.Inf(1), 1.0
+	for it := 0; it < 64; it++ {
+		psum := 0.0
+		for r := 1; r < k; r++ {
+			d := dist[r] - rho
+			if d > 0 {
+				psum += math.Exp(-d / mid)
+			} else {
+				psum += 1
+			}
+		}
+		if math.Abs(psum-target) < 1e-5 {
+			break
+		}
+		if psum > target {
+			hi = mid
+			mid = (lo + hi) / 2
+		} else {
+			lo = mid
+			if math.IsInf(hi, 1) {
+				mid *= 2
+			} else {
+				mid = (lo + hi) / 2
+			}
+		}
+	}
+	sigma := mid
+	if rho > 0 {
+		m := 0.0
+		for _, d := range dist {
+			m += d
+		}
+		m /= float64(k)
+		sigma = math.Max(sigma, 1e-3*m)
+	} else {
+		sigma = math.Max(sigma, 1e-3*meanAll)
+	}
+	for r, j := range idx {
+		if int(j) == i {
+			continue
+		}
+		var a float64
+		if dist[r]-rho <= 0 || sigma == 0 {
+			a = 1
+		} else {
+			a = math.Exp(-(dist[r] - rho) / sigma)
+		}
+		dst[w] = weightedEdge{int32(i), j, a}
+		w++
+	}
+	return w
 }
 
 // fuzzyUnion is the fuzzy union of FuzzyConnectivities over directed

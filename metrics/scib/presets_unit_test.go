@@ -147,7 +147,7 @@ func TestKBETPerLabelRules(t *testing.T) {
 	add(one, "E_one", ob, 500)
 	_ = ml
 	lab, bat := Encode(labels), Encode(batches)
-	conn := FuzzyConnectivities(ExactKNN(x, 50, 2))
+	conn := FuzzyConnectivities(ExactKNN(x, 50, 2), 2)
 	for _, search := range []KBETSearch{KBETDiffusion, KBETEmbedding} {
 		v, per := KBETPerLabel(x, conn, lab, bat, KBETOptions{Alpha: 0.05, Search: search, DiffusionComps: 100, Workers: 2})
 		byName := map[string]KBETLabel{}
@@ -210,7 +210,7 @@ func TestKBETComponentsRule(t *testing.T) {
 	}
 	x.Rows = len(labels)
 	lab, bat := Encode(labels), Encode(append(tb, bb...))
-	conn := FuzzyConnectivities(ExactKNN(x, 15, 1))
+	conn := FuzzyConnectivities(ExactKNN(x, 15, 1), 2)
 	_, per := KBETPerLabel(x, conn, lab, bat, KBETOptions{Alpha: 0.05, Search: KBETDiffusion, DiffusionComps: 100, Workers: 1})
 	for _, p := range per {
 		switch p.Label {
@@ -232,12 +232,12 @@ func TestKBETComponentsRule(t *testing.T) {
 // 1e-3, and a seed gives one partition.
 func TestLeiden(t *testing.T) {
 	x, lab, _ := blobs(3, 3, 1, 80, 4, 0)
-	g := FuzzyConnectivities(ExactKNN(x, 15, 2))
+	g := FuzzyConnectivities(ExactKNN(x, 15, 2), 2)
 	if got := Leiden(g, 0.1, 0); NMI(encodeInts(got), Encode(lab)) < 1-1e-12 {
 		t.Fatalf("Leiden at 0.1 does not recover the blobs")
 	}
 	y, _, _ := blobs(5, 1, 1, 1500, 6, 0)
-	h := FuzzyConnectivities(ExactKNN(y, 15, 2))
+	h := FuzzyConnectivities(ExactKNN(y, 15, 2), 2)
 	for _, res := range []float64{0.5, 1, 2} {
 		part := Leiden(h, res, 7)
 		members := map[int][]int{}
