@@ -276,16 +276,25 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(ARILouvainName, ari, note)
 		})
 	}
-	if want[CLISIName] {
-		timed("clisi", func() {
-			v, why := CLISI(LISI(nb, lab, 0, opt.Workers), len(lab.Names))
-			set(CLISIName, v, joinReasons(why, kNote))
-		})
-	}
-	if want[ILISIName] {
-		timed("ilisi", func() {
-			v, why := ILISI(LISI(nb, bat, 0, opt.Workers), len(bat.Names))
-			set(ILISIName, v, joinReasons(why, kNote))
+	if want[CLISIName] || want[ILISIName] {
+		timed("lisi", func() {
+			// One β calibration per cell serves both groupings.
+			var groupings []Codes
+			if want[CLISIName] {
+				groupings = append(groupings, lab)
+			}
+			if want[ILISIName] {
+				groupings = append(groupings, bat)
+			}
+			l := LISIs(nb, groupings, 0, opt.Workers)
+			if want[CLISIName] {
+				v, why := CLISI(l[0], len(lab.Names))
+				set(CLISIName, v, joinReasons(why, kNote))
+			}
+			if want[ILISIName] {
+				v, why := ILISI(l[len(l)-1], len(bat.Names))
+				set(ILISIName, v, joinReasons(why, kNote))
+			}
 		})
 	}
 	if want[KBETName] {

@@ -265,3 +265,20 @@ func TestLeiden(t *testing.T) {
 		t.Errorf("LeidenResolutions = %v", r)
 	}
 }
+
+// TestLISIsShareCalibration: LISIs for labels and batches together equals
+// LISI for each alone, bit for bit (the β calibration is label-free).
+func TestLISIsShareCalibration(t *testing.T) {
+	x, lab, bat := blobs(6, 4, 3, 25, 5, 0.8)
+	nb := ExactKNN(x, 30, 2)
+	l, b := Encode(lab), Encode(bat)
+	both := LISIs(nb, []Codes{l, b}, 0, 2)
+	for g, c := range []Codes{l, b} {
+		alone := LISI(nb, c, 0, 1)
+		for i := range alone {
+			if math.Float64bits(both[g][i]) != math.Float64bits(alone[i]) {
+				t.Fatalf("grouping %d, cell %d: %v together, %v alone", g, i, both[g][i], alone[i])
+			}
+		}
+	}
+}
