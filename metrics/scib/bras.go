@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // BRAS is scib-metrics 0.6 bras, the batch removal adapted silhouette
@@ -54,7 +55,7 @@ func BRAS(x *data.Dense, labels, batches Codes, workers int) (float64, string) {
 			dst[c] = v * inv
 		}
 	}
-	workers = workerCount(workers)
+	workers = par.Workers(workers)
 	var scores []float64
 	for _, cells := range labels.members() {
 		b := batches.subset(cells)
@@ -76,7 +77,7 @@ func brasLabel(u *data.Dense, b Codes, workers int) float64 {
 	g := groupCells(u, b)
 	terms := make([]float64, n)
 	bufs := make([][]float64, workers)
-	parallelRange(n, workers, 64, func(w, lo, hi int) {
+	par.Range(n, workers, 64, func(w, lo, hi int) {
 		if bufs[w] == nil {
 			bufs[w] = make([]float64, n)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // Graph is an undirected weighted graph in compressed-row form: the
@@ -58,7 +60,7 @@ func fuzzyMemberships(nb *Neighbors, workers int) []weightedEdge {
 	meanAll /= float64(len(nb.Distances))
 	slots := make([]weightedEdge, n*k) // row i's entries start at i·k
 	count := make([]int, n)
-	parallelRange(n, workerCount(workers), 256, func(_, lo, hi int) {
+	par.Range(n, par.Workers(workers), 256, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			count[i] = fuzzyRow(nb, i, target, meanAll, slots[i*k:(i+1)*k])
 		}

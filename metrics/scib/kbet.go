@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -148,8 +149,8 @@ func KBETPerLabel(x *data.Dense, conn *Graph, labels, batches Codes, opt KBETOpt
 		}
 		jobs = append(jobs, job{l, kept})
 	}
-	workers := workerCount(opt.Workers)
-	parallelRange(len(jobs), workers, 1, func(_, lo, hi int) {
+	workers := par.Workers(opt.Workers)
+	par.Range(len(jobs), workers, 1, func(_, lo, hi int) {
 		for _, jb := range jobs[lo:hi] {
 			r := &per[jb.label]
 			kb := batches.subset(jb.kept)

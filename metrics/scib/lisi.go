@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // LISI returns the local inverse Simpson index of every cell for the
@@ -44,14 +46,14 @@ func LISIs(nb *Neighbors, groupings []Codes, perplexity float64, workers int) []
 		out[g] = make([]float64, nb.N)
 		maxNames = max(maxNames, len(c.Names))
 	}
-	workers = workerCount(workers)
+	workers = par.Workers(workers)
 	scratchP := make([][]float64, workers)
 	scratchG := make([][]float64, workers)
 	for w := range scratchP {
 		scratchP[w] = make([]float64, nb.K)
 		scratchG[w] = make([]float64, maxNames)
 	}
-	parallelRange(nb.N, workers, 256, func(w, lo, hi int) {
+	par.Range(nb.N, workers, 256, func(w, lo, hi int) {
 		P := scratchP[w]
 		for i := lo; i < hi; i++ {
 			idx, dist := nb.Row(i)

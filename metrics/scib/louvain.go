@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
+	"github.com/cellbench/cellbench/internal/par"
 	"gonum.org/v1/gonum/graph"
 	"gonum.org/v1/gonum/graph/community"
 	"gonum.org/v1/gonum/graph/iterator"
@@ -76,7 +77,7 @@ func LeidenSweep(g *Graph, labels Codes, resolutions []float64, seed uint64, wor
 func clusterSweep(g *Graph, labels Codes, resolutions []float64, seed uint64, workers int, cluster func(*Graph, float64, uint64) []int) (nmi, ari, best float64) {
 	type res struct{ nmi, ari float64 }
 	out := make([]res, len(resolutions))
-	parallelRange(len(resolutions), workerCount(workers), 1, func(_, lo, hi int) {
+	par.Range(len(resolutions), par.Workers(workers), 1, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			cl := encodeInts(cluster(g, resolutions[r], seed))
 			out[r] = res{NMI(labels, cl), ARI(labels, cl)}
