@@ -32,6 +32,7 @@ type kindRunner interface {
 var kindRunners = map[tasks.Kind]kindRunner{
 	tasks.KindPerturbation: pertRunner{},
 	tasks.KindEmbedding:    embedRunner{},
+	tasks.KindImputation:   imputeRunner{},
 }
 
 // runnerOf returns the runner of a task name (Validate has checked that

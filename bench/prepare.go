@@ -19,6 +19,9 @@ type Prepared struct {
 	// Embedding is the embedding to score (embed-integration), named by
 	// the resolved EmbedSpec; nil without an embed block.
 	Embedding *tasks.EmbeddingInput
+	// Counts is the dataset as stored (raw counts, every cell), read on
+	// first use by the imputation tasks (kind_impute.go); nil until then.
+	Counts *data.Dataset
 }
 
 // LoadDataset reads a dataset spec's file (a registry name or a path,
