@@ -35,7 +35,7 @@ var (
 )
 
 const (
-	DefaultBagSize           = 50
+	DefaultBagSize            = 50
 	DefaultImputeTestFraction = 0.25
 )
 

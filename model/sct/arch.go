@@ -20,7 +20,7 @@ import (
 // arch is the resolved architecture: hyperparameters plus the padded gene
 // length, which fix every shape of the graph.
 type arch struct {
-	cells, genes, genesPad, bins int
+	cells, genes, genesPad, bins   int
 	ted, embed, ffn, layers, heads int
 	down, stemK, convK             int
 	filters                        []int
@@ -93,8 +93,8 @@ func (a arch) forward(scope *gmodel.Scope, tokens, coords *Node) *Node {
 	}
 	x := layers.Embedding(scope.In("token_embed"), tokens, dtypes.Float32, a.vocab(), a.ted) // [B,L,ted]
 	if a.spatial {
-		enc := a.spatialEncoding(coords)                                // [B,K,2S]
-		enc = layers.Dense(scope.In("spatial_fc"), enc, true, a.ted)    // [B,K,ted]
+		enc := a.spatialEncoding(coords)                             // [B,K,2S]
+		enc = layers.Dense(scope.In("spatial_fc"), enc, true, a.ted) // [B,K,ted]
 		x = Reshape(x, B, a.cells, a.genesPad, a.ted)
 		x = Add(x, InsertAxes(enc, 2))
 		x = Reshape(x, B, L, a.ted)
