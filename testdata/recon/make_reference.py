@@ -18,11 +18,26 @@ It writes
                          counts, edges = np.linspace(min, max, 5),
                          edges[-1] += 0.01, np.digitize; zeros stay 0
                          (cells of Poisson/negative-binomial counts, rng seed 11).
-If a positions file is given as a second argument (a positions.csv written by
-`cellbench impute`), it also prints matthews_corrcoef over all rows and over
-rows with true_bin >= 1, and the mean |pred_count - true_count|:
+  positions_reference.csv  for every positions file given after the output
+                         directory (positions.csv files written by
+                         `cellbench impute`): file, n, mcc =
+                         matthews_corrcoef over all rows, mcc_expressed over
+                         rows with true_bin >= 1, mae_counts = mean
+                         |pred_count - true_count|.
+  positions_synthetic.csv  a synthetic positions file (rng seed 5: 600 rows,
+                         NB counts, bins of a noisy predictor) that is always
+                         scored and listed in positions_reference.csv.
+Real-data positions are not committed (they hold real counts); their
+reference values are, and the tests regenerate the files with
+(CELLBENCH_DATA=../shared/data):
 
-    /usr/bin/python3 testdata/recon/make_reference.py testdata/recon testdata/recon/positions_pbmc3k_knn.csv
+    cellbench impute --model knn --data pbmc3k-sct --max-genes 200 --task impute-genes \
+        --mask-ratio 0.15 --seed 0 --out /tmp/k
+    cellbench impute --model mode --data spatial-mob --coords x,y --max-genes 100 --task impute-cells \
+        --mask-ratio 0.2 --seed 1 --out /tmp/m
+    cp /tmp/k/positions.csv /tmp/positions_pbmc3k_knn.csv; cp /tmp/m/positions.csv /tmp/positions_mob_mode.csv
+    /usr/bin/python3 testdata/recon/make_reference.py testdata/recon \
+        /tmp/positions_pbmc3k_knn.csv /tmp/positions_mob_mode.csv
 """
 import sys, os, csv
 import numpy as np
@@ -77,14 +92,28 @@ with open(os.path.join(out, "bins_reference.csv"), "w", newline="") as f:
             bins[nz] = b
         w.writerow([c, " ".join(map(str, x)), " ".join(map(str, bins))])
 
-if len(sys.argv) > 2:
-    tb, pb, tc, pc = [], [], [], []
-    with open(sys.argv[2]) as f:
-        for r in csv.DictReader(f):
-            tb.append(int(r["true_bin"])); pb.append(int(r["pred_bin"]))
-            tc.append(float(r["true_count"])); pc.append(float(r["pred_count"]))
-    tb, pb, tc, pc = map(np.array, (tb, pb, tc, pc))
-    e = tb >= 1
-    print("n", len(tb), "mcc", repr(float(matthews_corrcoef(tb, pb))),
-          "mcc_expressed", repr(float(matthews_corrcoef(tb[e], pb[e]))),
-          "mae_counts", repr(float(np.mean(np.abs(pc - tc)))))
+rng = np.random.default_rng(5)
+syn = os.path.join(out, "positions_synthetic.csv")
+with open(syn, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["cell", "gene", "true_count", "true_bin", "pred_bin", "pred_count", "extra"])
+    for i in range(600):
+        c = int(rng.negative_binomial(1, 0.3)) if rng.random() < 0.4 else 0
+        tb = 0 if c == 0 else int(min(4, 1 + np.floor(np.log1p(c))))
+        pb = tb if rng.random() < 0.55 else int(rng.integers(0, 5))
+        pc = float(np.round(max(0.0, c + rng.normal(0, 1.5)), 3))
+        w.writerow(["cell%d" % (i // 20), "gene%d" % (i % 20), c, tb, pb, pc, "ignored"])
+if True:
+    with open(os.path.join(out, "positions_reference.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "n", "mcc", "mcc_expressed", "mae_counts"])
+        for path in [syn] + sys.argv[2:]:
+            tb, pb, tc, pc = [], [], [], []
+            with open(path) as g:
+                for r in csv.DictReader(g):
+                    tb.append(int(r["true_bin"])); pb.append(int(r["pred_bin"]))
+                    tc.append(float(r["true_count"])); pc.append(float(r["pred_count"]))
+            tb, pb, tc, pc = map(np.array, (tb, pb, tc, pc))
+            e = tb >= 1
+            w.writerow([os.path.basename(path), len(tb), repr(float(matthews_corrcoef(tb, pb))),
+                        repr(float(matthews_corrcoef(tb[e], pb[e]))), repr(float(np.mean(np.abs(pc - tc))))])
