@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,11 @@ import (
 // (tasks.NewImputeSetup: held-out cells, gene panel, bags), fits the
 // model on the training cells once and scores every masking level
 // (tasks.RunImpute): three records (mcc, mcc_expressed, mae_counts) per
-// level, with the level in MaskRatio.
+// level, with the level in MaskRatio and appended to the split
+// (",mask=0.15": reports summarise per split). Neural models train into
+// OUT/models/shard-I-of-N/<dataset>/<model>/<split>/seed-<s>, shared by the
+// imputation tasks of that seed (the same split and panel: one training,
+// not two) and resumed after a kill.
 type imputeRunner struct{}
 
 func (imputeRunner) needsModels() bool { return true }
@@ -119,7 +124,17 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 	if err != nil {
 		return nil, "", nil, err
 	}
-	m, err := entry.NewImputer(cfg, nn.Runtime{})
+	rt := nn.Runtime{}
+	if entry.Neural {
+		// One fit per (dataset, model, split, seed) and shard: the
+		// imputation tasks of a seed share the split and gene panel, so the
+		// second task reloads the first one's finished checkpoint (Fit
+		// resumes a finished run without training); a killed run resumes.
+		rt.CheckpointDir = filepath.Join(r.Out, "models", fmt.Sprintf("shard-%d-of-%d", r.Shard.I, r.Shard.N),
+			fileSafe(c.Dataset.Name), fileSafe(c.Model.ID()), fileSafe(c.SplitName()), fmt.Sprintf("seed-%d", c.Seed))
+		rt.Progress = r.Progress
+	}
+	m, err := entry.NewImputer(cfg, rt)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -133,6 +148,7 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 	var recs []results.Record
 	var info []string
 	for _, lv := range out.Levels {
+		split := c.SplitName() + ",mask=" + strconv.FormatFloat(lv.Ratio, 'g', -1, 64)
 		for _, mv := range []struct {
 			name string
 			v    float64
@@ -148,7 +164,7 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 				}
 			}
 			recs = append(recs, results.Record{
-				Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: c.SplitName(), Task: c.Task.Name,
+				Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: split, Task: c.Task.Name,
 				Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: results.AggregatePerturbation,
 				Metric: mv.name, Value: mv.v, N: mv.n, CILow: nan, CIHigh: nan, WallS: wall,
 				PeakMem: peak, GitSHA: r.GitSHA, Backend: entry.Backend(), Warnings: w, MaskRatio: lv.Ratio,

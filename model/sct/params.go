@@ -46,7 +46,7 @@ var Params = &hparams.Table{
 		{Key: "sigma_max", Default: 10.0, Doc: "spatial encoding σmax", Check: hparams.Positive},
 		{Key: "batch_size", Default: 2, Doc: "sequences per optimizer step", Check: hparams.Positive},
 	}, nn.TrainParams(nn.TrainDefaults{
-		Steps: 600, LR: 1e-3, WarmupFrac: 0.05, FinalLRFrac: 0.1, WeightDecay: 0, GradClip: 1.0,
+		Steps: 1000, LR: 1e-3, WarmupFrac: 0.05, FinalLRFrac: 0.1, WeightDecay: 0, GradClip: 1.0,
 	})...),
 	Named: map[string]map[string]any{
 		"tiny": {
