@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/recon"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
@@ -23,7 +19,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // MetaFile is written last into a trained checkpoint directory: a
@@ -42,12 +37,10 @@ type SCT struct {
 	// progress, initial checkpoint.
 	nn.Runtime
 
-	backend compute.Backend
-	store   *gmodel.Store
-	exec    *gmodel.Exec
-	meta    meta
-	hist    nn.History
-	notes   []string
+	store *gmodel.Store
+	exec  *gmodel.Exec
+	meta  meta
+	hist  nn.History
 }
 
 // meta is what Impute needs besides the weights.
@@ -77,29 +70,14 @@ func (m *SCT) History() nn.History { return m.hist }
 // Genes returns the gene panel the model was trained on, in order.
 func (m *SCT) Genes() []string { return m.meta.Genes }
 
-// Notes implements tasks.Noter.
-func (m *SCT) Notes() []string {
-	out := m.notes
-	m.notes = nil
-	return out
-}
-
-func (m *SCT) note(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
-	if !slices.Contains(m.notes, s) {
-		m.notes = append(m.notes, s)
-	}
-}
-
-func (m *SCT) getBackend() (compute.Backend, error) {
-	if m.backend != nil {
-		return m.backend, nil
-	}
+// backendOf resolves the runtime's backend once (nn.NewBackend when unset)
+// and keeps it in the runtime.
+func (m *SCT) backendOf() (compute.Backend, error) {
 	b, err := m.ResolveBackend()
 	if err != nil {
 		return nil, fmt.Errorf("sct: %w", err)
 	}
-	m.backend = b
+	m.Runtime.Backend = b
 	return b, nil
 }
 
@@ -164,7 +142,7 @@ func (m *SCT) Fit(ctx context.Context, train *data.Dataset, spec tasks.ImputeSpe
 		}
 		m.meta.CoordUnit = medianSpacing(cd.coords)
 	}
-	backend, err := m.getBackend()
+	backend, err := m.backendOf()
 	if err != nil {
 		return err
 	}
@@ -436,7 +414,7 @@ func (m *SCT) Impute(ctx context.Context, d *data.Dataset, masked []tasks.Positi
 		}
 	}
 	if m.exec == nil {
-		backend, err := m.getBackend()
+		backend, err := m.backendOf()
 		if err != nil {
 			return tasks.Imputation{}, err
 		}
@@ -538,58 +516,26 @@ func (m *SCT) Impute(ctx context.Context, d *data.Dataset, masked []tasks.Positi
 	return out, nil
 }
 
-func (m *SCT) writeMeta(dir string) error {
-	b, err := json.MarshalIndent(m.meta, "", "  ")
-	if err != nil {
-		return fmt.Errorf("sct: %w", err)
-	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
-}
+func (m *SCT) writeMeta(dir string) error { return nn.WriteMeta(dir, MetaFile, "sct", m.meta) }
 
 // checkResumeConfig refuses to resume a checkpoint directory started with
 // another configuration, gene panel, binning, spatial setting or seed.
 func (m *SCT) checkResumeConfig(dir string) error {
 	want, _ := json.Marshal(m.meta)
-	path := filepath.Join(dir, startFile)
-	got, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("sct: %w", err)
-		}
-		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
-	case err != nil:
-		return fmt.Errorf("sct: %w", err)
-	case string(got) != string(want):
-		return fmt.Errorf("sct: %s holds a run started with another configuration, gene panel, spatial setting or seed; use the same flags or a new directory", dir)
-	}
-	return nil
+	return nn.CheckStart(dir, startFile, "sct", want)
 }
 
 // Load reads a model trained into dir (Fit with CheckpointDir set). It
 // errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*SCT, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sct: %s: no %s (not a trained sCT checkpoint, or training did not finish)", dir, MetaFile)
-		}
-		return nil, fmt.Errorf("sct: %w", err)
-	}
 	var mt meta
-	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, fmt.Errorf("sct: %s/%s: %w", dir, MetaFile, err)
+	store, err := nn.LoadTrained(dir, MetaFile, "sct", &mt)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
 		return nil, fmt.Errorf("sct: %s: %w", dir, err)
 	}
-	m := &SCT{cfg: cfg, meta: mt, store: gmodel.NewStore()}
-	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("sct: %s: %w", dir, err)
-	}
-	return m, nil
+	return &SCT{cfg: cfg, meta: mt, store: store}, nil
 }
