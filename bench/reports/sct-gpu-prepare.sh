@@ -8,7 +8,12 @@
 # have the same keys as the full suites' and `cellbench merge` joins them with
 # a CPU run of the baselines. Run from the repository root:
 #   bench/reports/sct-gpu-prepare.sh && (device) bash bench/reports/sct-gpu.sh
-# with carry ["out/gpu"], the command run from the repository root.
+# with carry ["out/gpu"], the command run from the repository root. The device
+# tool sends the checkout its session started in: from a helper's worktree (as
+# for the recorded sessions) copy out/gpu/* and sct-gpu.sh, sct-gpu-resume.sh,
+# bench/peers/sct_torch.py into that checkout's git-ignored out/sct-gpu/, carry
+# "out/sct-gpu" and run `SCT_GPU_DIR=out/sct-gpu bash out/sct-gpu/sct-gpu.sh`;
+# delete the folder afterwards.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.4 GOEXPERIMENT=simd
 G=out/gpu
