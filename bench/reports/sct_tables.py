@@ -2,6 +2,7 @@
 """Markdown tables of bench/reports/sct-impute.md from merged run records.
 
   /usr/bin/python3 bench/reports/sct_tables.py RUN_DIR/results.jsonl [--ablation]
+  /usr/bin/python3 bench/reports/sct_tables.py bench/reports/sct-impute-records.jsonl.gz [--ablation]
 
 Reads the tidy records (results.Record JSON lines) of an imputation run and
 prints, per task, one table per masking ratio: rows = dataset × model,
@@ -10,13 +11,13 @@ seeds present (sd with ddof 1; "—" for one seed). With --ablation: one row
 per model of the ablation suite at its single masking ratio, plus the seed
 values. Values are the records' own numbers; nothing is recomputed.
 """
-import json, sys, math
+import gzip, json, sys, math
 import pandas as pd
 
 path = sys.argv[1]
 ablation = "--ablation" in sys.argv
 rows = []
-for line in open(path):
+for line in (gzip.open(path, "rt") if path.endswith(".gz") else open(path)):
     r = json.loads(line)
     v = r["value"]
     v = float("nan") if isinstance(v, str) else v
