@@ -9,7 +9,8 @@ prints, per task, one table per masking ratio: rows = dataset × model,
 columns = mcc, mcc_expressed, mae_counts as "mean ± sd (n seeds)" over the
 seeds present (sd with ddof 1; "—" for one seed). With --ablation: one row
 per model of the ablation suite at its single masking ratio, plus the seed
-values. Values are the records' own numbers; nothing is recomputed.
+values. Only records of suite impute-tables (or, with --ablation,
+impute-ablation) are read. Values are the records' own numbers; nothing is recomputed.
 """
 import gzip, json, sys, math
 import pandas as pd
@@ -19,6 +20,8 @@ ablation = "--ablation" in sys.argv
 rows = []
 for line in (gzip.open(path, "rt") if path.endswith(".gz") else open(path)):
     r = json.loads(line)
+    if r["suite"] != ("impute-ablation" if ablation else "impute-tables"):
+        continue
     v = r["value"]
     v = float("nan") if isinstance(v, str) else v
     rows.append(dict(task=r["task"], dataset=r["dataset"], model=r["model"], seed=r["seed"],
