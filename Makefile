@@ -25,9 +25,11 @@ build: $(STAMP)
 test: unit notebooks regress
 
 regress: build
-	rm -rf runs/ci-quick
+	rm -rf runs/ci-quick runs/ci-impute
 	$(BIN) run suites/quick.yaml --out runs/ci-quick
 	$(BIN) compare runs/ci-quick --baseline bench/baseline/quick.json --summary runs/ci-quick/compare.md
+	$(BIN) run suites/impute.yaml --out runs/ci-impute
+	$(BIN) compare runs/ci-impute --baseline bench/baseline/impute.json --summary runs/ci-impute/compare.md
 
 unit: $(STAMP) portable
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...

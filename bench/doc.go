@@ -40,7 +40,13 @@
 // embedding) and how a cell runs and is scored. Grid, Validate and Run
 // dispatch through that table and nowhere else. Models come from the one
 // registry, model.All, by name (a suite model that runs none of the
-// suite's task kinds is an error).
+// suite's task kinds is an error). Imputation cells (kind_impute.go) read
+// the dataset's raw counts (Prepared.Counts, once per run), take spatial
+// coordinates from DatasetSpec.Coords, write one record per (metric,
+// masking level) with MaskRatio set and ",mask=R" appended to the split,
+// and train neural models into OUT/models/…: one fit per (dataset, model,
+// split, seed, shard), reloaded by the seed's other imputation task and
+// resumed after a kill.
 //
 // # External models
 //

@@ -36,6 +36,7 @@ var kindRunners = map[tasks.Kind]kindRunner{
 	tasks.KindPerturbation: pertRunner{},
 	tasks.KindEmbedding:    embedRunner{},
 	tasks.KindInContext:    inContextRunner{},
+	tasks.KindImputation:   imputeRunner{},
 }
 
 // runnerOf returns the runner of a task name (Validate has checked that

@@ -26,6 +26,9 @@ type Prepared struct {
 	// for CSV embeddings and unless the suite has external embedding
 	// models (the runner sets DatasetSpec.keepCells).
 	EmbedCells *data.Dataset
+	// Counts is the dataset as stored (raw counts, every cell), read on
+	// first use by the imputation tasks (kind_impute.go); nil until then.
+	Counts *data.Dataset
 }
 
 // LoadDataset reads a dataset spec's file (a registry name or a path,

@@ -59,6 +59,10 @@ type DatasetSpec struct {
 	// runner when external embedding models run on the dataset; not part
 	// of the spec, its YAML or its fingerprint).
 	keepCells bool
+	// Coords names two numeric obs columns (x, y) holding spatial
+	// coordinates: imputation tasks then build spatial neighbourhoods and
+	// spatial models use them (empty for single-cell data).
+	Coords []string `yaml:"coords,omitempty" json:"coords,omitempty"`
 }
 
 // EmbedSpec says how a dataset becomes an embedding to score with the scIB
@@ -319,6 +323,8 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
 		case d.TargetSum < 0:
 			return fmt.Errorf("suite %s: dataset %s: target_sum %g < 0", s.Name, d.Name, d.TargetSum)
+		case len(d.Coords) != 0 && len(d.Coords) != 2:
+			return fmt.Errorf("suite %s: dataset %s: coords %q: want two obs columns (x, y)", s.Name, d.Name, d.Coords)
 		}
 		if d.Embed != nil {
 			if _, err := ResolveEmbed(d); err != nil {

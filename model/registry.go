@@ -8,6 +8,7 @@ import (
 	"github.com/cellbench/cellbench/baselines"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/model/sct"
 	"github.com/cellbench/cellbench/model/state"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -77,6 +78,28 @@ var All = []Entry{
 			return m, nil
 		},
 		MetaFile: state.MetaFile},
+	{Name: "sct", Kinds: []tasks.Kind{tasks.KindImputation}, Neural: true, Params: sct.Params,
+		Doc: "sCT-style conv-transformer over K binned cells: conv tower, transformer, deconv tower with skips, shared layer norm, stratified masking (Joshi et al.)",
+		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
+			m := sct.New(c)
+			m.Runtime = rt
+			return m, nil
+		},
+		Load: func(dir string, rt nn.Runtime) (any, error) {
+			m, err := sct.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		MetaFile: sct.MetaFile},
+	{Name: "mode", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.ModeImputeParams,
+		Doc: "most frequent expression bin of each gene in the training cells (sCT App. C.2 \"most-common\")",
+		New: func(hparams.Config, nn.Runtime) (any, error) { return baselines.NewModeImputer(), nil }},
+	{Name: "knn", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.KNNImputeParams,
+		Doc: "kNN smoothing: mean of the 5 nearest training cells in PCA space of the unmasked genes, depth-rescaled (Wagner 2017; sCT §4)",
+		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewKNNImputerFromConfig(c), nil }},
 }
 
 // Lookup returns the entry of a model name, or an error listing the

@@ -22,6 +22,7 @@ import (
 // pdisc_norm, overlap_at_N, mae) plus pearson_delta.
 var DefaultLeaderboardMetrics = []string{
 	metrics.DiscriminationL1, metrics.PDiscNorm, metrics.OverlapAtN, metrics.MAE, metrics.PearsonDelta,
+	metrics.MCC, metrics.MCCExpressed, metrics.MAECounts,
 }
 
 // LeaderboardOptions configure Leaderboard.

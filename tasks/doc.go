@@ -54,6 +54,19 @@
 //     under p. B and A are the task's holdout and prompt_context, or drawn
 //     by the seed (BuildInContextSplit). On Kang 2018, the stimulated cells
 //     of one cell type prompt another cell type's controls.
+//   - impute-genes / impute-cells (KindImputation, impute.go; sCT paper
+//     Tables 1 and 2): NewImputeSetup holds out TestFraction (25 %) of a
+//     counts dataset's cells — random cells, or for spatial data (coordinate
+//     columns) the spots beyond a random line — keeps the MaxGenes most
+//     variable genes of the training cells, groups the held-out cells into
+//     bags of BagSize (50; spatial: neighbourhoods) and bins every held-out
+//     cell (metrics/recon). Mask draws, per masking ratio, round(r·G) genes
+//     of every held-out cell (impute-genes) or round(r·n) whole cells of
+//     every bag (impute-cells); RunImpute fits the Imputer once on the
+//     training cells, hands it the masked cells (masked entries removed),
+//     the positions and the bags, and scores the answers: mcc,
+//     mcc_expressed, mae_counts over the masked positions pooled. Both tasks
+//     of one seed share the split and panel.
 //
 // A dataset with one context (TAP-seq) runs pert-fewshot as "unseen
 // perturbations": its only context keeps 30 % of the targets for training.

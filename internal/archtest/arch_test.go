@@ -141,7 +141,8 @@ func TestNoUpwardImports(t *testing.T) {
 				continue
 			}
 			li := layer(own)
-			if li < lp || sameRank[[2]string{pkg, own}] {
+			// metrics/* may import the metric registry (package metrics).
+			if li < lp || sameRank[[2]string{pkg, own}] || strings.HasPrefix(pkg, "metrics/") && own == "metrics" {
 				continue
 			}
 			t.Errorf("%s (layer %d) imports %s (layer %d): upward or sideways import", pkg, lp, own, li)

@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
@@ -23,7 +19,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // MetaFile is written last into a trained checkpoint directory: a directory
@@ -506,40 +501,21 @@ func (m *ST) encodePert(p string, idx map[string]int) []float32 {
 	return v
 }
 
-func (m *ST) writeMeta(dir string) error {
-	b, err := json.MarshalIndent(m.meta, "", "  ")
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
-}
+func (m *ST) writeMeta(dir string) error { return nn.WriteMeta(dir, MetaFile, "state", m.meta) }
 
 // Load reads a model trained into dir (Fit with CheckpointDir set, or
 // cellbench train). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*ST, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("state: %s: no %s (not a trained ST checkpoint, or training did not finish)", dir, MetaFile)
-		}
-		return nil, fmt.Errorf("state: %w", err)
-	}
 	var mt meta
-	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, fmt.Errorf("state: %s/%s: %w", dir, MetaFile, err)
+	store, err := nn.LoadTrained(dir, MetaFile, "state", &mt)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
 		return nil, fmt.Errorf("state: %s: %w", dir, err)
 	}
-	m := &ST{cfg: cfg, meta: mt, store: gmodel.NewStore()}
-	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("state: %s: %w", dir, err)
-	}
-	return m, nil
+	return &ST{cfg: cfg, meta: mt, store: store}, nil
 }
 
 // Genes returns the training genes, in the order Predict expects.
@@ -591,18 +567,5 @@ func (m *ST) checkResumeConfig(dir string, genes []string, spec tasks.PertSpec) 
 		Genes  []string        `json:"genes"`
 		Spec   tasks.PertSpec  `json:"spec"`
 	}{cfgJSON, genes, spec})
-	path := filepath.Join(dir, startFile)
-	got, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("state: %w", err)
-		}
-		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
-	case err != nil:
-		return fmt.Errorf("state: %w", err)
-	case string(got) != string(want):
-		return fmt.Errorf("state: %s holds an unfinished run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", dir)
-	}
-	return nil
+	return nn.CheckStart(dir, startFile, "state", want)
 }

@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cellbench/cellbench/internal/fsutil"
+	gmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+)
+
+// The files of a trained checkpoint directory besides GoMLX's checkpoints:
+// a start file written before training (what the run is trained with, so
+// that resuming with other settings is refused instead of failing deep in
+// GoMLX or mixing two runs) and a meta file written last (what prediction
+// needs besides the weights; a directory without it is unfinished). Every
+// neural model keeps these through the three functions below.
+
+// CheckStart records want (the JSON of a model's training settings) in
+// dir/file, creating dir, or — when dir/file exists — errors unless it
+// holds exactly want. model prefixes the errors ("state", "sct").
+func CheckStart(dir, file, model string, want []byte) error {
+	path := filepath.Join(dir, file)
+	got, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("%s: %w", model, err)
+		}
+		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
+	case err != nil:
+		return fmt.Errorf("%s: %w", model, err)
+	case string(got) != string(want):
+		return fmt.Errorf("%s: %s holds a run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", model, dir)
+	}
+	return nil
+}
+
+// WriteMeta writes v as indented JSON to dir/file, atomically.
+func WriteMeta(dir, file, model string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", model, err)
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(dir, file), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// LoadTrained reads dir/file into meta and returns a store holding dir's
+// latest checkpoint. A missing meta file is an error saying that dir is not
+// a finished checkpoint of model.
+func LoadTrained(dir, file, model string, meta any) (*gmodel.Store, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %s: no %s (not a trained %s checkpoint, or training did not finish)", model, dir, file, model)
+		}
+		return nil, fmt.Errorf("%s: %w", model, err)
+	}
+	if err := json.Unmarshal(b, meta); err != nil {
+		return nil, fmt.Errorf("%s: %s/%s: %w", model, dir, file, err)
+	}
+	store := gmodel.NewStore()
+	if _, err := checkpoint.Load(store).Dir(dir).Done(); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", model, dir, err)
+	}
+	return store, nil
+}
