@@ -23,6 +23,12 @@ func TestDetectScale(t *testing.T) {
 		{"NaN", csr(1, 2, float32(math.NaN()), 2), 0, "non-finite"},
 		{"fractional ≥ 15", csr(1, 2, 15.5, 2), 0, "non-integer value 15.5"},
 		{"mixed counts and log1p cells", csr(2, 2, 0.69, 1.1, 3, 7), 0, "mixed scale"},
+		// SPEC: log1p values lie in [0, 15): an integer ≥ 15 beside
+		// non-integer values is neither scale (it passed as log1p before).
+		{"log1p with an integer 20", csr(2, 2, 0.69, 20, 0, 2.3), 0, "value 20 ≥ 15 at cell 0, gene 1"},
+		{"log1p with an integer 1e30", csr(2, 2, 0.69, 1.1, 1e30, 2.3), 0, "value 1e+30 ≥ 15 at cell 1, gene 0"},
+		{"log1p with exactly 15", csr(1, 2, 0.5, 15), 0, "value 15 ≥ 15"},
+		{"counts with 20 and 1e30", csr(2, 2, 20, 1, 1e30, 2), Counts, ""},
 	}
 	for _, c := range cases {
 		rep, err := DetectScale(c.m)
@@ -66,6 +72,18 @@ func TestToLog1pContract(t *testing.T) {
 	}
 	if _, err := ToLog1p(d, "auto", 1e4); err != nil || d.Scale != Counts {
 		t.Errorf("auto on counts: %v, scale %v", err, d.Scale)
+	}
+	// An unusable target sum is the caller's error, not the file's.
+	for _, ts := range []float64{-1, -1e-9, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		_, err := ToLog1p(d, "auto", ts)
+		if err == nil || !strings.Contains(err.Error(), "want a library size > 0") || strings.Contains(err.Error(), "x.h5ad") {
+			t.Errorf("target sum %v: err = %v", ts, err)
+		}
+	}
+	for _, ts := range []float64{0, 1, 1e4} {
+		if err := CheckTargetSum(ts); err != nil {
+			t.Errorf("target sum %v: %v", ts, err)
+		}
 	}
 }
 

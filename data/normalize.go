@@ -65,16 +65,31 @@ func median(x []float64) float64 {
 // DefaultTargetSum is the library size cells are normalised to (SPEC-metrics.md --target-sum).
 const DefaultTargetSum = 1e4
 
+// CheckTargetSum returns an error unless targetSum is a usable library size
+// for NormalizeLog1p: finite and > 0, or exactly 0 (the median library
+// size). A negative or non-finite one would write negative or NaN "log1p"
+// values. Commands call it on their --target-sum flag before reading data.
+func CheckTargetSum(targetSum float64) error {
+	if targetSum == 0 || (targetSum > 0 && !math.IsInf(targetSum, 1)) {
+		return nil
+	}
+	return fmt.Errorf("target sum %g: want a library size > 0, or 0 for the median library size", targetSum)
+}
+
 // ToLog1p returns X of d on the log1p scale under the strict contract of
 // SPEC-metrics.md. scale is "auto" (detect; a mixed or impossible matrix is
 // an error), "counts" (must pass as counts: normalise to targetSum then
 // log1p) or "log1p" (must lie in [0, 15): used as is). targetSum 0 means the
-// median library size. It also sets d.Scale to the verdict. Errors name the
-// dataset's path.
+// median library size. It also sets d.Scale to the verdict. Errors about X
+// name the dataset's path; an unknown scale or an unusable targetSum
+// (CheckTargetSum) is the caller's and says so without blaming the file.
 func ToLog1p(d *Dataset, scale string, targetSum float64) (*CSR, error) {
 	want, err := ParseScale(scale)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.name(), err)
+		return nil, err
+	}
+	if err := CheckTargetSum(targetSum); err != nil {
+		return nil, err
 	}
 	rep, err := DetectScale(d.X)
 	if err != nil {

@@ -26,8 +26,9 @@ const Log1pMax = 15
 //     non-empty cell is integer-only with a value ≥ 1 (that would be a cell
 //     of counts mixed into log1p cells);
 //   - otherwise an error saying what was found: a negative value, NaN/Inf,
-//     a non-integer value ≥ 15, or a mix of integer (count) and fractional
-//     (log1p) cells.
+//     a non-integer value ≥ 15, an integer value ≥ 15 beside non-integer
+//     values (20.0 or 1e30 in an otherwise log1p matrix), or a mix of
+//     integer (count) and fractional (log1p) cells.
 //
 // It never guesses silently. An all-zero matrix is reported as Counts.
 func DetectScale(m *CSR) (ScaleReport, error) {
@@ -46,6 +47,10 @@ type ScaleScanner struct {
 	firstIntCell     int // index of the first integer-only cell with a value ≥ 1
 	firstFracCell    int
 	intCellWithLarge bool
+	// The first value ≥ Log1pMax (an integer: a non-integer one is an
+	// error at once); it rules out log1p.
+	hugeCell, hugeGene int
+	hugeValue          float64
 }
 
 // Add scans the rows of block, whose first row is cell rowOffset of the
@@ -54,7 +59,7 @@ type ScaleScanner struct {
 func (s *ScaleScanner) Add(block *CSR, rowOffset int) error {
 	if !s.seen {
 		s.rep.Min, s.rep.Max = math.Inf(1), math.Inf(-1)
-		s.firstIntCell, s.firstFracCell = -1, -1
+		s.firstIntCell, s.firstFracCell, s.hugeCell = -1, -1, -1
 		s.seen = true
 	}
 	for i := 0; i < block.Rows; i++ {
@@ -80,6 +85,9 @@ func (s *ScaleScanner) Add(block *CSR, rowOffset int) error {
 			}
 			if v >= 1 {
 				large = true
+			}
+			if v >= Log1pMax && s.hugeCell < 0 {
+				s.hugeCell, s.hugeGene, s.hugeValue = cell, int(idx[k]), v
 			}
 			if v != math.Trunc(v) {
 				frac = true
@@ -122,6 +130,9 @@ func (s *ScaleScanner) Verdict() (ScaleReport, error) {
 	switch {
 	case r.FractionalCells == 0:
 		r.Scale = Counts
+	case s.hugeCell >= 0:
+		return r, fmt.Errorf("value %v ≥ %d at cell %d, gene %d in a matrix with non-integer values (first: cell %d): log1p values lie in [0, %d) and counts are all integers, so it is neither",
+			float32(s.hugeValue), Log1pMax, s.hugeCell, s.hugeGene, s.firstFracCell, Log1pMax)
 	case s.firstIntCell >= 0:
 		return r, fmt.Errorf("mixed scale: %d cells look like log1p (first: cell %d) but %d cells hold only integers (first: cell %d); convert every cell to one scale",
 			r.FractionalCells, s.firstFracCell, r.IntegerCells, s.firstIntCell)
