@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // WriteFileAtomic creates path by calling write on a buffered temporary file
@@ -143,6 +145,66 @@ func (o *OutDir) CommitReplace() error {
 		return fmt.Errorf("output %s: %w", o.Dest, err)
 	}
 	return SyncDir(filepath.Dir(filepath.Clean(o.Dest)))
+}
+
+// OutDirRule is cellbench's one rule for a command's output directory,
+// which the command replaces as a whole (NewOutDir, then CommitReplace), so
+// that files of an earlier run never stay beside new ones (an old
+// score.csv next to new results).
+type OutDirRule struct {
+	// What names the output in messages ("report", "score pert output").
+	What string
+	// Markers are file names of which at least one is in every earlier
+	// output of the command: a directory holding one may be replaced.
+	Markers []string
+	// Inputs are the command's input paths: an --out that is one of them
+	// or holds one is refused even with force.
+	Inputs []string
+}
+
+// Check returns an error unless out may be replaced: out is absent, an
+// empty directory, or a directory holding an earlier output (a marker
+// file); any other directory only with force. A file, or a directory that
+// is or holds an input, is refused whatever force says. Call it before any
+// work so that a refused command costs nothing.
+func (r OutDirRule) Check(out string, force bool) error {
+	for _, in := range r.Inputs {
+		if in != "" && Inside(in, out) {
+			return fmt.Errorf("--out %s would replace %s, an input of this command: choose another --out", out, in)
+		}
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return nil // created by the commit
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--out %s is a file, not a directory", out)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	if len(ents) == 0 || force {
+		return nil
+	}
+	for _, e := range ents {
+		if slices.Contains(r.Markers, e.Name()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--out %s is not empty and holds no earlier %s (%d entries, e.g. %q); the new output replaces the whole directory: choose another --out, or pass --force", out, r.What, len(ents), ents[0].Name())
+}
+
+// Inside reports whether path is dir or below it (after making both
+// absolute and clean).
+func Inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Abort removes the staged files; it is safe to call after Commit (no-op).

@@ -1,6 +1,7 @@
 package par
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -48,4 +49,26 @@ func TestForAndForWorker(t *testing.T) {
 	if sum.Load() != 49*50/2 {
 		t.Fatalf("ForWorker sum %d", sum.Load())
 	}
+}
+
+// TestRangeWorkerPanicReachesCaller: a panic in a worker goroutine is
+// raised again in the caller (where a command's recover can turn it into
+// an error) instead of ending the process.
+func TestRangeWorkerPanicReachesCaller(t *testing.T) {
+	defer func() {
+		v := recover()
+		p, ok := v.(*WorkerPanic)
+		if !ok {
+			t.Fatalf("recovered %T %v, want *WorkerPanic", v, v)
+		}
+		if p.Value != "boom at 700" || !strings.Contains(p.Error(), "par_test.go:") {
+			t.Errorf("panic %q (value %v)", p.Error(), p.Value)
+		}
+	}()
+	Range(1000, 4, 10, func(_, lo, hi int) {
+		if lo <= 700 && 700 < hi {
+			panic("boom at 700")
+		}
+	})
+	t.Fatal("Range returned normally")
 }
