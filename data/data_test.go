@@ -93,7 +93,12 @@ func TestAlignGenes(t *testing.T) {
 		t.Fatalf("perm %v, %v", perm, err)
 	}
 	_, err = AlignGenes([]string{"a", "b"}, []string{"a", "z"})
-	if err == nil || !strings.Contains(err.Error(), "1 missing (b), 1 extra (z)") {
+	if err == nil || !strings.Contains(err.Error(), `1 missing ("b"), 1 extra ("z")`) {
+		t.Fatalf("err = %v", err)
+	}
+	// A trailing space is visible in the message (it was not before).
+	_, err = AlignGenes([]string{"KAZN", "g"}, []string{"KAZN ", "g"})
+	if err == nil || !strings.Contains(err.Error(), `1 missing ("KAZN"), 1 extra ("KAZN ")`) {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := AlignGenes([]string{"a"}, []string{"a", "a"}); err == nil {

@@ -193,7 +193,8 @@ type Frame struct {
 // Len returns the number of rows (the index length).
 func (f *Frame) Len() int { return len(f.Index) }
 
-// Column returns the named column or an error listing the available names.
+// Column returns the named column or an error listing the available names
+// (quoted with Quote, and naming a near-miss of name when there is one).
 func (f *Frame) Column(name string) (*Column, error) {
 	for _, c := range f.Columns {
 		if c.Name == name {
@@ -204,7 +205,11 @@ func (f *Frame) Column(name string) (*Column, error) {
 	for i, c := range f.Columns {
 		names[i] = c.Name
 	}
-	return nil, fmt.Errorf("no column %q (have %v)", name, names)
+	hint := ""
+	if near := NewLabels("", names).NearMisses(name); len(near) > 0 {
+		hint = "; " + QuoteList(near, 3) + " differs only by case, surrounding spaces or Unicode normalisation"
+	}
+	return nil, fmt.Errorf("no column %s (have %s%s)", Quote(name), QuoteList(names, 0), hint)
 }
 
 // Set adds the column or replaces one of the same name.

@@ -2,7 +2,6 @@ package data
 
 import (
 	"fmt"
-	"strings"
 )
 
 // AlignGenes returns perm such that other[perm[j]] == ref[j] for every j,
@@ -13,7 +12,7 @@ func AlignGenes(ref, other []string) ([]int, error) {
 	pos := make(map[string]int, len(other))
 	for j, g := range other {
 		if k, dup := pos[g]; dup {
-			return nil, fmt.Errorf("duplicate gene %q at indices %d and %d", g, k, j)
+			return nil, fmt.Errorf("duplicate gene %s at indices %d and %d", Quote(g), k, j)
 		}
 		pos[g] = j
 	}
@@ -22,7 +21,7 @@ func AlignGenes(ref, other []string) ([]int, error) {
 	seen := make(map[string]bool, len(ref))
 	for j, g := range ref {
 		if seen[g] {
-			return nil, fmt.Errorf("duplicate gene %q in reference", g)
+			return nil, fmt.Errorf("duplicate gene %s in reference", Quote(g))
 		}
 		seen[g] = true
 		k, ok := pos[g]
@@ -40,7 +39,7 @@ func AlignGenes(ref, other []string) ([]int, error) {
 	}
 	if len(missing) > 0 || len(extra) > 0 {
 		return nil, fmt.Errorf("gene sets differ: %d missing (%s), %d extra (%s)",
-			len(missing), head(missing, 10), len(extra), head(extra, 10))
+			len(missing), QuoteList(missing, 10), len(extra), QuoteList(extra, 10))
 	}
 	return perm, nil
 }
@@ -57,16 +56,6 @@ func FirstOrderDifference(a, b []string) int {
 		return min(len(a), len(b))
 	}
 	return -1
-}
-
-func head(s []string, n int) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	if len(s) <= n {
-		return strings.Join(s, ", ")
-	}
-	return strings.Join(s[:n], ", ") + ", …"
 }
 
 // ReorderGenes returns d with its genes put in the order of ref (X, layers

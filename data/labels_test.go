@@ -73,3 +73,16 @@ func TestCheckCSVHeader(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestFrameColumnError: the missing column's name and the available ones
+// are quoted, and a near-miss is named.
+func TestFrameColumnError(t *testing.T) {
+	f := Frame{Index: []string{"c0"}}
+	f.Set(NewCategorical("perturbation ", []string{"a"}))
+	f.Set(NewCategorical("cell_type", []string{"x"}))
+	_, err := f.Column("perturbation")
+	want := `no column "perturbation" (have "perturbation ", "cell_type"; "perturbation " differs only by case, surrounding spaces or Unicode normalisation)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant   %s", err, want)
+	}
+}
