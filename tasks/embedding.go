@@ -27,8 +27,9 @@ type EmbeddingInput struct {
 // build the unintegrated reference embedding of an .h5ad.
 type EmbeddingOptions struct {
 	LabelCol, BatchCol string
-	// DropMissing drops cells with a missing label or batch ("", "NA",
-	// "NaN", "nan", "<NA>"); without it they are an error.
+	// DropMissing drops cells with a missing label or batch
+	// (data.MissingLabel: "", "NA", "NaN", "nan", "<NA>"); without it they
+	// are an error.
 	DropMissing bool
 	// PCA > 0 adds "pca<PCA>": the PCA of the log1p highly variable genes
 	// (HVG genes, scanpy seurat flavour), which also becomes Pre of every
@@ -124,22 +125,12 @@ func DatasetEmbeddings(d *data.Dataset, opt EmbeddingOptions) ([]EmbeddingInput,
 				avail = append(avail, k)
 			}
 			sort.Strings(avail)
-			return nil, fmt.Errorf("%s: no obsm key %q (obsm has: %s)", path, key, strings.Join(avail, ", "))
+			return nil, fmt.Errorf("%s: no obsm key %s (obsm has: %s)", path, data.Quote(key), data.QuoteList(avail, 0))
 		}
 		inputs = append(inputs, EmbeddingInput{Name: key, X: pickRows(m, keep), Pre: pre,
 			Labels: labels, Batches: batches, Dropped: dropped, Kept: keep})
 	}
 	return inputs, nil
-}
-
-// isMissing reports whether a label is missing as pandas reads CSVs
-// (empty, "NA", "NaN", "nan") or as an absent categorical ("").
-func isMissing(s string) bool {
-	switch strings.TrimSpace(s) {
-	case "", "NA", "NaN", "nan", "<NA>":
-		return true
-	}
-	return false
 }
 
 // keepPresent returns the indices of cells whose label and batch are both
@@ -148,7 +139,7 @@ func keepPresent(src string, opt EmbeddingOptions, labels, batches []string) ([]
 	var keep []int
 	missL, missB := 0, 0
 	for i := range labels {
-		ml, mb := isMissing(labels[i]), isMissing(batches[i])
+		ml, mb := data.MissingLabel(labels[i]), data.MissingLabel(batches[i])
 		if ml {
 			missL++
 		}

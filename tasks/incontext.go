@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strings"
+
+	"github.com/cellbench/cellbench/data"
 )
 
 // InContext is the in-context prompting task (KindInContext, see doc.go).
@@ -162,7 +163,7 @@ func BuildInContextSplit(perts, ctxs []string, control string, cfg TaskConfig, s
 	}
 	known := func(c string) error {
 		if _, ok := rows[c]; !ok {
-			return fmt.Errorf("%s: context %q not in the data (have %s)", InContext, c, strings.Join(contexts, ", "))
+			return fmt.Errorf("%s: context %s not in the data (have %s)", InContext, data.Quote(c), data.QuoteList(contexts, 0))
 		}
 		return nil
 	}

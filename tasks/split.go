@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/cellbench/cellbench/data"
 )
 
 // Names of the perturbation tasks (see doc.go for their definitions).
@@ -160,7 +162,7 @@ func BuildSplit(perts, ctxs []string, control string, cfg TaskConfig, seed uint6
 		}
 		if cfg.Holdout != "" {
 			if _, found := byCtx[cfg.Holdout]; !found {
-				return "", fmt.Errorf("%s: holdout context %q not in the data (have %s)", cfg.Name, cfg.Holdout, strings.Join(contexts, ", "))
+				return "", fmt.Errorf("%s: holdout context %s not in the data (have %s)", cfg.Name, data.Quote(cfg.Holdout), data.QuoteList(contexts, 0))
 			}
 			if !slices.Contains(ok, cfg.Holdout) {
 				return "", fmt.Errorf("%s: context %q needs %q controls and ≥ %d perturbations (has %d)", cfg.Name, cfg.Holdout, control, minPerts, len(byCtx[cfg.Holdout]))
@@ -213,7 +215,7 @@ func BuildSplit(perts, ctxs []string, control string, cfg TaskConfig, seed uint6
 		scope := contexts
 		if cfg.Holdout != "" {
 			if _, found := byCtx[cfg.Holdout]; !found {
-				return nil, fmt.Errorf("%s: context %q not in the data (have %s)", cfg.Name, cfg.Holdout, strings.Join(contexts, ", "))
+				return nil, fmt.Errorf("%s: context %s not in the data (have %s)", cfg.Name, data.Quote(cfg.Holdout), data.QuoteList(contexts, 0))
 			}
 			scope = []string{cfg.Holdout}
 		}
