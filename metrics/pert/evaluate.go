@@ -298,7 +298,7 @@ func (r *Report) finish(selected []string, rankL1 []float64, needDE bool) {
 		if len(nan) > 0 {
 			reason := nanReasons[m]
 			if reason == "" {
-				reason = "undefined"
+				reason = "a non-finite intermediate value made it undefined for this input"
 			}
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s is NaN for %d of %d rows (%s): %s", m, len(nan), len(r.Rows), reason, listHead(nan, 20)))
 		}

@@ -48,9 +48,15 @@ func groupSide(in Input, name, control string) (map[string]*sideContext, error) 
 	}
 	out := map[string]*sideContext{}
 	for i, p := range in.Perts {
+		if data.MissingLabel(p) {
+			return nil, fmt.Errorf("%s: cell %d has a missing perturbation label %s: cells without a label are never scored as a perturbation", name, i, data.Quote(p))
+		}
 		c := ""
 		if in.Contexts != nil {
 			c = in.Contexts[i]
+			if data.MissingLabel(c) {
+				return nil, fmt.Errorf("%s: cell %d has a missing context label %s", name, i, data.Quote(c))
+			}
 		}
 		sc := out[c]
 		if sc == nil {
@@ -86,7 +92,7 @@ func matchSides(real, pred map[string]*sideContext, control string, needPredCont
 		if !withContexts {
 			return ""
 		}
-		return fmt.Sprintf(" in context %q", c)
+		return " in context " + data.Quote(c)
 	}
 	var ctxs []string
 	for c := range real {
@@ -101,19 +107,19 @@ func matchSides(real, pred map[string]*sideContext, control string, needPredCont
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return nil, fmt.Errorf("contexts differ: pred has %s not in real", listHead(quoteAll(missing), 10))
+		return nil, fmt.Errorf("contexts differ: pred has %s not in real%s", listHead(quoteAll(missing), 10), hintOf(nearMissHint(ctxs, missing)))
 	}
 	p := &plan{}
 	for _, c := range ctxs {
 		r, q := real[c], pred[c]
 		if q == nil {
-			return nil, fmt.Errorf("contexts differ: real has context %q, pred has no cell of it", c)
+			return nil, fmt.Errorf("contexts differ: real has context %s, pred has no cell of it", data.Quote(c))
 		}
 		if r.control == nil {
-			return nil, fmt.Errorf("real: control label %q has no cell%s", control, where(c))
+			return nil, fmt.Errorf("real: control label %s has no cell%s", data.Quote(control), where(c))
 		}
 		if needPredControl && q.control == nil {
-			return nil, fmt.Errorf("pred: control label %q has no cell%s (use control reference real if the model does not predict controls)", control, where(c))
+			return nil, fmt.Errorf("pred: control label %s has no cell%s (use control reference real if the model does not predict controls)", data.Quote(control), where(c))
 		}
 		var onlyReal, onlyPred []string
 		for t := range r.groups {
@@ -136,10 +142,13 @@ func matchSides(real, pred map[string]*sideContext, control string, needPredCont
 			if len(onlyPred) > 0 {
 				parts = append(parts, fmt.Sprintf("not in real: %s", listHead(quoteAll(onlyPred), 10)))
 			}
+			if hint := nearMissHint(onlyReal, onlyPred); hint != "" {
+				parts = append(parts, hint)
+			}
 			return nil, fmt.Errorf("perturbation sets differ%s: %s", where(c), strings.Join(parts, "; "))
 		}
 		if len(r.groups) == 0 {
-			return nil, fmt.Errorf("no perturbation other than the control %q%s", control, where(c))
+			return nil, fmt.Errorf("no perturbation other than the control %s%s", data.Quote(control), where(c))
 		}
 		pc := planContext{name: c, realCtrl: r.control}
 		if needPredControl {
@@ -161,9 +170,36 @@ func matchSides(real, pred map[string]*sideContext, control string, needPredCont
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
-		out[i] = fmt.Sprintf("%q", x)
+		out[i] = data.Quote(x)
 	}
 	return out
+}
+
+// nearMissHint names the pairs of a and b that differ only by case,
+// surrounding spaces or Unicode normalisation (data.LooseKey), or "".
+func nearMissHint(a, b []string) string {
+	byKey := map[string]string{}
+	for _, x := range a {
+		byKey[data.LooseKey(x)] = x
+	}
+	var pairs []string
+	for _, y := range b {
+		if x, ok := byKey[data.LooseKey(y)]; ok && x != y {
+			pairs = append(pairs, data.Quote(x)+" vs "+data.Quote(y))
+		}
+	}
+	if len(pairs) == 0 {
+		return ""
+	}
+	return "labels that differ only by case, surrounding spaces or Unicode normalisation: " + listHead(pairs, 5)
+}
+
+// hintOf returns "; "+hint, or "" for no hint.
+func hintOf(hint string) string {
+	if hint == "" {
+		return ""
+	}
+	return "; " + hint
 }
 
 // listHead joins at most n items and says how many more there are.

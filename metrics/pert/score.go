@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/metrics"
 )
 
@@ -88,6 +89,9 @@ func ReadAggMeans(r io.Reader) (map[string]float64, []string, error) {
 		return nil, nil, fmt.Errorf("not an aggregate table: want a first column named \"statistic\"")
 	}
 	head := recs[0]
+	if err := data.CheckCSVHeader(head); err != nil {
+		return nil, nil, err
+	}
 	for _, rec := range recs[1:] {
 		if len(rec) == 0 || rec[0] != "mean" {
 			continue

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/metrics"
 )
 
@@ -51,11 +52,11 @@ func ReadPositions(r io.Reader) ([]Position, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := data.CheckCSVHeader(head); err != nil {
+		return nil, err
+	}
 	col := map[string]int{}
 	for i, h := range head {
-		if _, dup := col[h]; dup {
-			return nil, fmt.Errorf("header: column %q appears twice", h)
-		}
 		col[h] = i
 	}
 	idx := make([]int, len(PositionColumns))

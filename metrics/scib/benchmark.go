@@ -101,6 +101,18 @@ func DefaultOptions() Options {
 		TypingK: 5, KMeansIter: 300, KMeansTol: 1e-4}
 }
 
+// CheckMetricNames returns an error naming the first of names that is not
+// one of AllMetrics (commands check --metrics before reading any data).
+func CheckMetricNames(names []string) error {
+	known := AllMetrics()
+	for _, m := range names {
+		if !slices.Contains(known, m) {
+			return fmt.Errorf("unknown metric %q (known: %s)", m, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
 // Value is one metric value; Reason says why it is NaN (or was clipped,
 // or which members an aggregate skipped) and is empty otherwise.
 type Value struct {
@@ -121,6 +133,9 @@ type Report struct {
 	LeidenResolution             float64            // resolution of the best Leiden NMI
 	KMeansIterations             int
 	KBET                         []KBETLabel
+	// Notes say how the input was conditioned (an embedding rescaled by a
+	// power of two, conditionEmbedding); empty for every usual embedding.
+	Notes []string
 }
 
 // Get returns the value of a metric and whether it was computed.
@@ -139,13 +154,35 @@ func (r *Report) Get(name string) (Value, bool) {
 // this package define them, sharing one exact 90-NN table.
 //
 // It returns an error (never a silent number) when lengths disagree, x has
-// no cells or columns or a non-finite value, a label or batch is empty, or
-// a requested metric name is unknown. Metrics that are undefined for the
+// no cells or columns or a non-finite value, its magnitudes span more than
+// float64 can score (conditionEmbedding), a label or batch is empty, or a
+// requested metric name is unknown. An embedding far outside float64's
+// safe range for squared distances is rescaled by a power of two first
+// (Report.Notes says so). No input panics; a non-finite result always
+// carries a reason (checkResult). Metrics that are undefined for the
 // input (one label, one batch, no pre-integration embedding, ...) are NaN
 // with the reason in Value.Reason.
 func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, error) {
 	if err := checkInput(x, labels, batches, opt.Pre); err != nil {
 		return nil, err
+	}
+	var notes []string
+	x, note, err := conditionEmbedding(x, "embedding")
+	if err != nil {
+		return nil, err
+	}
+	lisiNote := ""
+	if note != "" {
+		notes = append(notes, note)
+		lisiNote = "computed on the rescaled embedding (LISI is not scale-invariant)"
+	}
+	if opt.Pre != nil {
+		if opt.Pre, note, err = conditionEmbedding(opt.Pre, "pre-integration embedding"); err != nil {
+			return nil, err
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
 	}
 	bioSet, batchSet, err := opt.Preset.Members()
 	if err != nil {
@@ -169,11 +206,10 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			want[m] = true
 		}
 	} else {
-		known := AllMetrics()
+		if err := CheckMetricNames(opt.Metrics); err != nil {
+			return nil, err
+		}
 		for _, m := range opt.Metrics {
-			if !slices.Contains(known, m) {
-				return nil, fmt.Errorf("unknown metric %q (known: %s)", m, strings.Join(known, ", "))
-			}
 			want[m] = true
 		}
 	}
@@ -186,9 +222,10 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	n := x.Rows
 	lab, bat := Encode(labels), Encode(batches)
 	rep := &Report{Preset: opt.Preset, Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
-		Seconds: map[string]float64{}, LouvainResolution: math.NaN(), LeidenResolution: math.NaN()}
+		Seconds: map[string]float64{}, LouvainResolution: math.NaN(), LeidenResolution: math.NaN(), Notes: notes}
 	vals := map[string]Value{}
 	set := func(name string, v float64, reason string) {
+		v, reason = checkResult(v, reason)
 		vals[name] = Value{Name: name, Value: v, Reason: reason}
 	}
 	timed := func(step string, fn func()) {
@@ -289,11 +326,11 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			l := LISIs(nb, groupings, 0, opt.Workers)
 			if want[CLISIName] {
 				v, why := CLISI(l[0], len(lab.Names))
-				set(CLISIName, v, joinReasons(why, kNote))
+				set(CLISIName, v, joinReasons(joinReasons(why, kNote), lisiNote))
 			}
 			if want[ILISIName] {
 				v, why := ILISI(l[len(l)-1], len(bat.Names))
-				set(ILISIName, v, joinReasons(why, kNote))
+				set(ILISIName, v, joinReasons(joinReasons(why, kNote), lisiNote))
 			}
 		})
 	}

@@ -28,7 +28,8 @@ type EmbeddingCSV struct {
 // in file order; each of keep is returned as strings. It returns an error
 // naming the file, row and column on: a missing header, no column matching
 // the glob, an unknown keep column (listing the available ones), a ragged
-// row, or an embedding value that is not a finite number ("NA" included).
+// row, a column name that appears twice in the header, or an embedding
+// value that is not a finite number ("NA" included).
 func ReadEmbeddingCSV(file, glob string, keep []string) (*EmbeddingCSV, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -55,6 +56,9 @@ func readEmbeddingCSV(r io.Reader, name, glob string, keep []string) (*Embedding
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
+	if err := data.CheckCSVHeader(header); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	out := &EmbeddingCSV{Path: name, Columns: map[string][]string{}}
 	var embIdx []int
 	for j, h := range header {
@@ -64,7 +68,7 @@ func readEmbeddingCSV(r io.Reader, name, glob string, keep []string) (*Embedding
 		}
 	}
 	if len(embIdx) == 0 {
-		return nil, fmt.Errorf("%s: no column matches --embed-cols %q (columns: %s)", name, glob, strings.Join(header, ", "))
+		return nil, fmt.Errorf("%s: no column matches --embed-cols %q (columns: %s)", name, glob, data.QuoteList(header, 0))
 	}
 	keepIdx := make([]int, len(keep))
 	for k, c := range keep {
@@ -75,7 +79,7 @@ func readEmbeddingCSV(r io.Reader, name, glob string, keep []string) (*Embedding
 			}
 		}
 		if keepIdx[k] < 0 {
-			return nil, fmt.Errorf("%s: unknown column %q (columns: %s)", name, c, strings.Join(header, ", "))
+			return nil, fmt.Errorf("%s: unknown column %s (columns: %s)", name, data.Quote(c), data.QuoteList(header, 0))
 		}
 	}
 	var vals []float64

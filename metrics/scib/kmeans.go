@@ -23,7 +23,9 @@ type KMeansResult struct {
 // next one the best (lowest total potential) of 2 + ⌊ln k⌋ candidates drawn
 // with probability ∝ squared distance to the nearest chosen centre. Random
 // numbers come from rng (PCG-seeded by the caller). It panics if k is not in
-// [1, N].
+// [1, N]. Non-finite squared distances (coordinates beyond float64's range;
+// Benchmark conditions its input so they cannot occur) make the choice
+// arbitrary but never out of range.
 func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 	n, d := x.Rows, x.Cols
 	if k < 1 || k > n {
@@ -53,8 +55,8 @@ func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 		for t := 0; t < trials; t++ {
 			r := rng.Float64() * pot
 			id := sort.SearchFloat64s(cum, r) // first index with cum ≥ r (numpy searchsorted 'left')
-			if id >= n {
-				id = n - 1
+			if id >= n || id < 0 {
+				id = n - 1 // r NaN or beyond the sum (rounding)
 			}
 			cp := 0.0
 			sqDists(x.Row(id), cols, 0, n, cand)
@@ -65,7 +67,9 @@ func KMeansPlusPlusInit(x *data.Dense, k int, rng *rand.Rand) [][]float64 {
 				cand[i] = v
 				cp += v
 			}
-			if cp < bestPot {
+			// The first candidate is taken whatever its potential, so a
+			// non-finite potential can never leave bestID at −1.
+			if cp < bestPot || bestID < 0 {
 				bestPot, bestID = cp, id
 				copy(best, cand)
 			}

@@ -20,8 +20,15 @@ import (
 //
 // the fraction of total variance explained by batch, which is what this
 // function computes exactly (no eigendecomposition, no sign ambiguity).
-// It panics on a length mismatch; it returns NaN when x has zero variance.
+// It panics on a length mismatch; it returns NaN when x has zero variance
+// or its variance is not finite (see pcr for the reason).
 func PCR(x *data.Dense, batches Codes) float64 {
+	v, _ := pcr(x, batches)
+	return v
+}
+
+// pcr is PCR with the reason of a NaN.
+func pcr(x *data.Dense, batches Codes) (float64, string) {
 	n, d := x.Rows, x.Cols
 	if len(batches.Code) != n {
 		panic(fmt.Sprintf("scib: PCR: %d batches for %d cells", len(batches.Code), n))
@@ -42,7 +49,10 @@ func PCR(x *data.Dense, batches Codes) float64 {
 		}
 	}
 	if total == 0 {
-		return math.NaN()
+		return math.NaN(), "zero variance"
+	}
+	if math.IsInf(total, 0) || math.IsNaN(total) {
+		return math.NaN(), "its total variance overflows float64"
 	}
 	var between float64
 	for b, s := range bm {
@@ -54,7 +64,7 @@ func PCR(x *data.Dense, batches Codes) float64 {
 			between += v * v / cnt
 		}
 	}
-	return between / total
+	return between / total, ""
 }
 
 // PCRComparison is SPEC `pcr_comparison` (higher is better, in [0, 1]):
@@ -63,9 +73,13 @@ func PCR(x *data.Dense, batches Codes) float64 {
 // (scib-metrics pcr_comparison, scale=True). NaN with a reason when
 // pcr_pre = 0 (no batch variance to remove, e.g. a single batch).
 func PCRComparison(pre, post *data.Dense, batches Codes) (float64, string) {
-	a, b := PCR(pre, batches), PCR(post, batches)
-	if math.IsNaN(a) || math.IsNaN(b) {
-		return math.NaN(), "an embedding has zero variance"
+	a, whyA := pcr(pre, batches)
+	b, whyB := pcr(post, batches)
+	if math.IsNaN(a) {
+		return math.NaN(), "the pre-integration embedding: " + whyA
+	}
+	if math.IsNaN(b) {
+		return math.NaN(), "the embedding: " + whyB
 	}
 	if a == 0 {
 		return math.NaN(), "batch explains no variance of the pre-integration embedding (pcr_pre = 0)"
