@@ -20,6 +20,23 @@
 // Bad input (length mismatch, NaN/Inf in x, empty label, unknown metric) is
 // an error, never a number. Every metric is higher-is-better in [0, 1].
 //
+// # Numeric range
+//
+// Every metric squares coordinate differences, so float64 needs the
+// coordinates well inside its exponent range. Benchmark leaves an
+// embedding whose largest magnitude lies in [2^-100, 2^100] untouched
+// (every real embedding: results are bit-identical to computing on it
+// directly); one outside is multiplied by the power of two that brings its
+// median non-zero magnitude into [0.5, 1) — exact in float64 — and
+// Report.Notes says so. All metrics are invariant to that scaling except
+// LISI (clisi, ilisi), which, as scib-metrics defines it (β bisection from
+// 1), depends on the distances' scale: their reasons say they were
+// computed on the rescaled embedding. An embedding whose magnitudes span
+// 2^400 or more (one coordinate 1e200 among values near 1) cannot be
+// scored in float64 — beside that coordinate the other cells' squared
+// differences underflow to 0 — and is an error naming the coordinate.
+// No input panics; a non-finite result always carries a reason.
+//
 // # Shared neighbours
 //
 // One exact Euclidean kNN table at k = 90 (ExactKNN), each row starting with
