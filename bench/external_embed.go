@@ -191,6 +191,9 @@ func readEmbedCSV(r io.Reader) ([]string, *data.Dense, error) {
 	if len(header) < 2 {
 		return nil, nil, errors.New("want a cell-name column and at least one dimension")
 	}
+	if err := data.CheckCSVHeader(header); err != nil {
+		return nil, nil, err
+	}
 	x := &data.Dense{Cols: len(header) - 1}
 	var names []string
 	for line := 2; ; line++ {

@@ -29,6 +29,11 @@ type Prepared struct {
 	// Counts is the dataset as stored (raw counts, every cell), read on
 	// first use by the imputation tasks (kind_impute.go); nil until then.
 	Counts *data.Dataset
+	// Warnings are labels that differ from the control, a kept context or
+	// a drop label only by case, surrounding spaces or Unicode
+	// normalisation (data.Labels.Warnings): they are not matched, and the
+	// runner, train and predict print them.
+	Warnings []string
 }
 
 // LoadDataset reads a dataset spec's file (a registry name or a path,
@@ -42,6 +47,16 @@ func LoadDataset(spec DatasetSpec, dataDir string) (*Prepared, error) {
 		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
 	}
 	p := &Prepared{Spec: spec}
+	if !isCSV(spec.File) {
+		// Every obs column the spec names, from the metadata, before X.
+		meta, err := h5ad.ReadMeta(path)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+		}
+		if err := checkSpecColumns(spec, meta.Obs, meta.Obsm); err != nil {
+			return nil, err
+		}
+	}
 	if spec.PertCol != "" && !isCSV(spec.File) {
 		d, err := h5ad.Read(path)
 		if err != nil {
@@ -118,32 +133,104 @@ func embedCells(d *data.Dataset, kept []int, batchCol string) (*data.Dataset, er
 	return sub.SubsetCells(kept), nil
 }
 
+// checkSpecColumns checks, on an .h5ad's obs frame and obsm keys (read
+// without X), every column a spec names: the perturbation labels
+// (checkPertLabels), the embed block's label and batch columns and obsm
+// key, and the coordinate columns.
+func checkSpecColumns(spec DatasetSpec, obs data.Frame, obsm []string) error {
+	if spec.PertCol != "" {
+		if _, _, _, err := checkPertLabels(spec, obs); err != nil {
+			return err
+		}
+	}
+	if spec.Embed != nil {
+		e, err := ResolveEmbed(spec)
+		if err != nil {
+			return err
+		}
+		for _, c := range []struct{ field, col string }{{"label_col", e.LabelCol}, {"batch_col", e.BatchCol}} {
+			if _, err := obs.Column(c.col); err != nil {
+				return fmt.Errorf("dataset %s: embed: %s: %w", spec.Name, c.field, err)
+			}
+		}
+		if e.Obsm != "" && !slices.Contains(obsm, e.Obsm) {
+			return fmt.Errorf("dataset %s: embed: no obsm key %s (obsm has: %s)", spec.Name, data.Quote(e.Obsm), data.QuoteList(obsm, 0))
+		}
+	}
+	for _, c := range spec.Coords {
+		if _, err := obs.Column(c); err != nil {
+			return fmt.Errorf("dataset %s: coords: %w", spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// checkPertLabels checks the perturbation and context columns of a spec:
+// both exist and label every cell (data.Labels.CheckPresent: a cell with
+// a missing label is never scored as a perturbation named ""), the control,
+// every kept context and every drop label occur (a drop label that matches
+// no cell is a typo that would keep the cells it meant to drop), and it
+// returns the labels with warnings for near-misses of those names.
+func checkPertLabels(spec DatasetSpec, obs data.Frame) (perts, ctxs []string, warnings []string, err error) {
+	fail := func(err error) ([]string, []string, []string, error) {
+		return nil, nil, nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
+	}
+	c, err := obs.Column(spec.PertCol)
+	if err != nil {
+		return fail(fmt.Errorf("pert_col: %w", err))
+	}
+	pl := data.NewLabels(spec.PertCol, c.Labels())
+	if err := pl.CheckPresent(obs.Index); err != nil {
+		return fail(err)
+	}
+	if err := pl.Require("control label", spec.Control); err != nil {
+		return fail(err)
+	}
+	warnings = append(warnings, pl.Warnings("control", spec.Control)...)
+	for _, l := range spec.Drop {
+		if err := pl.Require("drop label", l); err != nil {
+			return fail(err)
+		}
+		warnings = append(warnings, pl.Warnings("drop label", l)...)
+	}
+	ctxs = make([]string, len(pl.Values))
+	if spec.ContextCol != "" {
+		c, err := obs.Column(spec.ContextCol)
+		if err != nil {
+			return fail(fmt.Errorf("context_col: %w", err))
+		}
+		cl := data.NewLabels(spec.ContextCol, c.Labels())
+		if err := cl.CheckPresent(obs.Index); err != nil {
+			return fail(err)
+		}
+		for _, want := range spec.Contexts {
+			if err := cl.Require("context", want); err != nil {
+				return fail(err)
+			}
+			warnings = append(warnings, cl.Warnings("context", want)...)
+		}
+		ctxs = cl.Values
+	} else if len(spec.Contexts) > 0 {
+		return fail(fmt.Errorf("contexts %s need a context_col", data.QuoteList(spec.Contexts, 5)))
+	}
+	for i, w := range warnings {
+		warnings[i] = fmt.Sprintf("dataset %s: %s", spec.Name, w)
+	}
+	return pl.Values, ctxs, warnings, nil
+}
+
 // PrepareDataset applies a spec to an in-memory dataset (see LoadDataset).
 func PrepareDataset(spec DatasetSpec, d *data.Dataset) (*Prepared, error) {
+	perts, ctxs, warnings, err := checkPertLabels(spec, d.Obs)
+	if err != nil {
+		return nil, err
+	}
 	scale, ts := spec.scaleAndTargetSum()
 	x, err := data.ToLog1p(d, scale, ts)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
 	}
 	d = &data.Dataset{Path: d.Path, X: x, Obs: d.Obs, Var: d.Var, Scale: data.Log1p}
-	perts, err := d.ObsLabels(spec.PertCol)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
-	}
-	ctxs := make([]string, len(perts))
-	if spec.ContextCol != "" {
-		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", spec.Name, err)
-		}
-	}
-	if !slices.Contains(perts, spec.Control) {
-		return nil, fmt.Errorf("dataset %s: control label %q not found in obs column %q", spec.Name, spec.Control, spec.PertCol)
-	}
-	for _, c := range spec.Contexts {
-		if !slices.Contains(ctxs, c) {
-			return nil, fmt.Errorf("dataset %s: context %q not found in obs column %q", spec.Name, c, spec.ContextCol)
-		}
-	}
 	keep := make([]bool, len(perts))
 	for i := range perts {
 		keep[i] = !slices.Contains(spec.Drop, perts[i]) &&
@@ -180,7 +267,8 @@ func PrepareDataset(spec DatasetSpec, d *data.Dataset) (*Prepared, error) {
 	if len(rows) < len(perts) {
 		d = d.SubsetCells(rows)
 	}
-	return &Prepared{Spec: spec, Data: d, Pert: tasks.PertSpec{PertCol: spec.PertCol, ContextCol: spec.ContextCol, Control: spec.Control}}, nil
+	return &Prepared{Spec: spec, Data: d, Pert: tasks.PertSpec{PertCol: spec.PertCol, ContextCol: spec.ContextCol, Control: spec.Control},
+		Warnings: warnings}, nil
 }
 
 // scaleAndTargetSum returns the spec's scale ("auto" when unset) and

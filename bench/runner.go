@@ -272,6 +272,9 @@ func (r *Runner) dataset(spec DatasetSpec, cache map[string]*Prepared, errs map[
 		what = append(what, fmt.Sprintf("embedding %s %d cells × %d dims", e.Name, e.X.Rows, e.X.Cols))
 	}
 	fmt.Fprintf(r.Progress, "  loaded %s: %s (%.1fs)\n", spec.Name, strings.Join(what, "; "), time.Since(t0).Seconds())
+	for _, w := range p.Warnings {
+		fmt.Fprintf(r.Progress, "  warning: %s\n", w)
+	}
 	return p, nil
 }
 

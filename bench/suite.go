@@ -43,7 +43,8 @@ type DatasetSpec struct {
 	Scale     string  `yaml:"scale,omitempty"`
 	TargetSum float64 `yaml:"target_sum,omitempty"`
 	// Drop removes cells with these perturbation labels (e.g. TAP-seq's
-	// "multiple", "unassigned").
+	// "multiple", "unassigned"); each must label some cell (a label that
+	// matches none is an error, not silently ignored).
 	Drop []string `yaml:"drop,omitempty"`
 	// Contexts keeps only these contexts (all when empty).
 	Contexts []string `yaml:"contexts,omitempty"`
@@ -260,10 +261,50 @@ func ParseSuite(b []byte) (*Suite, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("suite: %w", err)
 	}
+	s.dropEmpty()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// dropEmpty makes empty lists and maps nil, so that "params: {}" or
+// "drop: []" mean what leaving them out means: the same fingerprints and
+// cell keys (a parsed suite re-encoded, as a runner given no suite text
+// writes it, omits them; found by FuzzParseSuite).
+func (s *Suite) dropEmpty() {
+	for i := range s.Datasets {
+		d := &s.Datasets[i]
+		if len(d.Drop) == 0 {
+			d.Drop = nil
+		}
+		if len(d.Contexts) == 0 {
+			d.Contexts = nil
+		}
+		if len(d.Coords) == 0 {
+			d.Coords = nil
+		}
+	}
+	for i := range s.Models {
+		m := &s.Models[i]
+		if len(m.Params) == 0 {
+			m.Params = nil
+		}
+		if len(m.Command) == 0 {
+			m.Command = nil
+		}
+		if len(m.Env) == 0 {
+			m.Env = nil
+		}
+	}
+	for i := range s.Tasks {
+		if len(s.Tasks[i].MaskRatios) == 0 {
+			s.Tasks[i].MaskRatios = nil
+		}
+	}
+	if len(s.Eval.Metrics) == 0 {
+		s.Eval.Metrics = nil
+	}
 }
 
 // LoadSuite reads and parses a suite file.
@@ -321,8 +362,8 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("suite %s: dataset %s: file is required", s.Name, d.Name)
 		case d.Scale != "" && d.Scale != "auto" && d.Scale != "counts" && d.Scale != "log1p":
 			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
-		case d.TargetSum < 0:
-			return fmt.Errorf("suite %s: dataset %s: target_sum %g < 0", s.Name, d.Name, d.TargetSum)
+		case data.CheckTargetSum(d.TargetSum) != nil:
+			return fmt.Errorf("suite %s: dataset %s: target_sum %g: want a library size > 0 (unset = %g)", s.Name, d.Name, d.TargetSum, data.DefaultTargetSum)
 		case len(d.Coords) != 0 && len(d.Coords) != 2:
 			return fmt.Errorf("suite %s: dataset %s: coords %q: want two obs columns (x, y)", s.Name, d.Name, d.Coords)
 		}
