@@ -22,10 +22,16 @@ import (
 
 // CheckStart records want (the JSON of a model's training settings) in
 // dir/file, creating dir, or — when dir/file exists — errors unless it
-// holds exactly want. model prefixes the errors ("state", "sct").
+// holds exactly want. A start file beside which no checkpoint was ever
+// saved (a run rejected or killed before its first save) holds nothing to
+// resume: it is replaced, so a corrected run is not blocked by a rejected
+// one. model prefixes the errors ("state", "sct").
 func CheckStart(dir, file, model string, want []byte) error {
 	path := filepath.Join(dir, file)
 	got, err := os.ReadFile(path)
+	if err == nil && string(got) != string(want) && !hasCheckpoint(dir) {
+		err = os.ErrNotExist // nothing to resume: start afresh
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -38,6 +44,17 @@ func CheckStart(dir, file, model string, want []byte) error {
 		return fmt.Errorf("%s: %s holds a run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", model, dir)
 	}
 	return nil
+}
+
+// hasCheckpoint reports whether dir holds a GoMLX checkpoint
+// ("checkpoint-*.json", as checkpoint.Handler names them) or the loss
+// history written with each save.
+func hasCheckpoint(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "history.json")); err == nil {
+		return true
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*.json"))
+	return len(m) > 0
 }
 
 // WriteMeta writes v as indented JSON to dir/file, atomically.

@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"fmt"
 	"io"
+	"math"
 
 	"github.com/gomlx/compute"
 
@@ -36,14 +38,38 @@ type TrainDefaults struct {
 // defaults, in a fixed order, for a model to append to its hparams.Table.
 func TrainParams(d TrainDefaults) []hparams.Param {
 	return []hparams.Param{
-		{Key: KeySteps, Default: d.Steps, Doc: "optimizer steps"},
-		{Key: KeyLR, Default: d.LR, Doc: "peak learning rate (AdamW)"},
-		{Key: KeyWarmupFrac, Default: d.WarmupFrac, Doc: "fraction of steps in linear warm-up"},
-		{Key: KeyFinalLRFrac, Default: d.FinalLRFrac, Doc: "cosine annealing ends at this fraction of lr"},
-		{Key: KeyWeightDecay, Default: d.WeightDecay, Doc: "AdamW decoupled weight decay"},
-		{Key: KeyGradClip, Default: d.GradClip, Doc: "global gradient-norm clip; 0 = none"},
-		{Key: KeyCheckpointEvery, Default: d.CheckpointEvery, Doc: "save a checkpoint every N steps when training into a directory; 0 = at the end only"},
+		{Key: KeySteps, Default: d.Steps, Doc: "optimizer steps", Check: hparams.Positive},
+		{Key: KeyLR, Default: d.LR, Doc: "peak learning rate (AdamW)", Check: finitePositive},
+		{Key: KeyWarmupFrac, Default: d.WarmupFrac, Doc: "fraction of steps in linear warm-up", Check: fraction},
+		{Key: KeyFinalLRFrac, Default: d.FinalLRFrac, Doc: "cosine annealing ends at this fraction of lr", Check: fraction},
+		{Key: KeyWeightDecay, Default: d.WeightDecay, Doc: "AdamW decoupled weight decay", Check: finiteNonNegative},
+		{Key: KeyGradClip, Default: d.GradClip, Doc: "global gradient-norm clip; 0 = none", Check: finiteNonNegative},
+		{Key: KeyCheckpointEvery, Default: d.CheckpointEvery, Doc: "save a checkpoint every N steps when training into a directory; 0 = at the end only", Check: hparams.NonNegative},
 	}
+}
+
+// The checks of the shared training settings: a value Train or the
+// schedule would refuse is refused when the configuration is resolved,
+// before a command creates its checkpoint directory.
+func finitePositive(v any) error {
+	if x, ok := v.(float64); ok && x > 0 && !math.IsInf(x, 1) {
+		return nil
+	}
+	return fmt.Errorf("want a finite value > 0")
+}
+
+func finiteNonNegative(v any) error {
+	if x, ok := v.(float64); ok && x >= 0 && !math.IsInf(x, 1) {
+		return nil
+	}
+	return fmt.Errorf("want a finite value ≥ 0")
+}
+
+func fraction(v any) error {
+	if x, ok := v.(float64); ok && x >= 0 && x <= 1 {
+		return nil
+	}
+	return fmt.Errorf("want a fraction in [0, 1]")
 }
 
 // TrainOptionsFrom returns the TrainOptions of a resolved configuration
