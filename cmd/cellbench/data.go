@@ -21,7 +21,7 @@ func runDataList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("data list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "", "data directory (default $CELLBENCH_DATA or ../shared/data)")
-	verify := fs.Bool("verify", false, "check each local file's SHA-256 against the registry")
+	verify := fs.Bool("verify", false, "check each local file's SHA-256 against the registry; exit status 1 when a file is missing or changed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,15 +31,18 @@ func runDataList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	r := data.NewRegistry(*dir)
 	fmt.Fprintf(stdout, "data directory: %s\n\n", r.Dir)
 	fmt.Fprintf(stdout, "%-28s %-10s %-20s %s\n", "NAME", "STATUS", "SHAPE", "DESCRIPTION")
+	var failed []string // --verify: datasets that are missing or changed
 	for _, e := range r.Entries() {
 		status := "upstream"
 		if e.Local() {
 			status = "present"
 			if _, err := r.Path(e.Name); err != nil {
 				status = "MISSING"
+				failed = append(failed, e.Name+" (missing)")
 			} else if *verify {
 				if err := r.Verify(e.Name); err != nil {
 					status = "CHANGED"
+					failed = append(failed, e.Name+" (checksum changed)")
 				} else {
 					status = "verified"
 				}
@@ -49,6 +52,9 @@ func runDataList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if !e.Local() {
 			fmt.Fprintf(stdout, "%-28s %-10s %-20s not available here; source: %s; get it from: %s\n", "", "", "", e.Source, e.Upstream)
 		}
+	}
+	if *verify && len(failed) > 0 {
+		return fmt.Errorf("data list --verify: %d local datasets failed verification: %s", len(failed), strings.Join(failed, ", "))
 	}
 	return nil
 }

@@ -44,9 +44,44 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *hvg < 0 {
 		return fmt.Errorf("data prep: --hvg %d must be ≥ 0", *hvg)
 	}
+	if _, err := data.ParseScale(*scale); err != nil {
+		return fmt.Errorf("data prep: --scale: %w", err)
+	}
+	if err := data.CheckTargetSum(*targetSum); err != nil {
+		return fmt.Errorf("data prep: --target-sum: %w", err)
+	}
 	path, err := data.NewRegistry(*dir).Resolve(*in)
 	if err != nil {
 		return fmt.Errorf("data prep: %w", err)
+	}
+	// What the flags name, from the metadata, before reading X.
+	meta, err := h5ad.ReadMeta(path)
+	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	var keepCols []string
+	if *obsCols != "" {
+		for _, name := range strings.Split(*obsCols, ",") {
+			name = strings.TrimSpace(name)
+			if _, err := meta.Obs.Column(name); err != nil {
+				return fmt.Errorf("data prep: --obs-cols: %s: obs: %w", path, err)
+			}
+			keepCols = append(keepCols, name)
+		}
+	}
+	var refGenes []string
+	if *genesFrom != "" {
+		ref, err := h5ad.ReadMeta(*genesFrom)
+		if err != nil {
+			return fmt.Errorf("data prep: --genes-from: %w", err)
+		}
+		if _, err := data.AlignGenes(ref.Var.Index, meta.Var.Index); err != nil {
+			return fmt.Errorf("data prep: genes differ from %s: %s: %w", *genesFrom, path, err)
+		}
+		refGenes = ref.Var.Index
+	}
+	if *hvg > meta.NGenes {
+		return fmt.Errorf("data prep: --hvg %d: %s has only %d genes", *hvg, path, meta.NGenes)
 	}
 	d, err := h5ad.Read(path)
 	if err != nil {
@@ -60,10 +95,10 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	logf(stderr, *quiet, "data prep: scale %s → log1p", d.Scale)
 	d.X, d.Scale = x, data.Log1p
 	d.Layers, d.Raw = nil, nil
-	if *obsCols != "" {
+	if keepCols != nil {
 		var keep []*data.Column
-		for _, name := range strings.Split(*obsCols, ",") {
-			c, err := d.Obs.Column(strings.TrimSpace(name))
+		for _, name := range keepCols {
+			c, err := d.Obs.Column(name)
 			if err != nil {
 				return fmt.Errorf("data prep: %s: obs: %w", path, err)
 			}
@@ -71,12 +106,8 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		d.Obs.Columns = keep
 	}
-	if *genesFrom != "" {
-		ref, err := h5ad.ReadMeta(*genesFrom)
-		if err != nil {
-			return fmt.Errorf("data prep: %w", err)
-		}
-		if d, err = data.ReorderGenes(d, ref.Var.Index); err != nil {
+	if refGenes != nil {
+		if d, err = data.ReorderGenes(d, refGenes); err != nil {
 			return fmt.Errorf("data prep: genes differ from %s: %w", *genesFrom, err)
 		}
 	}

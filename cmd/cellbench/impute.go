@@ -37,6 +37,8 @@ every bag, every gene) and scores the imputed bins. Writes into DIR:
                  true_bin, pred_bin, pred_count (see cellbench score impute)
   results.csv    mcc, mcc_expressed, mae_counts, n_positions, n_expressed,
                  notes (why a value is NaN or sklearn's 0)
+DIR is replaced as a whole (no file of an earlier run stays); a non-empty
+DIR that holds no earlier impute output is refused unless --force.
 
 --ckpt (sct only) is a checkpoint directory: a finished model there is
 loaded; otherwise sCT is trained into it (resumable) and then used. Without
@@ -70,6 +72,7 @@ func runImpute(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	holdout := fs.String("holdout", "", "cells (random cells) or region (a spatial block; default with --coords)")
 	out := fs.String("out", "", "output directory (required)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	force := fs.Bool("force", false, "replace --out even when it is a non-empty directory that holds no earlier impute output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -125,6 +128,10 @@ func runImpute(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	path, err := data.NewRegistry(*dataDir).Resolve(*dataPath)
 	if err != nil {
+		return fmt.Errorf("impute: %w", err)
+	}
+	rule := fsutil.OutDirRule{What: "impute output", Markers: []string{"positions.csv", "results.csv"}, Inputs: []string{path, *ckpt}}
+	if err := rule.Check(*out, *force); err != nil {
 		return fmt.Errorf("impute: %w", err)
 	}
 	meta, err := h5ad.ReadMeta(path)
@@ -184,7 +191,7 @@ func runImpute(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := od.Write("results.csv", func(w io.Writer) error { return recon.WriteResults(w, lv.Scores) }); err != nil {
 		return fmt.Errorf("impute: %w", err)
 	}
-	if err := od.Commit(); err != nil {
+	if err := od.CommitReplace(); err != nil {
 		return fmt.Errorf("impute: %w", err)
 	}
 	printImputeScores(stdout, lv.Scores)

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -54,11 +56,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) >= 2 {
 		if c, ok := commands[args[0]+" "+args[1]]; ok {
-			return c.run(ctx, args[2:], stdout, stderr)
+			return c.runGuarded(ctx, args[2:], stdout, stderr)
 		}
 	}
 	if c, ok := commands[args[0]]; ok {
-		return c.run(ctx, args[1:], stdout, stderr)
+		return c.runGuarded(ctx, args[1:], stdout, stderr)
 	}
 	var sub []string
 	for name := range commands {
@@ -74,6 +76,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: unknown subcommand %q (one of: %s)", args[0], args[1], strings.Join(sub, ", "))
 	}
 	return fmt.Errorf("unknown command %q (run 'cellbench help')", args[0])
+}
+
+// runGuarded runs the command and turns a panic into its one-line error:
+// no input may panic a command, so a panic is a cellbench bug and the
+// message says so, with the panic and where it happened. The causes are
+// fixed where they are found; this is the last resort that keeps the
+// promise of one line and exit status 1.
+func (c command) runGuarded(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%s: internal error, a cellbench bug (please report it with the command line): panic: %s at %s",
+				c.name, strings.Join(strings.Fields(fmt.Sprint(v)), " "), panicSite())
+		}
+	}()
+	return c.run(ctx, args, stdout, stderr)
+}
+
+// panicSite returns file:line of the innermost frame outside the Go
+// runtime of the panicking goroutine (called from a deferred recover).
+func panicSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") && f.Function != "" {
+			return fmt.Sprintf("%s:%d", filepath.Base(f.File), f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
 }
 
 func usage(w io.Writer) {

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,43 +15,6 @@ import (
 
 func init() {
 	register(command{name: "report", summary: "write a run's leaderboard.md, index.html and figures from its result records", run: runReport})
-}
-
-// checkReportOut refuses an --out that is a file, or a non-empty directory
-// that holds no earlier report (leaderboard.md or index.html) unless
-// force: the report replaces --out as a whole.
-func checkReportOut(out string, force bool) error {
-	st, err := os.Stat(out)
-	if err != nil {
-		return nil // created by the commit
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("--out %s is a file, not a directory", out)
-	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		return err
-	}
-	if len(ents) == 0 || force {
-		return nil
-	}
-	for _, e := range ents {
-		if e.Name() == "leaderboard.md" || e.Name() == "index.html" {
-			return nil
-		}
-	}
-	return fmt.Errorf("--out %s is not empty and holds no earlier report (%d entries, e.g. %q); the report replaces the whole directory: choose another --out, or pass --force", out, len(ents), ents[0].Name())
-}
-
-// inside reports whether path is dir or below it.
-func inside(path, dir string) bool {
-	p, err1 := filepath.Abs(path)
-	d, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(d, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -90,10 +51,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *out == "" {
 		return fmt.Errorf("report: --out is required")
 	}
-	if inside(pos[0], *out) {
+	if fsutil.Inside(pos[0], *out) {
 		return fmt.Errorf("report: --out %s would replace the run directory %s: choose another --out", *out, pos[0])
 	}
-	if err := checkReportOut(*out, *force); err != nil {
+	rule := fsutil.OutDirRule{What: "report", Markers: []string{"leaderboard.md", "index.html"}}
+	if err := rule.Check(*out, *force); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	recs, err := results.LoadRun(pos[0])

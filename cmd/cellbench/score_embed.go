@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -84,6 +85,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	seed := fs.Uint64("seed", 0, "seed of k-means++, Louvain and PCA")
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
 	out := fs.String("out", "", "output directory (required)")
+	force := fs.Bool("force", false, "replace --out even when it is a non-empty directory that holds no earlier score embed output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,6 +116,15 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *louvainImpl != "fast" && *louvainImpl != "gonum" {
 		return fmt.Errorf("score embed: --louvain %q: want fast or gonum", *louvainImpl)
 	}
+	if *nHVG < 1 {
+		return fmt.Errorf("score embed: --hvg %d must be positive", *nHVG)
+	}
+	if _, err := data.ParseScale(*scale); err != nil {
+		return fmt.Errorf("score embed: --scale: %w", err)
+	}
+	if err := data.CheckTargetSum(*targetSum); err != nil {
+		return fmt.Errorf("score embed: --target-sum: %w", err)
+	}
 	p, err := scib.ParsePreset(*preset)
 	if err != nil {
 		return fmt.Errorf("score embed: --preset: %w", err)
@@ -136,12 +147,42 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 			eopt.ObsmKeys = append(eopt.ObsmKeys, strings.TrimSpace(k))
 		}
 	}
-	var inputs []tasks.EmbeddingInput
+	if len(opt.Metrics) > 0 {
+		if err := scib.CheckMetricNames(opt.Metrics); err != nil {
+			return fmt.Errorf("score embed: --metrics: %w", err)
+		}
+	}
+	var path string
+	inputPaths := []string(embedFiles)
 	if *dataPath != "" {
-		path, err := data.NewRegistry("").Resolve(*dataPath)
+		if path, err = data.NewRegistry("").Resolve(*dataPath); err != nil {
+			return fmt.Errorf("score embed: %w", err)
+		}
+		inputPaths = append(inputPaths, path)
+	}
+	rule := fsutil.OutDirRule{What: "score embed output", Markers: []string{"results.json"}, Inputs: inputPaths}
+	if err := rule.Check(*out, *force); err != nil {
+		return fmt.Errorf("score embed: %w", err)
+	}
+	if *dataPath != "" {
+		// The obs columns and obsm keys the flags name, before reading X.
+		m, err := h5ad.ReadMeta(path)
 		if err != nil {
 			return fmt.Errorf("score embed: %w", err)
 		}
+		for _, c := range []struct{ flag, col string }{{"--label-col", *labelCol}, {"--batch-col", *batchCol}} {
+			if _, err := m.Obs.Column(c.col); err != nil {
+				return fmt.Errorf("score embed: %s: %s: obs: %w", c.flag, path, err)
+			}
+		}
+		for _, k := range eopt.ObsmKeys {
+			if !slices.Contains(m.Obsm, k) {
+				return fmt.Errorf("score embed: --embed-key: %s: no obsm key %s (obsm has: %s)", path, data.Quote(k), data.QuoteList(m.Obsm, 0))
+			}
+		}
+	}
+	var inputs []tasks.EmbeddingInput
+	if *dataPath != "" {
 		d, err := h5ad.Read(path)
 		if err != nil {
 			return fmt.Errorf("score embed: %w", err)
@@ -180,6 +221,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 		LouvainResolution *float64          `json:"louvain_resolution,omitempty"`
 		KMeansIterations  int               `json:"kmeans_iterations,omitempty"`
 		KBET              []jsonKBET        `json:"kbet_per_label_detail,omitempty"`
+		Notes             []string          `json:"notes,omitempty"`
 		Seconds           map[string]string `json:"seconds"`
 		WallSeconds       float64           `json:"wall_seconds"`
 	}
@@ -198,7 +240,11 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		r := embedResult{Name: in.Name, Cells: rep.Cells, Dims: rep.Dims, Labels: rep.Labels, Batches: rep.Batches,
 			Neighbours: rep.K, DroppedCells: in.Dropped, IsolatedLabels: rep.IsolatedLabels,
-			KMeansIterations: rep.KMeansIterations, Seconds: map[string]string{}, WallSeconds: time.Since(t0).Seconds()}
+			KMeansIterations: rep.KMeansIterations, Seconds: map[string]string{}, WallSeconds: time.Since(t0).Seconds(),
+			Notes: rep.Notes}
+		for _, n := range rep.Notes {
+			fmt.Fprintf(stderr, "score embed: %s: note: %s\n", in.Name, n)
+		}
 		for _, v := range rep.Values {
 			r.Values = append(r.Values, toJSONValue(v))
 		}
@@ -272,7 +318,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}); err != nil {
 		return fmt.Errorf("score embed: %w", err)
 	}
-	if err := od.Commit(); err != nil {
+	if err := od.CommitReplace(); err != nil {
 		return fmt.Errorf("score embed: %w", err)
 	}
 	// Summary on stdout: metrics as rows, embeddings as columns.

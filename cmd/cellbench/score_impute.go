@@ -26,6 +26,8 @@ DIR/results.csv: mcc (multi-class Matthews correlation over all positions
 pooled, = sklearn.metrics.matthews_corrcoef), mcc_expressed (positions with
 true_bin ≥ 1), mae_counts (mean |pred_count − true_count|), n_positions,
 n_expressed, notes (why a value is NaN, or sklearn's 0 for an undefined MCC).
+DIR is replaced as a whole; a non-empty DIR that holds no earlier score
+impute output is refused unless --force.
 
 Example:
   cellbench score impute --positions out/knn/positions.csv --out out/knn-rescored
@@ -40,6 +42,7 @@ func runScoreImpute(ctx context.Context, args []string, stdout, stderr io.Writer
 	posPath := fs.String("positions", "", "positions CSV (required)")
 	bins := fs.Int("bins", recon.DefaultBins, "number of expression bins (labels 0 … bins−1)")
 	out := fs.String("out", "", "output directory (required)")
+	force := fs.Bool("force", false, "replace --out even when it is a non-empty directory that holds no earlier score impute output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +55,10 @@ func runScoreImpute(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("score impute: --out is required")
 	case *bins < 2 || *bins > 1000:
 		return fmt.Errorf("score impute: --bins %d: want 2 … 1000", *bins)
+	}
+	rule := fsutil.OutDirRule{What: "score impute output", Markers: []string{"results.csv"}, Inputs: []string{*posPath}}
+	if err := rule.Check(*out, *force); err != nil {
+		return fmt.Errorf("score impute: %w", err)
 	}
 	f, err := os.Open(*posPath)
 	if err != nil {
@@ -74,7 +81,7 @@ func runScoreImpute(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := od.Write("results.csv", func(w io.Writer) error { return recon.WriteResults(w, s) }); err != nil {
 		return fmt.Errorf("score impute: %w", err)
 	}
-	if err := od.Commit(); err != nil {
+	if err := od.CommitReplace(); err != nil {
 		return fmt.Errorf("score impute: %w", err)
 	}
 	printImputeScores(stdout, s)

@@ -27,7 +27,14 @@ with --context-col), with the metrics of SPEC-metrics.md (cell-eval's names).
 Writes into DIR: results.csv, agg_results.csv, results.json, real_de.csv,
 pred_de.csv (unless the profile has no DE metric), agg_results_by_context.csv
 with --context-col, score.csv with --baseline, ceiling_results.csv and
-agg_ceiling_results.csv with --ceiling.
+agg_ceiling_results.csv with --ceiling. DIR is replaced as a whole, so no
+file of an earlier run stays beside the new ones; a non-empty DIR that holds
+no earlier score pert output is refused unless --force.
+
+Flags and obs columns are checked before X is read: every cell needs a
+perturbation label (and a context with --context-col); labels that differ
+from --control only by case, surrounding spaces or Unicode normalisation
+are reported as warnings.
 
 Example:
   cellbench score pert --real real.h5ad --pred pred.h5ad --pert-col perturbation \
@@ -58,6 +65,7 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	ceilingSeed := fs.Uint64("ceiling-seed", 0, "seed of the --ceiling bootstrap")
 	baseline := fs.String("baseline", "", "agg_results.csv of a baseline run: write score.csv (VCC normalisation)")
 	threads := fs.Int("threads", 0, "goroutines (0 = all cores)")
+	force := fs.Bool("force", false, "replace --out even when it is a non-empty directory that holds no earlier score pert output")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +76,15 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if req.v == "" {
 			return fmt.Errorf("score pert: %s is required", req.name)
 		}
+	}
+	// Flags first, then the obs columns of both files (metadata only),
+	// then --out: a wrong flag or column costs no reading of X and leaves
+	// nothing behind.
+	if _, err := data.ParseScale(*scale); err != nil {
+		return fmt.Errorf("score pert: --scale: %w", err)
+	}
+	if err := data.CheckTargetSum(*targetSum); err != nil {
+		return fmt.Errorf("score pert: --target-sum: %w", err)
 	}
 	opts := pert.DefaultOptions()
 	opts.Control = *control
@@ -96,6 +113,20 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("score pert: --baseline %s: %w", *baseline, err)
 		}
 	}
+	rule := fsutil.OutDirRule{What: "score pert output", Markers: []string{"results.json", "agg_results.csv"},
+		Inputs: []string{*realPath, *predPath, *baseline}}
+	if err := rule.Check(*out, *force); err != nil {
+		return fmt.Errorf("score pert: %w", err)
+	}
+	realMeta, warnings, err := checkPertSide(*realPath, "real", *pertCol, *contextCol, *control, nil)
+	if err != nil {
+		return fmt.Errorf("score pert: %w", err)
+	}
+	_, predWarnings, err := checkPertSide(*predPath, "pred", *pertCol, *contextCol, *control, realMeta.Var.Index)
+	if err != nil {
+		return fmt.Errorf("score pert: %w", err)
+	}
+	warnings = append(warnings, predWarnings...)
 
 	t0 := time.Now()
 	realIn, genes, err := loadPertSide(*realPath, "real", *pertCol, *contextCol, *scale, *targetSum, nil)
@@ -116,6 +147,7 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("score pert: %s vs %s: %w", h5ad.Base(*realPath), h5ad.Base(*predPath), err)
 	}
+	rep.Warnings = append(warnings, rep.Warnings...)
 	tEval := time.Since(t1)
 	var ceil *pert.Report
 	if *ceiling {
@@ -187,7 +219,7 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := od.Write("results.json", func(w io.Writer) error { return rep.WriteJSON(w, extra) }); err != nil {
 		return fmt.Errorf("score pert: %w", err)
 	}
-	if err := od.Commit(); err != nil {
+	if err := od.CommitReplace(); err != nil {
 		return fmt.Errorf("score pert: %w", err)
 	}
 
@@ -211,6 +243,57 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
+}
+
+// checkPertSide reads the metadata of one .h5ad (no X) and checks what
+// the flags name: the perturbation and context columns exist, every cell
+// has a label in them, the real file has the control (near-misses of the
+// control are warnings, for both files), and with refGenes the gene set
+// equals the real file's.
+func checkPertSide(path, side, pertCol, contextCol, control string, refGenes []string) (*h5ad.Meta, []string, error) {
+	m, err := h5ad.ReadMeta(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", side, err)
+	}
+	name := fmt.Sprintf("%s %s", side, h5ad.Base(path))
+	perts, err := obsLabels(m, "--pert-col", pertCol)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if contextCol != "" {
+		if _, err := obsLabels(m, "--context-col", contextCol); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if side == "real" {
+		if err := perts.Require("control label", control); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	var warnings []string
+	for _, w := range perts.Warnings("control", control) {
+		warnings = append(warnings, name+": "+w)
+	}
+	if refGenes != nil && data.FirstOrderDifference(refGenes, m.Var.Index) >= 0 {
+		if _, err := data.AlignGenes(refGenes, m.Var.Index); err != nil {
+			return nil, nil, fmt.Errorf("%s: genes do not match the real file: %w", name, err)
+		}
+	}
+	return m, warnings, nil
+}
+
+// obsLabels returns the labels of the obs column named by a flag, checked
+// to be present for every cell (data.Labels.CheckPresent).
+func obsLabels(m *h5ad.Meta, flagName, col string) (*data.Labels, error) {
+	c, err := m.Obs.Column(col)
+	if err != nil {
+		return nil, fmt.Errorf("%s: obs: %w", flagName, err)
+	}
+	l := data.NewLabels(col, c.Labels())
+	if err := l.CheckPresent(m.Obs.Index); err != nil {
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	return l, nil
 }
 
 // loadPertSide reads one .h5ad, checks its labels and scale, and returns it
