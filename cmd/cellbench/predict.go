@@ -40,6 +40,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
 	}
+	if err := df.check(); err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
 	backend, err := nn.NewBackend()
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
@@ -52,12 +55,20 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !ok {
 		return fmt.Errorf("predict: model %s is not a perturbation model (it runs %v tasks)", entry.Name, entry.Kinds)
 	}
-	if df.data == "" {
-		return fmt.Errorf("predict: --data is required")
+	// The control is what the model learned to start from: a --control
+	// other than the checkpoint's would feed it the wrong cells.
+	if want := m.Spec().Control; df.control != want {
+		if flagSet(fs, "control") {
+			return fmt.Errorf("predict: --control %s differs from the control %s that checkpoint %s was trained with: predict with the checkpoint's control, or train another model", data.Quote(df.control), data.Quote(want), *ckpt)
+		}
+		df.control = want
 	}
 	p, err := df.load()
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
 	}
 	d := p.Data
 	if perm, err := data.AlignGenes(m.Genes(), d.Genes()); err != nil {
@@ -105,6 +116,13 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "predicted %d cells in %d groups → %s\n", pred.NCells(), len(reqs), *out)
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // checkpointedPerturbation is a perturbation model read from a checkpoint:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cellbench/cellbench/bench"
+	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/model"
 	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
@@ -40,10 +41,40 @@ func (f *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "", "data directory (default $CELLBENCH_DATA or ../shared/data)")
 }
 
-// load reads and prepares the dataset exactly as a suite would (bench.LoadDataset).
-func (f *dataFlags) load() (*bench.Prepared, error) {
+// check validates the flags that need no data (before any file is read
+// or any directory created): --data given, --scale known, --split a
+// perturbation task or a readable split file.
+func (f *dataFlags) check() error {
 	if f.data == "" {
-		return nil, fmt.Errorf("--data is required")
+		return fmt.Errorf("--data is required")
+	}
+	if _, err := data.ParseScale(f.scale); err != nil {
+		return fmt.Errorf("--scale: %w", err)
+	}
+	switch {
+	case f.split == "none":
+	case strings.HasSuffix(f.split, ".json"):
+		if _, err := os.Stat(f.split); err != nil {
+			return fmt.Errorf("--split: %w", err)
+		}
+	default:
+		task, _, _ := strings.Cut(f.split, ":")
+		kind, err := tasks.KindOf(task)
+		if err != nil {
+			return fmt.Errorf("--split: %w", err)
+		}
+		if kind != tasks.KindPerturbation {
+			return fmt.Errorf("--split: %s is a %s task, not a perturbation split", task, kind)
+		}
+	}
+	return nil
+}
+
+// load reads and prepares the dataset exactly as a suite would
+// (bench.LoadDataset: obs columns are checked before X is read).
+func (f *dataFlags) load() (*bench.Prepared, error) {
+	if err := f.check(); err != nil {
+		return nil, err
 	}
 	spec := bench.DatasetSpec{Name: f.data, File: f.data, PertCol: f.pertCol, ContextCol: f.contextCol,
 		Control: f.control, Scale: f.scale, SharedOnly: f.sharedOnly}
@@ -153,6 +184,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if err := df.check(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if _, err := os.Stat(filepath.Join(*out, entry.MetaFile)); err == nil {
 		return fmt.Errorf("train: %s already holds a finished model; choose another --out", *out)
 	}
@@ -170,6 +204,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	p, err := df.load()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
 	}
 	split, err := df.buildSplit(p)
 	if err != nil {
