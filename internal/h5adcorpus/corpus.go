@@ -1,5 +1,8 @@
 // Package h5adcorpus is test support: it writes cellbench's corpus of
-// broken .h5ad inputs, made by code so that no broken file is committed.
+// broken .h5ad inputs, made by code so that no broken file is committed:
+// files no command may read (WriteBadInputCorpus) and readable files whose
+// labels or gene names carry a defect the scorers must refuse or warn
+// about (WriteLabelCorpus).
 // The tests of every command that reads .h5ad run against it, and the
 // h5ad reader's fuzz target uses it as seeds.
 //
@@ -105,6 +108,10 @@ func WriteBadInputCorpus(dir string) ([]BadInput, error) {
 		{"inf.h5ad", "+Inf in X", "non-finite value +Inf", withDataset(func(d *data.Dataset) { d.X.Data[2] = float32(math.Inf(1)) }, h5adwrite.Options{})},
 		{"fractional_large.h5ad", "a non-integer value ≥ 15", "non-integer value 20.5", withDataset(func(d *data.Dataset) { d.X.Data[0] = 20.5 }, h5adwrite.Options{})},
 		{"mixed_scale.h5ad", "log1p cells mixed with count cells", "mixed scale", withDataset(func(d *data.Dataset) { d.X.Data[0], d.X.Data[1] = 0.69, 1.1 }, h5adwrite.Options{})},
+		// SPEC: log1p means every value in [0, 15); an integer ≥ 15 beside
+		// non-integer values passed as log1p before the hardening issue.
+		{"log1p_integer_20.h5ad", "a log1p file with an integer value 20", "value 20 ≥ 15", withDataset(func(d *data.Dataset) { toLog1pWith(d, 20) }, h5adwrite.Options{})},
+		{"log1p_integer_1e30.h5ad", "a log1p file with an integer value 1e30", "value 1e+30 ≥ 15", withDataset(func(d *data.Dataset) { toLog1pWith(d, 1e30) }, h5adwrite.Options{})},
 		{"duplicate_genes.h5ad", "two genes with one name", "duplicate gene name", withDataset(func(d *data.Dataset) { d.Var.Index[2] = "g0" }, h5adwrite.Options{})},
 		{"empty_gene_name.h5ad", "a gene with an empty name", "empty name", withDataset(func(d *data.Dataset) { d.Var.Index[1] = "" }, h5adwrite.Options{})},
 		{"zero_cells.h5ad", "X with no cells", "zero cells", withDataset(func(d *data.Dataset) {
@@ -137,4 +144,93 @@ func WriteBadInputCorpus(dir string) ([]BadInput, error) {
 		}
 	}
 	return cases, os.Remove(good)
+}
+
+// toLog1pWith makes X of d log1p-like (non-integer values) except for one
+// integer value v at its first stored entry.
+func toLog1pWith(d *data.Dataset, v float32) {
+	for k := range d.X.Data {
+		d.X.Data[k] = float32(math.Log1p(float64(d.X.Data[k])))
+	}
+	d.X.Data[0] = v
+}
+
+// LabelInput is one file of the label corpus: a readable .h5ad whose
+// perturbation labels or gene names carry one defect a user could bring,
+// scored (cellbench score pert) against LabelBase. Exactly one of WantErr
+// (a substring of the one-line error) and WantWarn (a substring of a
+// warning; the command succeeds) is set.
+type LabelInput struct {
+	Name, Problem     string
+	WantErr, WantWarn string
+	// Self: score the file against itself (the defect must be on both
+	// sides to reach the scorer), else against LabelBase's file.
+	Self bool
+}
+
+// LabelBase returns the dataset every label-corpus file is a variant of:
+// 9 cells × 3 genes of counts, perturbation column target_gene with
+// non-targeting ×3, G1 ×3, Gé ×3 (é composed, NFC).
+func LabelBase() *data.Dataset {
+	x := data.NewCSRFromDense(9, 3, []float32{
+		1, 0, 2, 0, 3, 1, 2, 1, 0,
+		4, 1, 0, 5, 0, 2, 3, 2, 1,
+		0, 5, 1, 1, 4, 0, 2, 6, 1,
+	})
+	obs := data.Frame{IndexName: "cell", Index: []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"}}
+	obs.Set(data.NewCategorical("target_gene", []string{"non-targeting", "non-targeting", "non-targeting", "G1", "G1", "G1", "G\u00e9", "G\u00e9", "G\u00e9"}))
+	return &data.Dataset{X: x, Obs: obs, Var: data.Frame{IndexName: "gene", Index: []string{"KAZN", "g1", "g2"}}}
+}
+
+// WriteLabelCorpus writes LabelBase as base.h5ad and the label corpus into
+// dir and returns its cases: missing perturbation labels (a categorical
+// NaN, the string "nan"), a control that differs only by case and spaces,
+// a label in NFD where the base has NFC, a gene name with a trailing space.
+func WriteLabelCorpus(dir string) ([]LabelInput, error) {
+	if err := h5adwrite.File(filepath.Join(dir, "base.h5ad"), LabelBase(), h5adwrite.Options{}); err != nil {
+		return nil, err
+	}
+	relabel := func(rows []int, label string) func(d *data.Dataset) {
+		return func(d *data.Dataset) {
+			c, _ := d.Obs.Column("target_gene")
+			labels := c.Labels()
+			for _, i := range rows {
+				labels[i] = label
+			}
+			d.Obs.Set(data.NewCategorical("target_gene", labels))
+		}
+	}
+	cases := []struct {
+		in     LabelInput
+		mutate func(d *data.Dataset)
+	}{
+		{LabelInput{Name: "missing_label_categorical.h5ad", Problem: "a cell whose perturbation is a categorical NaN",
+			WantErr: `obs column "target_gene": 1 of 9 cells have a missing label (empty, NA or NaN; first: cell "c4", row 4)`},
+			func(d *data.Dataset) { c, _ := d.Obs.Column("target_gene"); c.Codes[4] = -1 }},
+		{LabelInput{Name: "missing_label_nan_string.h5ad", Problem: `a cell whose perturbation is the string "nan"`,
+			WantErr: `1 of 9 cells have a missing label (empty, NA or NaN; first: cell "c5", row 5)`},
+			relabel([]int{5}, "nan")},
+		{LabelInput{Name: "control_near_miss.h5ad", Problem: `cells labelled "Non-targeting " beside the control "non-targeting"`, Self: true,
+			WantWarn: `label "Non-targeting " (1 cells) differs from the control "non-targeting" only by case, surrounding spaces or Unicode normalisation`},
+			relabel([]int{2}, "Non-targeting ")},
+		{LabelInput{Name: "control_only_near_miss.h5ad", Problem: `no cell labelled "non-targeting", three "Non-Targeting"`, Self: true,
+			WantErr: `control label "non-targeting" not found in obs column "target_gene"; it has "Non-Targeting", which differs only by case`},
+			relabel([]int{0, 1, 2}, "Non-Targeting")},
+		{LabelInput{Name: "label_nfd.h5ad", Problem: "a perturbation written in NFD (e + combining accent) where the real file has NFC",
+			WantErr: `not in real: "Ge\u0301"; labels that differ only by case, surrounding spaces or Unicode normalisation: "Gé" vs "Ge\u0301"`},
+			relabel([]int{6, 7, 8}, "Ge\u0301")},
+		{LabelInput{Name: "gene_trailing_space.h5ad", Problem: `gene "KAZN " where the real file has "KAZN"`,
+			WantErr: `gene sets differ: 1 missing ("KAZN"), 1 extra ("KAZN ")`},
+			func(d *data.Dataset) { d.Var.Index[0] = "KAZN " }},
+	}
+	var out []LabelInput
+	for _, c := range cases {
+		d := LabelBase()
+		c.mutate(d)
+		if err := h5adwrite.File(filepath.Join(dir, c.in.Name), d, h5adwrite.Options{}); err != nil {
+			return nil, fmt.Errorf("corpus %s: %w", c.in.Name, err)
+		}
+		out = append(out, c.in)
+	}
+	return out, nil
 }
