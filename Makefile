@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/cellbench
 STAMP := .setup-done
 
-.PHONY: setup build test unit portable notebooks regress demo bench wasm clean
+.PHONY: setup build test unit portable notebooks regress demo bench wasm clean fuzz
 
 # setup is idempotent; the stamp only skips re-running it within one checkout.
 $(STAMP): scripts/setup.sh scripts/setup-gonb.sh
@@ -20,9 +20,27 @@ build: $(STAMP)
 	$(GO) build -o $(BIN) ./cmd/cellbench
 
 # test: unit and real-data tests, the anndata interop check (required here),
-# the notebooks executed headless, and the quick suite compared against the
-# committed regression baseline (exit 1 on a metric regression or slowdown).
-test: unit notebooks regress
+# every fuzz target for a bounded time, the notebooks executed headless, and
+# the quick suite compared against the committed regression baseline (exit 1
+# on a metric regression or slowdown).
+test: unit fuzz notebooks regress
+
+# fuzz: each Go fuzz target for FUZZTIME (bounded, so CI can run it on
+# every change). A crasher fails the target and is written to its package's
+# testdata/fuzz/<Target>/, which plain `go test` (make unit) replays as a
+# regression test from then on: commit it with the fix. Longer sessions:
+# make fuzz FUZZTIME=10m. Minimising each new interesting input may take
+# go test's default 60 s, which would eat a short session: FUZZMINTIME
+# bounds it.
+FUZZTIME ?= 20s
+FUZZMINTIME ?= 3s
+FUZZ_TARGETS := ./data/h5ad:FuzzReadBytes ./data/h5ad/internal/hdf5:FuzzOpenWalk \
+	./metrics/scib:FuzzReadEmbeddingCSV ./bench:FuzzParseSuite
+fuzz: $(STAMP)
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
+	done
 
 regress: build
 	rm -rf runs/ci-quick runs/ci-impute
