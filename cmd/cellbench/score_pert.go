@@ -101,6 +101,9 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	} else if _, err := pert.ProfileMetrics(*profile); err != nil {
 		return fmt.Errorf("score pert: --profile: %w", err)
 	}
+	if err := opts.Check(); err != nil {
+		return fmt.Errorf("score pert: %w", err)
+	}
 	var baseMeans map[string]float64
 	if *baseline != "" {
 		f, err := os.Open(*baseline)

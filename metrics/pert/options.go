@@ -2,6 +2,7 @@ package pert
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -153,9 +154,14 @@ func (o *Options) selected() ([]string, error) {
 	return orderMetrics(o.Metrics), nil
 }
 
-func (o *Options) validate(nGenes int) error {
-	if len(o.Genes) != nGenes {
-		return fmt.Errorf("options: %d gene names for %d columns", len(o.Genes), nGenes)
+// Check returns an error naming the first option that cannot be used,
+// without any data: an unknown metric or profile, an empty control, a DE
+// FDR threshold outside (0, 1], a minimum |LFC| or LFC pseudocount that is
+// negative or not finite, an unknown control reference. Commands call it
+// on their flags before reading any file; Evaluate calls it too.
+func (o *Options) Check() error {
+	if _, err := o.selected(); err != nil {
+		return err
 	}
 	if o.Control == "" {
 		return fmt.Errorf("options: empty control label")
@@ -163,14 +169,21 @@ func (o *Options) validate(nGenes int) error {
 	if !(o.DEFDR > 0 && o.DEFDR <= 1) {
 		return fmt.Errorf("options: DE FDR threshold %v not in (0, 1]", o.DEFDR)
 	}
-	if !(o.DEMinLFC >= 0) {
-		return fmt.Errorf("options: DE minimum |LFC| %v is negative or NaN", o.DEMinLFC)
+	if !(o.DEMinLFC >= 0) || math.IsInf(o.DEMinLFC, 1) {
+		return fmt.Errorf("options: DE minimum |LFC| %v is negative or not finite", o.DEMinLFC)
 	}
-	if !(o.LFCEpsilon >= 0) {
-		return fmt.Errorf("options: LFC epsilon %v is negative or NaN", o.LFCEpsilon)
+	if !(o.LFCEpsilon >= 0) || math.IsInf(o.LFCEpsilon, 1) {
+		return fmt.Errorf("options: LFC epsilon %v is negative or not finite", o.LFCEpsilon)
 	}
 	if o.ControlRef != ControlPred && o.ControlRef != ControlReal {
 		return fmt.Errorf("options: bad control reference %d", o.ControlRef)
 	}
 	return nil
+}
+
+func (o *Options) validate(nGenes int) error {
+	if len(o.Genes) != nGenes {
+		return fmt.Errorf("options: %d gene names for %d columns", len(o.Genes), nGenes)
+	}
+	return o.Check()
 }
