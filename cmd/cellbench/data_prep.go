@@ -44,11 +44,8 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *hvg < 0 {
 		return fmt.Errorf("data prep: --hvg %d must be ≥ 0", *hvg)
 	}
-	if _, err := data.ParseScale(*scale); err != nil {
-		return fmt.Errorf("data prep: --scale: %w", err)
-	}
-	if err := data.CheckTargetSum(*targetSum); err != nil {
-		return fmt.Errorf("data prep: --target-sum: %w", err)
+	if err := checkScaleFlags(*scale, *targetSum); err != nil {
+		return fmt.Errorf("data prep: %w", err)
 	}
 	path, err := data.NewRegistry(*dir).Resolve(*in)
 	if err != nil {
@@ -124,6 +121,19 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("data prep: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d cells × %d genes, log1p\n", *out, d.NCells(), d.NGenes())
+	return nil
+}
+
+// checkScaleFlags checks the --scale and --target-sum flags every command
+// that normalises expression shares, before any file is read: an unknown
+// scale or an unusable target sum is the caller's error, never the file's.
+func checkScaleFlags(scale string, targetSum float64) error {
+	if _, err := data.ParseScale(scale); err != nil {
+		return fmt.Errorf("--scale: %w", err)
+	}
+	if err := data.CheckTargetSum(targetSum); err != nil {
+		return fmt.Errorf("--target-sum: %w", err)
+	}
 	return nil
 }
 

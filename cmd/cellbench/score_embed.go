@@ -119,11 +119,8 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *nHVG < 1 {
 		return fmt.Errorf("score embed: --hvg %d must be positive", *nHVG)
 	}
-	if _, err := data.ParseScale(*scale); err != nil {
-		return fmt.Errorf("score embed: --scale: %w", err)
-	}
-	if err := data.CheckTargetSum(*targetSum); err != nil {
-		return fmt.Errorf("score embed: --target-sum: %w", err)
+	if err := checkScaleFlags(*scale, *targetSum); err != nil {
+		return fmt.Errorf("score embed: %w", err)
 	}
 	p, err := scib.ParsePreset(*preset)
 	if err != nil {

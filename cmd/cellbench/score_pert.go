@@ -80,11 +80,8 @@ func runScorePert(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// Flags first, then the obs columns of both files (metadata only),
 	// then --out: a wrong flag or column costs no reading of X and leaves
 	// nothing behind.
-	if _, err := data.ParseScale(*scale); err != nil {
-		return fmt.Errorf("score pert: --scale: %w", err)
-	}
-	if err := data.CheckTargetSum(*targetSum); err != nil {
-		return fmt.Errorf("score pert: --target-sum: %w", err)
+	if err := checkScaleFlags(*scale, *targetSum); err != nil {
+		return fmt.Errorf("score pert: %w", err)
 	}
 	opts := pert.DefaultOptions()
 	opts.Control = *control
