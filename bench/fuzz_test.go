@@ -13,6 +13,7 @@ var suiteFuzzSeeds = []string{
 	"name: s\ndatasets:\n  - {name: d, file: f.h5ad, pert_col: p, control: c}\ntasks:\n  - {name: pert-zeroshot, datasets: [d]}\nmodels: [control]\nseeds: [0]\n",
 	"name: s\ndatasets:\n  - {name: d, file: f.h5ad, pert_col: p, control: c, target_sum: -1}\ntasks:\n  - {name: pert-zeroshot, datasets: [d]}\nmodels: [control]\nseeds: [0]\n",
 	"name: s\ndatasets:\n  - {name: d, file: f.h5ad, pert_col: p, control: c, target_sum: .nan}\ntasks:\n  - {name: pert-zeroshot, datasets: [d]}\nmodels: [control]\nseeds: [0]\n",
+	"name: s\ndatasets:\n  - {name: d, file: f.h5ad, pert_col: p, control: c}\ntasks:\n  - {name: pert-fewshot, holdout: a, train_fraction: .nan, datasets: [d]}\nmodels: [control]\nseeds: [0]\neval: {de_fdr: .nan}\n",
 	"name: s\ndatasets:\n  - {name: d, file: f.h5ad, pert_col: p, control: c, drop: [x, x]}\ntasks:\n  - {name: pert-zeroshot, datasets: [d]}\nmodels: [control]\nseeds: [0]\n",
 	"name: s\ndatasets:\n  - &a {name: d, file: f.h5ad}\n  - *a\ntasks: []\nseeds: [0]\n",
 	"name: s\ndatasets:\n  - {name: e, file: x.csv, embed: {cols: 'X*', label_col: l, batch_col: b}}\ntasks:\n  - {name: embed-integration, datasets: [e]}\nseeds: [0]\n",

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -262,6 +264,9 @@ func ParseSuite(b []byte) (*Suite, error) {
 		return nil, fmt.Errorf("suite: %w", err)
 	}
 	s.dropEmpty()
+	if err := finiteNumbers(reflect.ValueOf(s), "suite"); err != nil {
+		return nil, err
+	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -305,6 +310,54 @@ func (s *Suite) dropEmpty() {
 	if len(s.Eval.Metrics) == 0 {
 		s.Eval.Metrics = nil
 	}
+}
+
+// finiteNumbers returns an error naming the first number of v (walked
+// through structs, slices and maps) that is NaN or infinite: no suite
+// setting means anything as .nan or .inf (a NaN target_sum or de_fdr
+// passed the range checks and then panicked the fingerprint of the cells).
+func finiteNumbers(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("%s: %v is not a finite number", path, f)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return finiteNumbers(v.Elem(), path)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			name := t.Field(i).Name
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				name = tag
+			}
+			p := path + "." + name
+			if t.Field(i).Anonymous {
+				p = path
+			}
+			if err := finiteNumbers(v.Field(i), p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := finiteNumbers(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if err := finiteNumbers(v.MapIndex(k), fmt.Sprintf("%s.%v", path, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LoadSuite reads and parses a suite file.

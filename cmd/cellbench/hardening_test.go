@@ -365,13 +365,21 @@ func TestHardeningSuiteInputs(t *testing.T) {
 	// Refused when the suite is parsed: nothing is run or created.
 	for _, c := range []struct{ name, extra, want string }{
 		{"negative target_sum", "    target_sum: -1\n", "target_sum -1: want a library size > 0"},
-		{"NaN target_sum", "    target_sum: .nan\n", "target_sum NaN: want a library size > 0"},
+		{"NaN target_sum", "    target_sum: .nan\n", "suite.datasets[0].target_sum: NaN is not a finite number"},
 	} {
 		suite := suiteOn(t, dir, strings.ReplaceAll(c.name, " ", "-"), block(fix, c.extra))
 		out := filepath.Join(dir, "run-"+strings.ReplaceAll(c.name, " ", "-"))
 		cliCase{name: c.name, args: []string{"run", suite, "--out", out}, code: 1, err: []string{c.want}}.check(t)
 		noOutput(t, c.name, out)
 	}
+	// Any number of a suite: a NaN de_fdr passed its range check and
+	// panicked the cells' fingerprints (as a NaN target_sum did).
+	suite := suiteOn(t, dir, "nan-de-fdr", block(fix, ""))
+	b, _ := os.ReadFile(suite)
+	os.WriteFile(suite, []byte(strings.Replace(string(b), "eval: {profile: minimal}", "eval: {profile: minimal, de_fdr: .nan}", 1)), 0o644)
+	out := filepath.Join(dir, "run-nan-de-fdr")
+	cliCase{name: "NaN de_fdr", args: []string{"run", suite, "--out", out}, code: 1, err: []string{"suite.eval.de_fdr: NaN is not a finite number"}}.check(t)
+	noOutput(t, "NaN de_fdr", out)
 }
 
 // TestHardeningTrainPredict: train refuses a configuration Train would
