@@ -1,0 +1,393 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/model/hparams"
+	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/tasks"
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	gmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+)
+
+// MetaFile is written last into a trained checkpoint directory: a
+// directory without it is not a usable model.
+const MetaFile = "stack_meta.json"
+
+// Stages of a checkpoint.
+const (
+	StagePretrain  = "pretrain"
+	StageInContext = "incontext"
+)
+
+// Model is STACK. Create with New, pre-train with FitEmbed
+// (tasks.Embedder), post-train for in-context prediction with Fit
+// (tasks.PerturbationModel / InContextModel), or load a checkpoint with
+// Load.
+type Model struct {
+	cfg hparams.Config
+
+	// Runtime: backend, checkpoint directory (FitEmbed/Fit train into and
+	// resume from it and write MetaFile there at the end), progress, and
+	// InitFrom (the pre-trained checkpoint a post-training stage starts
+	// from).
+	nn.Runtime
+
+	backend compute.Backend
+	store   *gmodel.Store
+	meta    meta
+	hist    nn.History
+	notes   []string
+
+	embedExec *gmodel.Exec
+	genExec   *gmodel.Exec
+	dir       string // checkpoint directory this model was loaded from
+}
+
+// meta is what a checkpoint holds besides the weights.
+type meta struct {
+	Config json.RawMessage `json:"config"`
+	Stage  string          `json:"stage"`
+	// Genes is the gene universe (upper-cased), in the model's order.
+	Genes []string   `json:"genes"`
+	Pool  []PoolInfo `json:"pool,omitempty"`
+	Seed  uint64     `json:"seed"`
+	// Spec and InitFrom describe an in-context stage.
+	Spec     *tasks.PertSpec `json:"spec,omitempty"`
+	InitFrom string          `json:"init_from,omitempty"`
+	Steps    int             `json:"steps"`
+}
+
+// New returns an unfitted STACK with a resolved configuration (see Params).
+func New(cfg hparams.Config) (*Model, error) {
+	if err := validateConfig(cfg); err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	return &Model{cfg: cfg}, nil
+}
+
+// Name implements tasks.Embedder and tasks.PerturbationModel.
+func (m *Model) Name() string { return "stack" }
+
+// Config returns the model's configuration.
+func (m *Model) Config() hparams.Config { return m.cfg }
+
+// History returns the loss curve of the last training run.
+func (m *Model) History() nn.History { return m.hist }
+
+// Genes returns the gene universe, in the model's order.
+func (m *Model) Genes() []string { return m.meta.Genes }
+
+// Stage returns the checkpoint's stage (pretrain or incontext; "" when
+// untrained).
+func (m *Model) Stage() string { return m.meta.Stage }
+
+// Pool describes the pre-training datasets.
+func (m *Model) Pool() []PoolInfo { return m.meta.Pool }
+
+// Notes implements tasks.Noter.
+func (m *Model) Notes() []string {
+	out := m.notes
+	m.notes = nil
+	return out
+}
+
+func (m *Model) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if !slices.Contains(m.notes, s) {
+		m.notes = append(m.notes, s)
+	}
+}
+
+func (m *Model) getBackend() (compute.Backend, error) {
+	if m.backend != nil {
+		return m.backend, nil
+	}
+	b, err := m.ResolveBackend()
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	m.backend = b
+	return b, nil
+}
+
+func (m *Model) arch() arch { return archFrom(m.cfg, len(m.meta.Genes)) }
+
+// FitEmbed implements tasks.Embedder: masked-gene pre-training on a pool of
+// raw-count datasets over one gene universe (GeneUniverse), sets of
+// set_size cells drawn within one sample (spec.SampleColOf(i)) of one
+// dataset. Every dataset must hold counts; samples smaller than a set are
+// left out (and reported by Notes). It trains into m.CheckpointDir when
+// set (resumable) and writes MetaFile there at the end.
+func (m *Model) FitEmbed(ctx context.Context, train []*data.Dataset, spec tasks.EmbedSpec) error {
+	if len(train) == 0 {
+		return errors.New("stack: no pre-training datasets")
+	}
+	if spec.SampleCols != nil && len(spec.SampleCols) != len(train) {
+		return fmt.Errorf("stack: %d sample columns for %d datasets", len(spec.SampleCols), len(train))
+	}
+	for _, d := range train {
+		if err := checkCounts(d); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+	}
+	universe, err := GeneUniverse(train, m.cfg.Int("hvg_per_dataset"), m.cfg.Int("hvg_cells"), spec.Seed)
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	m.meta = meta{Stage: StagePretrain, Genes: universe, Seed: spec.Seed}
+	a := m.arch()
+	minCells := m.cfg.Int("min_set_cells")
+	if minCells == 0 {
+		minCells = a.setSize
+	}
+	var pool []*poolDataset
+	for i, d := range train {
+		p, info, err := newPoolDataset(d, spec.SampleColOf(i), universe, minCells)
+		if err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		m.meta.Pool = append(m.meta.Pool, info)
+		if p.dropped > 0 {
+			m.note("stack: %s: %d samples of %s have fewer than %d cells and are not pre-trained on", p.name, p.dropped, info.SampleCol, minCells)
+		}
+		if p.genes.Duplicates > 0 {
+			m.note("stack: %s: %d genes share an upper-cased name with a later column; the last one is used", p.name, p.genes.Duplicates)
+		}
+		if len(p.samples) == 0 {
+			m.note("stack: %s has no sample with ≥ %d cells; it is left out of pre-training", p.name, minCells)
+			continue
+		}
+		pool = append(pool, p)
+	}
+	if len(pool) == 0 {
+		return fmt.Errorf("stack: no dataset has a sample with ≥ %d cells (set_size)", minCells)
+	}
+	cfgJSON, _ := m.cfg.MarshalJSON()
+	m.meta.Config = cfgJSON
+	m.meta.Steps = m.cfg.Int(nn.KeySteps)
+	if m.CheckpointDir != "" {
+		if err := checkResume(m.CheckpointDir, m.meta); err != nil {
+			return err
+		}
+	}
+	backend, err := m.getBackend()
+	if err != nil {
+		return err
+	}
+	m.store = nn.NewStore(spec.Seed)
+	m.embedExec, m.genExec = nil, nil
+	pb := &pretrainBatcher{a: a, pool: pool, seed: spec.Seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
+	swWeight := m.cfg.Float("sw_weight")
+	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node { return []*Node{a.pretrainLoss(scope, in, swWeight)} }
+	lossFn := func(_, preds []*Node) *Node { return preds[0] }
+	opts := nn.TrainOptionsFrom(m.cfg, m.Runtime, spec.Seed)
+	opts.InitFrom = "" // pre-training starts from scratch
+	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, pb.batch, opts)
+	m.hist = hist
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	if m.CheckpointDir != "" {
+		if err := m.writeMeta(m.CheckpointDir); err != nil {
+			return err
+		}
+		m.dir = m.CheckpointDir
+	}
+	return nil
+}
+
+// embedSets splits the rows of d into sets for inference: cells grouped by
+// sampleCol ("" = one group), each group ordered by a seeded hash of the
+// cell names (so the sets do not depend on the order of d's rows) and cut
+// into consecutive sets of setSize, the last one padded (nn.PadSet: mask
+// false, no resampling).
+func embedSets(d *data.Dataset, sampleCol string, setSize int, seed uint64) ([]nn.PaddedSet, error) {
+	groups, err := sampleGroups(d, sampleCol)
+	if err != nil {
+		return nil, err
+	}
+	key := func(i int) uint64 {
+		h := fnv.New64a()
+		var b [8]byte
+		for k := range 8 {
+			b[k] = byte(seed >> (8 * k))
+		}
+		h.Write(b[:])
+		h.Write([]byte(d.Obs.Index[i]))
+		return h.Sum64()
+	}
+	var sets []nn.PaddedSet
+	for _, rows := range groups {
+		rows = slices.Clone(rows)
+		keys := make(map[int]uint64, len(rows))
+		for _, r := range rows {
+			keys[r] = key(r)
+		}
+		sort.Slice(rows, func(a, b int) bool {
+			ka, kb := keys[rows[a]], keys[rows[b]]
+			if ka != kb {
+				return ka < kb
+			}
+			return d.Obs.Index[rows[a]] < d.Obs.Index[rows[b]]
+		})
+		for start := 0; start < len(rows); start += setSize {
+			sets = append(sets, nn.PadSet(rows[start:min(start+setSize, len(rows))], setSize))
+		}
+	}
+	return sets, nil
+}
+
+// Embed implements tasks.Embedder: the cell embeddings (n_tokens·token_dim
+// dimensions; the last layer's output, flattened) of d's raw counts, with
+// d's genes aligned by upper-cased name to the model's gene universe (the
+// model's genes d lacks are left at 0, the release's zero-fill; d's genes
+// the model does not know are dropped). Cells are embedded in sets formed
+// within spec.SampleCol (embedSets); a cell's embedding depends on the
+// other cells of its set but not on their order or on d's row order.
+// Errors: untrained model, d not counts, no shared gene.
+func (m *Model) Embed(ctx context.Context, d *data.Dataset, spec tasks.EmbedSpec) (*data.Dense, error) {
+	if m.store == nil {
+		return nil, errors.New("stack: Embed before FitEmbed or Load")
+	}
+	if err := checkCounts(d); err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	gm := newGeneMap(m.meta.Genes, d.Var.Index)
+	if gm.nPresent() == 0 {
+		return nil, fmt.Errorf("stack: %s shares no gene with the checkpoint's %d genes (names are matched upper-cased)", datasetName(d), len(m.meta.Genes))
+	}
+	a := m.arch()
+	sets, err := embedSets(d, spec.SampleCol, a.setSize, spec.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	if m.embedExec == nil {
+		backend, err := m.getBackend()
+		if err != nil {
+			return nil, err
+		}
+		m.embedExec, err = gmodel.NewExec(backend, m.store, func(scope *gmodel.Scope, counts, cells *Node) *Node {
+			return a.embedGraph(scope, counts, cells)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stack: %w", err)
+		}
+	}
+	B, S, G, D := a.batch, a.setSize, a.genes, a.dim()
+	out := &data.Dense{Rows: d.X.Rows, Cols: D, Data: make([]float64, d.X.Rows*D)}
+	for start := 0; start < len(sets); start += B {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		chunk := sets[start:min(start+B, len(sets))]
+		counts := make([]float32, B*S*G)
+		cells := make([]bool, B*S)
+		for b := range B {
+			if b >= len(chunk) {
+				cells[b*S] = true // dummy set keeps the batch shape
+				continue
+			}
+			for i, r := range chunk[b].Rows {
+				gm.denseRow(counts[(b*S+i)*G:(b*S+i+1)*G], d.X, r)
+				cells[b*S+i] = chunk[b].Mask[i]
+			}
+		}
+		res, err := m.embedExec.Call1(tensors.FromFlatDataAndDimensions(counts, B, S, G), tensors.FromFlatDataAndDimensions(cells, B, S))
+		if err != nil {
+			return nil, fmt.Errorf("stack: embed: %w", err)
+		}
+		flat := tensors.MustCopyFlatData[float32](res)
+		_ = res.FinalizeAll()
+		for b, set := range chunk {
+			for i, r := range set.Rows {
+				if !set.Mask[i] {
+					continue
+				}
+				row := out.Data[r*D : (r+1)*D]
+				for k := range D {
+					row[k] = float64(flat[(b*S+i)*D+k])
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// writeMeta writes MetaFile (last, atomically).
+func (m *Model) writeMeta(dir string) error {
+	b, err := json.MarshalIndent(m.meta, "", " ")
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// Load reads a trained checkpoint directory (cellbench train --model
+// stack). It errors if dir lacks MetaFile (training unfinished).
+func Load(dir string) (*Model, error) {
+	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("stack: %s: no %s (not a trained STACK checkpoint, or training did not finish)", dir, MetaFile)
+		}
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	var mt meta
+	if err := json.Unmarshal(b, &mt); err != nil {
+		return nil, fmt.Errorf("stack: %s/%s: %w", dir, MetaFile, err)
+	}
+	cfg, err := Params.ConfigFromJSON(mt.Config)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %s: %w", dir, err)
+	}
+	m := &Model{cfg: cfg, meta: mt, store: gmodel.NewStore(), dir: dir}
+	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
+		return nil, fmt.Errorf("stack: %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Dir returns the checkpoint directory the model was loaded from or
+// trained into ("" for an in-memory model).
+func (m *Model) Dir() string { return m.dir }
+
+// startFile records what a checkpoint directory is being trained with, so
+// that resuming with another configuration or data is refused instead of
+// failing deep inside GoMLX (or silently mixing two runs).
+const startFile = "stack_train_start.json"
+
+func checkResume(dir string, mt meta) error {
+	want, _ := json.Marshal(mt)
+	path := filepath.Join(dir, startFile)
+	got, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
+	case err != nil:
+		return fmt.Errorf("stack: %w", err)
+	case string(got) != string(want):
+		return fmt.Errorf("stack: %s holds an unfinished run started with another configuration, data or seed; resume it with the same flags or use a new directory", dir)
+	}
+	return nil
+}
