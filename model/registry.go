@@ -8,6 +8,7 @@ import (
 	"github.com/cellbench/cellbench/baselines"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/model/stack"
 	"github.com/cellbench/cellbench/model/state"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -74,6 +75,28 @@ var All = []Entry{
 			return m, nil
 		},
 		MetaFile: state.MetaFile},
+	{Name: "pca", Kinds: []tasks.Kind{tasks.KindEmbedding}, Params: baselines.PCAEmbedParams,
+		Doc: "PCA of the log1p expression (all genes, or the hvg most variable): the unintegrated embedding baseline",
+		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewPCAEmbedFromConfig(c), nil }},
+	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding}, Neural: true, Params: stack.Params,
+		Doc: "STACK: tabular attention over cell sets, NB decoder, masked pre-training; in-context prompting",
+		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
+			m, err := stack.New(c)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		Load: func(dir string, rt nn.Runtime) (any, error) {
+			m, err := stack.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		MetaFile: stack.MetaFile},
 }
 
 // Lookup returns the entry of a model name, or an error listing the

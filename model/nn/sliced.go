@@ -2,37 +2,43 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 )
 
-// SortWithGradient sorts x ascending along its last axis, like Sort, but
-// the result is differentiable: GoMLX's Sort has no gradient, so the sort
-// permutation is found by a (stable) SortFunc over (x, iota), held constant
-// (StopGradient), and applied by Gather, whose gradient scatters back to
-// the elements' original positions — the gradient of a sort.
+// SortWithGradient sorts x ascending along its last axis (length K) and is
+// differentiable: each element's rank is counted by pairwise comparison
+// (rank_i = #{j : x_j < x_i} + #{j < i : x_j = x_i}, a stable sort) and
+// the sorted vector is Σ_i x_i·[rank_i = r], so the gradient of the sorted
+// values flows back to the elements' original positions — the gradient of
+// a sort. It costs O(K²) per row; GoMLX's Sort has no gradient and its
+// comparator closure runs ~40× slower than this on the go backend.
 func SortWithGradient(x *Node) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	r := x.Rank()
-	idx := Iota(g, shapes.Make(dtypes.Int32, dims...), r-1)
-	cmp := NewClosure(g, func(g *Graph) []*Node {
-		a := Parameter(g, "a", shapes.Make(x.DType()))
-		b := Parameter(g, "b", shapes.Make(x.DType()))
-		_ = Parameter(g, "ia", shapes.Make(dtypes.Int32))
-		_ = Parameter(g, "ib", shapes.Make(dtypes.Int32))
-		return []*Node{LessThan(a, b)}
-	})
-	perm := StopGradient(SortFunc(cmp, r-1, true, StopGradient(x), idx)[1])
-	// Full gather indices: (i_0, …, i_{r−2}, perm).
-	coords := make([]*Node, 0, r)
-	for a := 0; a < r-1; a++ {
-		coords = append(coords, InsertAxes(Iota(g, shapes.Make(dtypes.Int32, dims...), a), -1))
+	K := dims[r-1]
+	c := StopGradient(x)
+	xi := InsertAxes(c, -1) // [..., K(i), 1]
+	xj := InsertAxes(c, -2) // [..., 1, K(j)]
+	pair := append(slices.Clone(dims), K)
+	lead := make([]int, r-1)
+	for a := range lead {
+		lead[a] = 1
 	}
-	coords = append(coords, InsertAxes(perm, -1))
-	return Gather(x, Concatenate(coords, -1))
+	square := func(n *Node) *Node { return BroadcastToDims(Reshape(n, append(slices.Clone(lead), K, K)...), pair...) }
+	iIdx := Iota(g, shapes.Make(dtypes.Int32, K, K), 0)
+	jIdx := Iota(g, shapes.Make(dtypes.Int32, K, K), 1)
+	before := square(LessThan(jIdx, iIdx))
+	precedes := LogicalOr(LessThan(BroadcastToDims(xj, pair...), BroadcastToDims(xi, pair...)),
+		LogicalAnd(Equal(BroadcastToDims(xj, pair...), BroadcastToDims(xi, pair...)), before))
+	rank := ReduceSum(ConvertDType(precedes, dtypes.Int32), -1) // [..., K]
+	target := square(Iota(g, shapes.Make(dtypes.Int32, K, K), 1)) // r
+	oneHot := ConvertDType(Equal(BroadcastToDims(InsertAxes(rank, -1), pair...), target), x.DType())
+	return ReduceSum(Mul(InsertAxes(x, -1), oneHot), -2) // Σ_i x_i [rank_i = r]
 }
 
 // SlicedWasserstein2 returns, per set b, the squared sliced 2-Wasserstein

@@ -159,6 +159,7 @@ func swTerm(emb, idx, proj, prior *Node) *Node {
 // pretrainLoss builds the pre-training objective. Inputs:
 //
 //	counts [B,C,G] f32   raw counts over the gene universe (absent genes 0)
+//	lnfact [B,C,G] f32   ln(counts!) (computed outside the graph)
 //	cells  [B,C]   bool  real cells
 //	genes  [B,G]   bool  genes present in the set's dataset
 //	masked [B,G]   bool  the set's masked genes (a subset of genes)
@@ -170,15 +171,15 @@ func swTerm(emb, idx, proj, prior *Node) *Node {
 // the two terms are logged as "nb_nll" and "sw". The library size is the
 // unmasked sum over present genes (StateICLModelBase.forward).
 func (a arch) pretrainLoss(scope *gmodel.Scope, in []*Node, swWeight float64) *Node {
-	counts, cells, genes, masked := in[0], in[1], in[2], in[3]
-	swIdx, swProj, prior := in[4], in[5], in[6]
+	counts, lnfact, cells, genes, masked := in[0], in[1], in[2], in[3], in[4]
+	swIdx, swProj, prior := in[5], in[6], in[7]
 	B, C, G := counts.Shape().Dim(0), counts.Shape().Dim(1), counts.Shape().Dim(2)
 	ms := modelScope(scope)
 	lib := ReduceSum(counts, -1)
 	h := a.tokenize(ms, maskedLog1p(counts, masked), nil, true)
 	emb := a.encode(ms, h, cells, nil, true)
 	mu, theta := a.decode(ms, emb, lib, genes, true)
-	nll := nn.NegativeBinomialNLL(counts, mu, theta)
+	nll := nn.NegativeBinomialNLLWithLogFactorial(counts, lnfact, mu, theta)
 	entry := LogicalAnd(BroadcastToDims(Reshape(masked, B, 1, G), B, C, G), BroadcastToDims(Reshape(cells, B, C, 1), B, C, G))
 	recon := MaskedReduceAllMean(nll, entry)
 	sw := swTerm(emb, swIdx, swProj, prior)

@@ -133,12 +133,25 @@ func (pb *pretrainBatcher) batch(step int64) ([]*tensors.Tensor, []*tensors.Tens
 	idx, proj, prior := swInputs(rng, B, S, K, D, P)
 	in := []*tensors.Tensor{
 		tensors.FromFlatDataAndDimensions(counts, B, S, G),
+		tensors.FromFlatDataAndDimensions(logFactorials(counts), B, S, G),
 		tensors.FromFlatDataAndDimensions(cells, B, S),
 		tensors.FromFlatDataAndDimensions(genes, B, G),
 		tensors.FromFlatDataAndDimensions(masked, B, G),
 		idx, proj, prior,
 	}
 	return in, nil, nil
+}
+
+// logFactorials returns ln(c!) of every count (0 for zeros).
+func logFactorials(counts []float32) []float32 {
+	out := make([]float32, len(counts))
+	for i, c := range counts {
+		if c != 0 {
+			lg, _ := math.Lgamma(float64(c) + 1)
+			out[i] = float32(lg)
+		}
+	}
+	return out
 }
 
 // swInputs draws the sliced-Wasserstein inputs: K distinct positions of S
