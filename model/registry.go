@@ -78,7 +78,7 @@ var All = []Entry{
 	{Name: "pca", Kinds: []tasks.Kind{tasks.KindEmbedding}, Params: baselines.PCAEmbedParams,
 		Doc: "PCA of the log1p expression (all genes, or the hvg most variable): the unintegrated embedding baseline",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewPCAEmbedFromConfig(c), nil }},
-	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding}, Neural: true, Params: stack.Params,
+	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding, tasks.KindInContext}, Neural: true, Params: stack.Params,
 		Doc: "STACK: tabular attention over cell sets, NB decoder, masked pre-training; in-context prompting",
 		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
 			m, err := stack.New(c)

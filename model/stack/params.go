@@ -62,7 +62,7 @@ var Params = &hparams.Table{
 		// Per-step linear warm-up then cosine to 1 % (release: per-epoch
 		// LinearLR from 1e-6 then cosine to eta_min 1e-6 of 1e-4);
 		// AdamW weight decay 3e-3 and clip 1.0 as the release.
-		Steps: 1200, LR: 1e-3, WarmupFrac: 0.05, FinalLRFrac: 0.01, WeightDecay: 3e-3, GradClip: 1.0, CheckpointEvery: 200,
+		Steps: 600, LR: 1e-3, WarmupFrac: 0.05, FinalLRFrac: 0.01, WeightDecay: 3e-3, GradClip: 1.0, CheckpointEvery: 100,
 	})...),
 	Named: map[string]map[string]any{
 		"tiny": {

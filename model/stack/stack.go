@@ -66,9 +66,12 @@ type meta struct {
 	Genes []string   `json:"genes"`
 	Pool  []PoolInfo `json:"pool,omitempty"`
 	Seed  uint64     `json:"seed"`
-	// Spec and InitFrom describe an in-context stage.
-	Spec     *tasks.PertSpec `json:"spec,omitempty"`
-	InitFrom string          `json:"init_from,omitempty"`
+	// Spec, InitFrom and DataGenes describe an in-context stage: the data
+	// spec, the pre-trained checkpoint it started from and the genes of
+	// its training data (the genes of PredictInContext's requests).
+	Spec      *tasks.PertSpec `json:"spec,omitempty"`
+	InitFrom  string          `json:"init_from,omitempty"`
+	DataGenes []string        `json:"data_genes,omitempty"`
 	Steps    int             `json:"steps"`
 }
 
@@ -134,22 +137,34 @@ func (m *Model) arch() arch { return archFrom(m.cfg, len(m.meta.Genes)) }
 // left out (and reported by Notes). It trains into m.CheckpointDir when
 // set (resumable) and writes MetaFile there at the end.
 func (m *Model) FitEmbed(ctx context.Context, train []*data.Dataset, spec tasks.EmbedSpec) error {
-	if len(train) == 0 {
-		return errors.New("stack: no pre-training datasets")
-	}
 	if spec.SampleCols != nil && len(spec.SampleCols) != len(train) {
 		return fmt.Errorf("stack: %d sample columns for %d datasets", len(spec.SampleCols), len(train))
 	}
-	for _, d := range train {
-		if err := checkCounts(d); err != nil {
-			return fmt.Errorf("stack: %w", err)
+	cols := make([]string, len(train))
+	for i := range train {
+		cols[i] = spec.SampleColOf(i)
+	}
+	return m.fitPretrain(ctx, train, cols, spec.Seed, false)
+}
+
+// fitPretrain is FitEmbed; pseudo allows non-integer "counts" (the CP10k
+// pseudo-counts of an in-context fallback).
+func (m *Model) fitPretrain(ctx context.Context, train []*data.Dataset, cols []string, seed uint64, pseudo bool) error {
+	if len(train) == 0 {
+		return errors.New("stack: no pre-training datasets")
+	}
+	if !pseudo {
+		for _, d := range train {
+			if err := checkCounts(d); err != nil {
+				return fmt.Errorf("stack: %w", err)
+			}
 		}
 	}
-	universe, err := GeneUniverse(train, m.cfg.Int("hvg_per_dataset"), m.cfg.Int("hvg_cells"), spec.Seed)
+	universe, err := GeneUniverse(train, m.cfg.Int("hvg_per_dataset"), m.cfg.Int("hvg_cells"), seed)
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
-	m.meta = meta{Stage: StagePretrain, Genes: universe, Seed: spec.Seed}
+	m.meta = meta{Stage: StagePretrain, Genes: universe, Seed: seed}
 	a := m.arch()
 	minCells := m.cfg.Int("min_set_cells")
 	if minCells == 0 {
@@ -157,7 +172,7 @@ func (m *Model) FitEmbed(ctx context.Context, train []*data.Dataset, spec tasks.
 	}
 	var pool []*poolDataset
 	for i, d := range train {
-		p, info, err := newPoolDataset(d, spec.SampleColOf(i), universe, minCells)
+		p, info, err := newPoolDataset(d, cols[i], universe, minCells)
 		if err != nil {
 			return fmt.Errorf("stack: %w", err)
 		}
@@ -189,13 +204,13 @@ func (m *Model) FitEmbed(ctx context.Context, train []*data.Dataset, spec tasks.
 	if err != nil {
 		return err
 	}
-	m.store = nn.NewStore(spec.Seed)
+	m.store = nn.NewStore(seed)
 	m.embedExec, m.genExec = nil, nil
-	pb := &pretrainBatcher{a: a, pool: pool, seed: spec.Seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
+	pb := &pretrainBatcher{a: a, pool: pool, seed: seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
 	swWeight := m.cfg.Float("sw_weight")
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node { return []*Node{a.pretrainLoss(scope, in, swWeight)} }
 	lossFn := func(_, preds []*Node) *Node { return preds[0] }
-	opts := nn.TrainOptionsFrom(m.cfg, m.Runtime, spec.Seed)
+	opts := nn.TrainOptionsFrom(m.cfg, m.Runtime, seed)
 	opts.InitFrom = "" // pre-training starts from scratch
 	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, pb.batch, opts)
 	m.hist = hist
