@@ -30,6 +30,8 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ckpt := fs.String("ckpt", "", "checkpoint directory written by cellbench train (required)")
 	out := fs.String("out", "", "output .h5ad of predicted cells (required); written atomically")
 	ncells := fs.Int("ncells", 0, "cells per predicted group; 0 = as many as the real test cells of the group (--split), or 100 (--split none)")
+	var pf promptFlags
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,6 +41,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
+	}
+	if pf.given() {
+		return runPredictInContext(ctx, entry, &pf, &df, *ckpt, *out, stdout, stderr)
 	}
 	backend, err := nn.NewBackend()
 	if err != nil {

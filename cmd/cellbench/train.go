@@ -167,7 +167,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rt.Progress = stderr
 	}
 	if sf.applies(entry) {
-		return trainStage(ctx, entry, &sf, &df, cfg, rt, *out, stdout, stderr)
+		return trainStage(ctx, entry, &sf, &df, fs, cfg, rt, *out, stdout, stderr)
 	}
 	if !entry.Has(tasks.KindPerturbation) {
 		return fmt.Errorf("train: model %s runs %v tasks; this command trains perturbation models", entry.Name, entry.Kinds)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cellbench/cellbench/data"
@@ -13,6 +14,7 @@ import (
 	"github.com/cellbench/cellbench/model"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/model/stack"
 	"github.com/cellbench/cellbench/tasks"
 )
 
@@ -36,8 +38,8 @@ func (f *stageFlags) applies(e model.Entry) bool {
 }
 
 // trainStage trains an embedding model's stage into out. cfg is the
-// resolved --config/--set configuration.
-func trainStage(ctx context.Context, e model.Entry, f *stageFlags, df *dataFlags, cfg hparams.Config, rt nn.Runtime, out string, stdout, stderr io.Writer) error {
+// resolved --config/--set configuration of fs.
+func trainStage(ctx context.Context, e model.Entry, f *stageFlags, df *dataFlags, fs *flag.FlagSet, cfg hparams.Config, rt nn.Runtime, out string, stdout, stderr io.Writer) error {
 	stage := f.stage
 	if stage == "" {
 		stage = "pretrain"
@@ -45,8 +47,10 @@ func trainStage(ctx context.Context, e model.Entry, f *stageFlags, df *dataFlags
 	switch {
 	case !e.Has(tasks.KindEmbedding):
 		return fmt.Errorf("train: model %s has no training stages (--stage/--init apply to: %s)", e.Name, strings.Join(model.Names(tasks.KindEmbedding), ", "))
+	case stage == "incontext":
+		return trainInContext(ctx, e, f, df, fs, rt, out, stdout, stderr)
 	case stage != "pretrain":
-		return fmt.Errorf("train: --stage %q: want pretrain", stage)
+		return fmt.Errorf("train: --stage %q: want pretrain or incontext", stage)
 	case f.init != "":
 		return fmt.Errorf("train: --init applies to --stage incontext")
 	case df.data == "":
@@ -135,4 +139,67 @@ func sampleColumns(names []string, flagValue, dataDir string) ([]string, error) 
 		}
 	}
 	return out, nil
+}
+
+// trainInContext is --stage incontext: post-training of the --init
+// checkpoint on --data's training cells (--split), into out. The
+// architecture and genes come from --init; -set may change only the other
+// keys (stage, generation and training settings), --config is refused.
+func trainInContext(ctx context.Context, e model.Entry, f *stageFlags, df *dataFlags, fs *flag.FlagSet, rt nn.Runtime, out string, stdout, stderr io.Writer) error {
+	if f.init == "" {
+		return fmt.Errorf("train: --stage incontext needs --init (a pre-trained checkpoint)")
+	}
+	if f.sampleCols != "" {
+		return fmt.Errorf("train: --sample-col applies to --stage pretrain")
+	}
+	configGiven := false
+	fs.Visit(func(fl *flag.Flag) { configGiven = configGiven || fl.Name == "config" })
+	if configGiven {
+		return fmt.Errorf("train: --config does not apply to --stage incontext: the architecture comes from --init; change stage settings with -set")
+	}
+	base, err := e.LoadCheckpoint(f.init, rt)
+	if err != nil {
+		return fmt.Errorf("train: --init: %w", err)
+	}
+	bc, ok := base.(interface{ Config() hparams.Config })
+	if !ok {
+		return fmt.Errorf("train: --init: %s checkpoints carry no configuration", e.Name)
+	}
+	set := fs.Lookup("set").Value.String()
+	pairs, err := hparams.ParseSet(set)
+	if err != nil {
+		return fmt.Errorf("train: -set: %w", err)
+	}
+	for _, kv := range pairs {
+		if slices.Contains(stack.ArchKeys, kv[0]) {
+			return fmt.Errorf("train: -set %s: the architecture of a post-training stage comes from --init (%s)", kv[0], f.init)
+		}
+	}
+	cfg, err := e.Params.Resolve("", bc.Config().String()+";"+set)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	p, err := df.load()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	split, err := df.buildSplit(p)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	rt.InitFrom = f.init
+	m, err := e.NewInContext(cfg, rt)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	fmt.Fprintf(stderr, "train: %s in-context post-training from %s on %s (%d training cells of %d, split %s, seed %d), backend %s: %s\n",
+		e.Name, f.init, df.data, len(split.Train), p.Data.NCells(), split.Task, df.seed, nn.BackendConfig(), cfg)
+	if err := m.Fit(ctx, p.Data.SubsetCells(split.Train), p.Pert); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	reportTraining(m, e.Name, out, stdout, stderr)
+	return nil
 }

@@ -437,3 +437,49 @@ func (m *Model) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*da
 	}
 	return out, nil
 }
+
+// SetGenerationSteps sets the number of generation rounds (gen_steps).
+func (m *Model) SetGenerationSteps(n int) { m.cfg = m.cfg.With("gen_steps", n) }
+
+// PromptingInput is a prompting problem built from two datasets of log1p
+// CP10k cells (cellbench predict --prompt/--query): genes are aligned by
+// upper-cased name to the checkpoint's universe; genes the checkpoint does
+// not know are masked (counted in PromptUnknown/QueryUnknown); the
+// universe genes the query does not measure are absent.
+type PromptingInput struct {
+	Prompting
+	PromptUnknown, QueryUnknown int // genes of each file not in the universe
+	Shared                      int // universe genes the query measures
+	query                       geneMap
+}
+
+// Prompting aligns prompt and query cells (log1p CP10k) to the model. It
+// errors when the query shares no gene with the checkpoint.
+func (m *Model) Prompting(prompt, query *data.Dataset) (PromptingInput, error) {
+	qg, err := m.requestGenes(query.Var.Index)
+	if err != nil {
+		return PromptingInput{}, fmt.Errorf("query: %w", err)
+	}
+	pg, err := m.requestGenes(prompt.Var.Index)
+	if err != nil {
+		return PromptingInput{}, fmt.Errorf("prompt: %w", err)
+	}
+	G := len(m.meta.Genes)
+	in := PromptingInput{Prompting: Prompting{Prompt: universeRows(prompt.X, pg, G), Query: universeRows(query.X, qg, G), Present: qg.present},
+		PromptUnknown: pg.Unknown + pg.Duplicates, QueryUnknown: qg.Unknown + qg.Duplicates, Shared: qg.nPresent(), query: qg}
+	// Prompt genes the query does not measure are absent from the problem.
+	for _, row := range in.Prompt {
+		for u := range row {
+			if !qg.present[u] {
+				row[u] = 0
+			}
+		}
+	}
+	return in, nil
+}
+
+// ToQueryGenes returns generated cells as log1p rows over the query's
+// genes; genes outside the universe keep the query cell's own value.
+func (p PromptingInput) ToQueryGenes(cells [][]float32, queryX *data.CSR) *data.CSR {
+	return toRequestGenes(cells, queryX, p.query)
+}
