@@ -164,6 +164,14 @@ type ModelSpec struct {
 	// Label distinguishes two configurations of the same model in results
 	// (default: Name).
 	Label string `yaml:"label,omitempty"`
+	// Checkpoint (embedding models with checkpoints, e.g. stack) is a
+	// trained checkpoint directory to embed with instead of training one.
+	Checkpoint string `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
+	// TrainOn (neural embedding models) lists the datasets (registry names
+	// or paths) the model is pre-trained on in the run, once per seed, into
+	// OUT/models/. A model never embeds a dataset it was trained on: its
+	// cells for such datasets are left out of the grid (zero-shot).
+	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
 }
 
 // UnmarshalYAML accepts a scalar name or a mapping.

@@ -43,6 +43,7 @@ var All = []Def{
 	{PertCombo, KindPerturbation, "train on singles (+ some doubles), predict unseen double perturbations"},
 	{StimCellType, KindPerturbation, "predict the stimulated cells of a held-out cell type (scGen-style)"},
 	{EmbedIntegration, KindEmbedding, "score a cell embedding with the scIB metrics (bio, batch, total, kNN typing)"},
+	{CelltypeZeroshot, KindEmbedding, "kNN cell typing of each batch from the other batches in a cell embedding (accuracy, balanced accuracy)"},
 }
 
 // Lookup returns the definition of a task name.

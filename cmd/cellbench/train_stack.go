@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cellbench/cellbench/bench"
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
 	"github.com/cellbench/cellbench/model"
@@ -129,14 +130,8 @@ func sampleColumns(names []string, flagValue, dataDir string) ([]string, error) 
 		}
 		return out, nil
 	}
-	reg := data.NewRegistry(dataDir)
 	for i, n := range names {
-		if e, ok := reg.Lookup(n); ok {
-			out[i] = e.Labels["batch"]
-			if out[i] == "" {
-				out[i] = e.Labels["context"]
-			}
-		}
+		out[i] = bench.SampleColumn(n, dataDir)
 	}
 	return out, nil
 }
