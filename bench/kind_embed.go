@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,8 +81,6 @@ func (embedRunner) validate(s *Suite, t TaskSpec) error {
 			return fmt.Errorf("model %s: checkpoint and train_on apply to embedding models (%v)", m.ID(), model.Names(tasks.KindEmbedding))
 		case !e.Has(tasks.KindEmbedding):
 			continue
-		case hasCkpt && trains:
-			return fmt.Errorf("model %s: give checkpoint or train_on, not both", m.ID())
 		case hasCkpt && e.Load == nil:
 			return fmt.Errorf("model %s: %s has no checkpoints", m.ID(), e.Name)
 		case e.Neural && !hasCkpt && !trains:
@@ -277,6 +276,16 @@ func typingByBatch(in *tasks.EmbeddingInput, holdout string) ([]typingRow, error
 	return append(rows, mean), nil
 }
 
+// sameFile reports whether two paths name the same file.
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	if err1 != nil || err2 != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return os.SameFile(sa, sb)
+}
+
 func subRows(x *data.Dense, idx []int) *data.Dense {
 	out := &data.Dense{Rows: len(idx), Cols: x.Cols, Data: make([]float64, 0, len(idx)*x.Cols)}
 	for _, i := range idx {
@@ -333,11 +342,24 @@ func modelEmbedding(ctx context.Context, r *Runner, c Cell, e EmbedSpec, own *ta
 	fitInfo := ""
 	switch {
 	case c.Model.Checkpoint != "":
-		loaded, err := entry.LoadCheckpoint(c.Model.Checkpoint, rt)
+		ckpt := strings.ReplaceAll(c.Model.Checkpoint, "{seed}", strconv.FormatUint(c.Seed, 10))
+		loaded, err := entry.LoadCheckpoint(ckpt, rt)
 		if err != nil {
 			return nil, "", "", err
 		}
 		m = loaded.(tasks.Embedder)
+		fitInfo = "loaded " + ckpt
+		if tr, ok := loaded.(interface{ TrainedOn() []string }); ok {
+			path, err := data.NewRegistry(r.DataDir).Resolve(c.Dataset.File)
+			if err != nil {
+				return nil, "", "", err
+			}
+			for _, p := range tr.TrainedOn() {
+				if sameFile(p, path) {
+					return nil, "", "", fmt.Errorf("model %s: checkpoint %s was trained on %s, the dataset being embedded (zero-shot evaluation must exclude it: list it in the model's train_on)", c.Model.ID(), ckpt, c.Dataset.File)
+				}
+			}
+		}
 	case len(c.Model.TrainOn) > 0:
 		dir := filepath.Join(r.Out, "models", fileSafe(c.Model.ID()), fmt.Sprintf("%s-seed-%d", fingerprint(c.Model, cfg.String()), c.Seed))
 		if _, err := os.Stat(filepath.Join(dir, entry.MetaFile)); err == nil {

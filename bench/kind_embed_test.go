@@ -86,13 +86,39 @@ seeds: [0]
 		t.Fatalf("resume ran %d cells: %v", sum.Ran, err)
 	}
 
+	// The run's checkpoint used by another suite through checkpoint:
+	// ("{seed}" templated), giving the same stack records.
+	ck := strings.Replace(filepath.Dir(metas[0]), "-seed-0", "-seed-{seed}", 1)
+	s3, err := ParseSuite([]byte(strings.Replace(suite, "train_on: [fixture-perturbation]", "checkpoint: \""+ck+"\"", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out3 := t.TempDir()
+	if _, err := (&Runner{Suite: s3, Out: out3, DataDir: dir, GitSHA: "test"}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs3, err := results.ReadJSONL(filepath.Join(out3, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{}
+	for _, rec := range recs {
+		if rec.Model == "stack" {
+			want[rec.Task+rec.Context+rec.Metric] = rec.Value
+		}
+	}
+	for _, rec := range recs3 {
+		if w, ok := want[rec.Task+rec.Context+rec.Metric]; rec.Model == "stack" && ok && w != rec.Value && !(math.IsNaN(w) && math.IsNaN(rec.Value)) {
+			t.Errorf("checkpoint run: %s %s %s = %v, trained run %v", rec.Task, rec.Context, rec.Metric, rec.Value, w)
+		}
+	}
+
 	// Zero-shot: a model never embeds its own training data; a neural
 	// model needs train_on or a checkpoint; checkpoint/train_on only for
 	// embedding models.
 	for i, b := range []string{
 		strings.Replace(suite, "train_on: [fixture-perturbation]", "train_on: [fixture-integration]", 1),
 		strings.Replace(suite, ", train_on: [fixture-perturbation]", "", 1),
-		strings.Replace(suite, "train_on: [fixture-perturbation]", "checkpoint: x, train_on: [fixture-perturbation]", 1),
 		strings.Replace(suite, "{name: pca, label: PCA10, params: {n_comps: \"10\"}}", "{name: pca, checkpoint: x}", 1),
 		strings.Replace(suite, "  - name: celltype-zeroshot\n", "  - name: celltype-zeroshot\n    train_fraction: 0.5\n", 1),
 	} {

@@ -165,12 +165,16 @@ type ModelSpec struct {
 	// (default: Name).
 	Label string `yaml:"label,omitempty"`
 	// Checkpoint (embedding models with checkpoints, e.g. stack) is a
-	// trained checkpoint directory to embed with instead of training one.
+	// trained checkpoint directory to embed with instead of training one;
+	// "{seed}" in it is replaced by the cell's seed. A checkpoint that
+	// records its training datasets (stack) is refused for a dataset it
+	// was trained on.
 	Checkpoint string `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
 	// TrainOn (neural embedding models) lists the datasets (registry names
 	// or paths) the model is pre-trained on in the run, once per seed, into
-	// OUT/models/. A model never embeds a dataset it was trained on: its
-	// cells for such datasets are left out of the grid (zero-shot).
+	// OUT/models/ — or, with Checkpoint, was pre-trained on. A model never
+	// embeds a dataset it was trained on: its cells for such datasets are
+	// left out of the grid (zero-shot).
 	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
 }
 

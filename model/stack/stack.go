@@ -406,3 +406,13 @@ func checkResume(dir string, mt meta) error {
 	}
 	return nil
 }
+
+// TrainedOn returns the files of the datasets the model was pre-trained on
+// (the zero-shot check of the suite runner).
+func (m *Model) TrainedOn() []string {
+	out := make([]string, len(m.meta.Pool))
+	for i, p := range m.meta.Pool {
+		out[i] = p.Name
+	}
+	return out
+}
