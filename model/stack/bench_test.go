@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/cellbench/cellbench/model/nn"
@@ -72,6 +73,7 @@ func BenchmarkPretrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			c0 := cpuSeconds()
 			for range b.N {
 				m, err := tr.TrainStep(batch)
 				if err != nil {
@@ -81,6 +83,16 @@ func BenchmarkPretrainStep(b *testing.B) {
 					_ = t.FinalizeAll()
 				}
 			}
+			b.ReportMetric((cpuSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
+}
+
+// cpuSeconds is the process's user + system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)*1e-6
 }

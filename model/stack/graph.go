@@ -171,21 +171,28 @@ func swTerm(emb, idx, proj, prior *Node) *Node {
 // the two terms are logged as "nb_nll" and "sw". The library size is the
 // unmasked sum over present genes (StateICLModelBase.forward).
 func (a arch) pretrainLoss(scope *gmodel.Scope, in []*Node, swWeight float64) *Node {
+	_, _, _, recon, sw := a.pretrainParts(scope, in)
+	nn.LogTerm(scope, "nb_nll", recon)
+	nn.LogTerm(scope, "sw", sw)
+	return Add(recon, MulScalar(sw, swWeight))
+}
+
+// pretrainParts builds the pre-training graph and returns the embeddings
+// [B,C,D], μ and θ [B,C,G] and the two loss terms (scalars).
+func (a arch) pretrainParts(scope *gmodel.Scope, in []*Node) (emb, mu, theta, recon, sw *Node) {
 	counts, lnfact, cells, genes, masked := in[0], in[1], in[2], in[3], in[4]
 	swIdx, swProj, prior := in[5], in[6], in[7]
 	B, C, G := counts.Shape().Dim(0), counts.Shape().Dim(1), counts.Shape().Dim(2)
 	ms := modelScope(scope)
 	lib := ReduceSum(counts, -1)
 	h := a.tokenize(ms, maskedLog1p(counts, masked), nil, true)
-	emb := a.encode(ms, h, cells, nil, true)
-	mu, theta := a.decode(ms, emb, lib, genes, true)
+	emb = a.encode(ms, h, cells, nil, true)
+	mu, theta = a.decode(ms, emb, lib, genes, true)
 	nll := nn.NegativeBinomialNLLWithLogFactorial(counts, lnfact, mu, theta)
 	entry := LogicalAnd(BroadcastToDims(Reshape(masked, B, 1, G), B, C, G), BroadcastToDims(Reshape(cells, B, C, 1), B, C, G))
-	recon := MaskedReduceAllMean(nll, entry)
-	sw := swTerm(emb, swIdx, swProj, prior)
-	nn.LogTerm(scope, "nb_nll", recon)
-	nn.LogTerm(scope, "sw", sw)
-	return Add(recon, MulScalar(sw, swWeight))
+	recon = MaskedReduceAllMean(nll, entry)
+	sw = swTerm(emb, swIdx, swProj, prior)
+	return emb, mu, theta, recon, sw
 }
 
 // embedGraph returns the embeddings [B,C,D] of sets of raw counts

@@ -154,3 +154,20 @@ func validateConfig(c hparams.Config) error {
 	}
 	return nil
 }
+
+// ParamCount returns the number of trainable parameters of a
+// configuration over genes genes (the pre-trained model; incontext adds
+// the query embedding and the classifier head), by the layer shapes of
+// graph.go. At the paper config over Stack-Large's 15,012 genes it is
+// 217,484,712 (notes/stack-reference.md §1.7; tested).
+func ParamCount(c hparams.Config, genes int, incontext bool) int {
+	a := archFrom(c, genes)
+	d, T, D, G := a.tokenDim, a.tokens, a.dim(), genes
+	mha := func(w int) int { return w*3*w + w*w + w }
+	layer := mha(d) + 2*d + mha(D) + 2*D + (d*a.mlpRatio*d + a.mlpRatio*d) + (a.mlpRatio*d*d + d) + 2*d
+	n := G*D + D + D + a.layers*layer + (D*2*D + 2*D) + (2*D*2*G + 2*G)
+	if incontext {
+		n += D + (2*D*T + T) + (T + 1)
+	}
+	return n
+}

@@ -257,3 +257,20 @@ func TestEmbedOrderInvariance(t *testing.T) {
 		}
 	}
 }
+
+// ParamCount at the paper config over Stack-Large's 15,012 genes: 217,484,712
+// (notes/stack-reference.md §1.7, counted from the release's layer shapes),
+// and 321,801 more for the in-context extras (query embedding 1,600 + cls
+// head 3200·100+100 + 100+1).
+func TestParamCountPaper(t *testing.T) {
+	cfg, err := Params.Resolve("paper", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ParamCount(cfg, 15012, false); n != 217484712 {
+		t.Fatalf("paper parameters %d, want 217484712", n)
+	}
+	if n := ParamCount(cfg, 15012, true) - ParamCount(cfg, 15012, false); n != 1600+320100+101 {
+		t.Fatalf("in-context extras %d", n)
+	}
+}
