@@ -169,9 +169,13 @@ def bench(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     c = CONFIGS[args.config]
-    model = Stack(**c)
+    if args.batch:
+        c = dict(c, B=args.batch)
+    dev = torch.device(args.device)
+    model = Stack(**c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=3e-3)
-    batch = synthetic_batch(c)
+    batch = [t.to(dev) for t in synthetic_batch(c)]
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -179,6 +183,7 @@ def bench(args):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        sync()
         return loss
 
     for _ in range(args.warmup):
@@ -191,9 +196,12 @@ def bench(args):
             step()
             ms.append((time.perf_counter() - t0) * 1e3)
             cpu.append((time.process_time() - c0) * 1e3)
-        print(json.dumps({"impl": "torch", "config": args.config, "round": r, "ms": ms, "cpu_ms": cpu,
-                          "params": n_params(model), "torch": torch.__version__, "threads": torch.get_num_threads()}),
-              flush=True)
+        rec = {"impl": "torch", "config": args.config, "batch": c["B"], "device": str(dev), "round": r, "ms": ms, "cpu_ms": cpu,
+               "params": n_params(model), "torch": torch.__version__, "threads": torch.get_num_threads()}
+        if dev.type == "cuda":
+            rec["max_memory_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
+            rec["gpu"] = torch.cuda.get_device_name()
+        print(json.dumps(rec), flush=True)
 
 
 def parity(args):
@@ -257,6 +265,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--batch", type=int, default=0, help="override the config's sets per step")
     args = ap.parse_args()
     if args.parity:
         parity(args)
