@@ -483,3 +483,13 @@ func (m *Model) Prompting(prompt, query *data.Dataset) (PromptingInput, error) {
 func (p PromptingInput) ToQueryGenes(cells [][]float32, queryX *data.CSR) *data.CSR {
 	return toRequestGenes(cells, queryX, p.query)
 }
+
+// SetGenerationOutput sets what an unmasked query cell becomes:
+// "sample" (a negative-binomial draw, the release) or "mean" (the NB mean).
+func (m *Model) SetGenerationOutput(output string) error {
+	if output != "sample" && output != "mean" {
+		return fmt.Errorf("stack: generation output %q: want sample or mean", output)
+	}
+	m.cfg = m.cfg.With("gen_output", output)
+	return nil
+}
