@@ -127,3 +127,30 @@ seeds: [0]
 		}
 	}
 }
+
+// suites/stack-zeroshot.yaml parses, and its grid pairs each STACK pool
+// only with the dataset it excludes: per seed and task, pbmc-symphony gets
+// HVG-PCA50, PCA50 and stack-excl-symphony; pancreas-baron HVG-PCA50,
+// PCA50 and stack-excl-baron.
+func TestStackZeroshotSuite(t *testing.T) {
+	s, err := LoadSuite(filepath.Join("..", "suites", "stack-zeroshot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range s.Grid() {
+		got[c.Dataset.Name+"/"+c.Model.ID()]++
+	}
+	want := map[string]int{
+		"pbmc-symphony/HVG-PCA50": 6, "pbmc-symphony/PCA50": 6, "pbmc-symphony/stack-excl-symphony": 6,
+		"pancreas-baron/HVG-PCA50": 6, "pancreas-baron/PCA50": 6, "pancreas-baron/stack-excl-baron": 6,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("grid %v", got)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d cells, want %d", k, got[k], n)
+		}
+	}
+}
