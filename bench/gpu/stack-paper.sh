@@ -5,7 +5,7 @@
 # repository root, with the binary built here:
 #
 #   export GOTOOLCHAIN=go1.27.4 GOEXPERIMENT=simd
-#   go build -o bench/gpu/bin/stackpaper ./bench/gpu/stackpaper   # cgo + XLA, links only libc
+#   go build -o bench/gpu/bin/stackpaper ./cmd/stackpaper   # cgo + XLA, links only libc
 #
 # then (device tool): run command "bash bench/gpu/stack-paper.sh",
 # carry ["bench/gpu/bin"], timeout_s 480. Everything it measures goes to

@@ -214,7 +214,7 @@ func (d *icData) batch(step int64) ([]*tensors.Tensor, []*tensors.Tensor, error)
 		}
 		copy(genes[b*G:(b+1)*G], d.genes.present)
 		rate := d.maskMin + (d.maskMax-d.maskMin)*rng.Float64()
-		for _, u := range sampleWithout32(d.genes.presentIdx, int(float64(d.genes.nPresent())*rate), rng) {
+		for _, u := range sampleWithout(d.genes.presentIdx, int(float64(d.genes.nPresent())*rate), rng) {
 			masked[b*G+int(u)] = true
 		}
 	}
@@ -304,24 +304,12 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node {
 		return []*Node{a.icLoss(scope, in, d.nPrompt, swW, clsW, decay, every)}
 	}
-	lossFn := func(_, preds []*Node) *Node { return preds[0] }
 	opts := nn.TrainOptionsFrom(cfg, m.Runtime, spec.Seed)
 	opts.Steps, opts.PeakLR = cfg.Int("ic_steps"), cfg.Float("ic_lr")
 	opts.WarmupFrac, opts.WeightDecay = cfg.Float("ic_warmup_frac"), cfg.Float("ic_weight_decay")
 	opts.InitFrom = baseDir
 	opts.InitAliases = []nn.InitAlias{{From: teacherPrefix, To: "/"}}
-	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, d.batch, opts)
-	m.hist = hist
-	if err != nil {
-		return fmt.Errorf("stack: %w", err)
-	}
-	if m.CheckpointDir != "" {
-		if err := m.writeMeta(m.CheckpointDir); err != nil {
-			return err
-		}
-		m.dir = m.CheckpointDir
-	}
-	return nil
+	return m.train(ctx, backend, modelFn, d.batch, opts)
 }
 
 // preTrained returns the directory and model of the weights a

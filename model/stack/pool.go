@@ -126,7 +126,7 @@ func (pb *pretrainBatcher) batch(step int64) ([]*tensors.Tensor, []*tensors.Tens
 		copy(genes[b*G:(b+1)*G], d.genes.present)
 		rate := pb.maskMin + (pb.maskMax-pb.maskMin)*rng.Float64()
 		n := int(float64(d.genes.nPresent()) * rate)
-		for _, u := range sampleWithout32(d.genes.presentIdx, n, rng) {
+		for _, u := range sampleWithout(d.genes.presentIdx, n, rng) {
 			masked[b*G+int(u)] = true
 		}
 	}
@@ -190,17 +190,7 @@ func swInputs(rng *rand.Rand, B, S, K, D, P int) (idx, proj, prior *tensors.Tens
 
 // sampleWithout draws k of rows without replacement (partial Fisher–Yates
 // on a copy); k ≥ len(rows) returns a shuffled copy of all.
-func sampleWithout(rows []int, k int, rng *rand.Rand) []int {
-	c := slices.Clone(rows)
-	k = min(k, len(c))
-	for i := range k {
-		j := i + rng.IntN(len(c)-i)
-		c[i], c[j] = c[j], c[i]
-	}
-	return c[:k]
-}
-
-func sampleWithout32(rows []int32, k int, rng *rand.Rand) []int32 {
+func sampleWithout[T any](rows []T, k int, rng *rand.Rand) []T {
 	c := slices.Clone(rows)
 	k = min(k, len(c))
 	for i := range k {

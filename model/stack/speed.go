@@ -16,7 +16,7 @@ import (
 // StepBench is one pre-training step (forward, backward, AdamW with
 // global-norm clipping, as nn.Train runs it) on a fixed synthetic batch at
 // a configuration's shapes: what BenchmarkPretrainStep, the PyTorch twin
-// comparison and the GPU step-time program (bench/gpu/stackpaper) time.
+// comparison and the GPU step-time program (cmd/stackpaper) time.
 // Data loading is excluded.
 type StepBench struct {
 	trainer *train.Trainer

@@ -6,14 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
@@ -72,7 +68,7 @@ type meta struct {
 	Spec      *tasks.PertSpec `json:"spec,omitempty"`
 	InitFrom  string          `json:"init_from,omitempty"`
 	DataGenes []string        `json:"data_genes,omitempty"`
-	Steps    int             `json:"steps"`
+	Steps     int             `json:"steps"`
 }
 
 // New returns an unfitted STACK with a resolved configuration (see Params).
@@ -209,10 +205,16 @@ func (m *Model) fitPretrain(ctx context.Context, train []*data.Dataset, cols []s
 	pb := &pretrainBatcher{a: a, pool: pool, seed: seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
 	swWeight := m.cfg.Float("sw_weight")
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node { return []*Node{a.pretrainLoss(scope, in, swWeight)} }
-	lossFn := func(_, preds []*Node) *Node { return preds[0] }
 	opts := nn.TrainOptionsFrom(m.cfg, m.Runtime, seed)
 	opts.InitFrom = "" // pre-training starts from scratch
-	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, pb.batch, opts)
+	return m.train(ctx, backend, modelFn, pb.batch, opts)
+}
+
+// train runs nn.Train with a model function whose one output is the loss,
+// keeps the loss curve, and finishes a checkpoint directory with MetaFile.
+func (m *Model) train(ctx context.Context, backend compute.Backend, modelFn nn.ModelFn, batcher nn.Batcher, opts nn.TrainOptions) error {
+	lossFn := func(_, preds []*Node) *Node { return preds[0] }
+	hist, err := nn.Train(ctx, backend, m.store, modelFn, lossFn, batcher, opts)
 	m.hist = hist
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
@@ -345,29 +347,18 @@ func (m *Model) Embed(ctx context.Context, d *data.Dataset, spec tasks.EmbedSpec
 
 // writeMeta writes MetaFile (last, atomically).
 func (m *Model) writeMeta(dir string) error {
-	b, err := json.MarshalIndent(m.meta, "", " ")
-	if err != nil {
+	if err := nn.WriteMeta(dir, MetaFile, m.meta); err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return nil
 }
 
 // Load reads a trained checkpoint directory (cellbench train --model
 // stack). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*Model, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("stack: %s: no %s (not a trained STACK checkpoint, or training did not finish)", dir, MetaFile)
-		}
-		return nil, fmt.Errorf("stack: %w", err)
-	}
 	var mt meta
-	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, fmt.Errorf("stack: %s/%s: %w", dir, MetaFile, err)
+	if err := nn.ReadMeta(dir, MetaFile, "STACK", &mt); err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
@@ -384,25 +375,13 @@ func Load(dir string) (*Model, error) {
 // trained into ("" for an in-memory model).
 func (m *Model) Dir() string { return m.dir }
 
-// startFile records what a checkpoint directory is being trained with, so
-// that resuming with another configuration or data is refused instead of
-// failing deep inside GoMLX (or silently mixing two runs).
+// startFile records what a checkpoint directory is being trained with
+// (nn.GuardResume).
 const startFile = "stack_train_start.json"
 
 func checkResume(dir string, mt meta) error {
-	want, _ := json.Marshal(mt)
-	path := filepath.Join(dir, startFile)
-	got, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("stack: %w", err)
-		}
-		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
-	case err != nil:
+	if err := nn.GuardResume(dir, startFile, mt); err != nil {
 		return fmt.Errorf("stack: %w", err)
-	case string(got) != string(want):
-		return fmt.Errorf("stack: %s holds an unfinished run started with another configuration, data or seed; resume it with the same flags or use a new directory", dir)
 	}
 	return nil
 }

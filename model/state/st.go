@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cellbench/cellbench/data"
-	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
@@ -507,29 +503,18 @@ func (m *ST) encodePert(p string, idx map[string]int) []float32 {
 }
 
 func (m *ST) writeMeta(dir string) error {
-	b, err := json.MarshalIndent(m.meta, "", "  ")
-	if err != nil {
+	if err := nn.WriteMeta(dir, MetaFile, m.meta); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, MetaFile), func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return nil
 }
 
 // Load reads a model trained into dir (Fit with CheckpointDir set, or
 // cellbench train). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*ST, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("state: %s: no %s (not a trained ST checkpoint, or training did not finish)", dir, MetaFile)
-		}
-		return nil, fmt.Errorf("state: %w", err)
-	}
 	var mt meta
-	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, fmt.Errorf("state: %s/%s: %w", dir, MetaFile, err)
+	if err := nn.ReadMeta(dir, MetaFile, "ST", &mt); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
@@ -586,23 +571,13 @@ const startFile = "state_train_start.json"
 
 func (m *ST) checkResumeConfig(dir string, genes []string, spec tasks.PertSpec) error {
 	cfgJSON, _ := m.cfg.MarshalJSON()
-	want, _ := json.Marshal(struct {
+	err := nn.GuardResume(dir, startFile, struct {
 		Config json.RawMessage `json:"config"`
 		Genes  []string        `json:"genes"`
 		Spec   tasks.PertSpec  `json:"spec"`
 	}{cfgJSON, genes, spec})
-	path := filepath.Join(dir, startFile)
-	got, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("state: %w", err)
-		}
-		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("state: %w", err)
-	case string(got) != string(want):
-		return fmt.Errorf("state: %s holds an unfinished run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", dir)
 	}
 	return nil
 }
