@@ -183,4 +183,3 @@ func writeEmbeddingCSV(path string, d *data.Dataset, emb *data.Dense, prefix str
 		return cw.Error()
 	})
 }
-

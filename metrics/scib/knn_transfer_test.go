@@ -85,7 +85,10 @@ func TestKNNTransfer(t *testing.T) {
 	}
 	for _, bad := range []func() error{
 		func() error { _, _, err := KNNTransfer(ref, refL[:3], q, append(qL, "z"), 1); return err },
-		func() error { _, _, err := KNNTransfer(ref, refL, &data.Dense{Rows: 1, Cols: 3, Data: []float64{0, 0, 0}}, []string{"a"}, 1); return err },
+		func() error {
+			_, _, err := KNNTransfer(ref, refL, &data.Dense{Rows: 1, Cols: 3, Data: []float64{0, 0, 0}}, []string{"a"}, 1)
+			return err
+		},
 		func() error { _, _, err := KNNTransfer(ref, refL, q, append(qL, "z"), 0); return err },
 	} {
 		if bad() == nil {

@@ -35,7 +35,7 @@ func SortWithGradient(x *Node) *Node {
 	before := square(LessThan(jIdx, iIdx))
 	precedes := LogicalOr(LessThan(BroadcastToDims(xj, pair...), BroadcastToDims(xi, pair...)),
 		LogicalAnd(Equal(BroadcastToDims(xj, pair...), BroadcastToDims(xi, pair...)), before))
-	rank := ReduceSum(ConvertDType(precedes, dtypes.Int32), -1) // [..., K]
+	rank := ReduceSum(ConvertDType(precedes, dtypes.Int32), -1)   // [..., K]
 	target := square(Iota(g, shapes.Make(dtypes.Int32, K, K), 1)) // r
 	oneHot := ConvertDType(Equal(BroadcastToDims(InsertAxes(rank, -1), pair...), target), x.DType())
 	return ReduceSum(Mul(InsertAxes(x, -1), oneHot), -2) // Σ_i x_i [rank_i = r]

@@ -69,7 +69,7 @@ func isModelVariable(path string) bool {
 
 // stageLoader offers a previous stage's weights, then defers to next.
 type stageLoader struct {
-	vars map[string]*tensors.Tensor
+	vars    map[string]*tensors.Tensor
 	next    gmodel.Loader
 	used    map[string]bool
 	aliases []InitAlias

@@ -150,8 +150,8 @@ func maskedLog1p(counts, masked *Node) *Node {
 // [D,P]; mean over sets (LossComputationMixin._compute_sw_loss).
 func swTerm(emb, idx, proj, prior *Node) *Node {
 	C := emb.Shape().Dim(1)
-	sel := OneHot(idx, C, emb.DType())          // [K,C]
-	sub := Einsum("kc,bcd->bkd", sel, emb)      // [B,K,D]
+	sel := OneHot(idx, C, emb.DType())     // [K,C]
+	sub := Einsum("kc,bcd->bkd", sel, emb) // [B,K,D]
 	sub = Sub(sub, ReduceAndKeep(sub, ReduceMean, 1))
 	return ReduceAllMean(nn.SlicedWasserstein2(sub, prior, proj))
 }

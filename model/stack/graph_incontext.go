@@ -1,7 +1,6 @@
 package stack
 
 import (
-
 	"github.com/cellbench/cellbench/model/nn"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -68,19 +67,19 @@ func reparamNBLog(mu, theta, N, eps, logistic *Node) *Node {
 // icInputs are the inputs of one in-context post-training step (see
 // icBatcher), in order.
 const (
-	icObs = iota // [B,S,G] f32 model input (CP10k scale): prompt cells, revealed targets, query controls
-	icGT         // [B,S,G] f32 ground truth: prompt cells, then target cells
-	icLnFact     // [B,S,G] f32 ln Γ(gt+1)
-	icGenes      // [B,G] bool present genes
-	icMasked     // [B,G] bool masked genes
-	icQuery      // [B,S] bool query positions (≥ n_context)
-	icContext    // [B,S] bool revealed-target positions [n_prompt, n_context)
-	icWeight     // [B] f32 1/(1 − t)
-	icEps        // [B,S,G] f32 N(0,1) noise of the NB sampler
-	icLogistic   // [B,S,G] f32 logistic noise of its gate
-	icSWIdx      // [K] i32
-	icSWProj     // [D,P] f32
-	icPrior      // [B,K,D] f32
+	icObs      = iota // [B,S,G] f32 model input (CP10k scale): prompt cells, revealed targets, query controls
+	icGT              // [B,S,G] f32 ground truth: prompt cells, then target cells
+	icLnFact          // [B,S,G] f32 ln Γ(gt+1)
+	icGenes           // [B,G] bool present genes
+	icMasked          // [B,G] bool masked genes
+	icQuery           // [B,S] bool query positions (≥ n_context)
+	icContext         // [B,S] bool revealed-target positions [n_prompt, n_context)
+	icWeight          // [B] f32 1/(1 − t)
+	icEps             // [B,S,G] f32 N(0,1) noise of the NB sampler
+	icLogistic        // [B,S,G] f32 logistic noise of its gate
+	icSWIdx           // [K] i32
+	icSWProj          // [D,P] f32
+	icPrior           // [B,K,D] f32
 	icNumInputs
 )
 
@@ -170,4 +169,3 @@ func (a arch) genGraph(scope *gmodel.Scope, obs, genes, cells, qpos, base, attn 
 	mu, theta = a.decode(ms, emb, lib, genes, false)
 	return mu, theta, a.clsLogits(ms, emb, base)
 }
-

@@ -15,7 +15,7 @@ import (
 //   - default: pre-trains on the pool of real count datasets of
 //     ../shared/data in minutes on 2 cores (see doc.go, "Sizes");
 //   - paper: Stack-Large (ArcInstitute/stack configs/training/bc_large.yaml
-//     + the stack-train CLI defaults it inherits; post-training from
+//   - the stack-train CLI defaults it inherits; post-training from
 //     configs/finetuning/ft_parsecg.yaml): 100 tokens × 16, 9 layers, 8
 //     heads, sets of 256, 32 sets per step — for GPUs.
 var Params = &hparams.Table{
@@ -76,7 +76,7 @@ var Params = &hparams.Table{
 			"dropout": 0.0, "sw_cells": 128, "hvg_per_dataset": 1000, "hvg_cells": 10000,
 			"steps": 40000, "lr": 1e-4, "warmup_frac": 0.1, "final_lr_frac": 0.01, "weight_decay": 3e-3, "grad_clip": 1.0,
 			"checkpoint_every": 1000,
-			"ic_steps": 20000, "ic_lr": 2e-5, "ic_ema_every": 500, "ic_weight_decay": 3e-3,
+			"ic_steps":         20000, "ic_lr": 2e-5, "ic_ema_every": 500, "ic_weight_decay": 3e-3,
 		},
 	},
 }

@@ -85,9 +85,9 @@ func TestTorchTwinParity(t *testing.T) {
 		t.Fatalf("twin: %v\n%s", err, se.String())
 	}
 	var tw struct {
-		Recon, SW       float64
-		Emb, Mu, Theta  []float64
-		Params          int
+		Recon, SW      float64
+		Emb, Mu, Theta []float64
+		Params         int
 	}
 	if err := json.Unmarshal(so.Bytes(), &tw); err != nil {
 		t.Fatal(err)
