@@ -102,6 +102,15 @@ func TestStackCommandsTiny(t *testing.T) {
 		return p
 	}
 	prompt, query, real := write("prompt.h5ad", pr), write("query.h5ad", qr), write("real.h5ad", rr)
+	alien := full.SubsetCells(qr)
+	alien.Var.Index = append([]string(nil), alien.Var.Index...)
+	for j := range alien.Var.Index {
+		alien.Var.Index[j] = "NOT-A-GENE-" + alien.Var.Index[j]
+	}
+	alienPath := filepath.Join(tmp, "alien.h5ad")
+	if err := h5ad.Write(alienPath, alien); err != nil {
+		t.Fatal(err)
+	}
 	pred := filepath.Join(tmp, "pred.h5ad")
 	so, se, err := cli("predict", "--model", "stack", "--ckpt", ic, "--prompt", prompt, "--query", query, "--steps", "2", "--out", pred)
 	if err != nil {
@@ -136,6 +145,7 @@ func TestStackCommandsTiny(t *testing.T) {
 		{[]string{"train", "--model", "stack", "--stage", "finetune", "--data", fixP, "--out", filepath.Join(tmp, "x")}, "want pretrain or incontext"},
 		{[]string{"predict", "--model", "stack", "--ckpt", pre, "--prompt", prompt, "--query", query, "--out", filepath.Join(tmp, "x.h5ad")}, "is a pretrain checkpoint"},
 		{[]string{"predict", "--model", "stack", "--ckpt", ic, "--prompt", prompt, "--out", filepath.Join(tmp, "x.h5ad")}, "go together"},
+		{[]string{"predict", "--model", "stack", "--ckpt", ic, "--prompt", prompt, "--query", alienPath, "--out", filepath.Join(tmp, "x.h5ad")}, "query: stack: the cells share no gene"},
 	} {
 		_, _, err := cli(tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
