@@ -22,4 +22,5 @@ print("go    wall ms/step: median %.1f  (rounds %s)" % (med(go_wall), ", ".join(
 print("torch wall ms/step: median %.1f  (rounds %s)" % (med(tw_wall), ", ".join("%.0f" % x for x in tw_wall)))
 print("go    cpu  ms/step: median %.1f" % med(go_cpu))
 print("torch cpu  ms/step: median %.1f" % med(tw_cpu))
-print("ratio go/torch: wall %.2fx, cpu %.2fx" % (med(go_wall) / med(tw_wall), med(go_cpu) / med(tw_cpu)))
+print("ratio go/torch: wall %.2fx, cpu %.2fx (medians); best rounds: go %.1f ms, torch %.1f ms, %.2fx" % (
+    med(go_wall) / med(tw_wall), med(go_cpu) / med(tw_cpu), min(go_wall), min(tw_wall), min(go_wall) / min(tw_wall)))

@@ -36,6 +36,8 @@ CONFIGS = {
     # genes, tokens, token_dim, layers, heads, intra heads, set, batch, sw cells, sw proj
     "tiny": dict(G=200, T=4, d=8, L=1, H=2, Hi=8, C=16, B=2, K=8, P=8),
     "default": dict(G=1724, T=16, d=8, L=2, H=8, Hi=8, C=32, B=8, K=32, P=64),
+    # paper-shaped cells (100 tokens x 16) at a CPU-sized set and batch
+    "mid": dict(G=2000, T=100, d=16, L=2, H=8, Hi=8, C=64, B=2, K=32, P=64),
     "paper": dict(G=15012, T=100, d=16, L=9, H=8, Hi=8, C=256, B=32, K=128, P=64),
 }
 

@@ -13,14 +13,16 @@ import (
 // (bench/peers/stack_torch.py) at the same shapes.
 func BenchmarkPretrainStep(b *testing.B) {
 	for _, tc := range []struct {
-		name, named string
-		genes       int
+		name, named, set string
+		genes            int
 	}{
-		{"tiny", "tiny", 200},
-		{"default", "default", 1724},
+		{"tiny", "tiny", "", 200},
+		{"default", "default", "", 1724},
+		// paper-shaped cells (100 tokens × 16) at a CPU-sized set and batch
+		{"mid", "paper", "n_layers=2;set_size=64;batch_size=2;sw_cells=32", 2000},
 	} {
 		b.Run(fmt.Sprintf("config=%s,genes=%d", tc.name, tc.genes), func(b *testing.B) {
-			cfg, err := Params.Resolve(tc.named, "")
+			cfg, err := Params.Resolve(tc.named, tc.set)
 			if err != nil {
 				b.Fatal(err)
 			}
