@@ -64,6 +64,12 @@
 // checkpoint variables, and UpdateEMA moves it toward the student every N
 // steps inside the training graph (self-distillation).
 //
+// # Checkpoint directories
+//
+// WriteMeta / ReadMeta write and read a model's meta file (written last:
+// a directory without it is unfinished) and GuardResume refuses to resume
+// a directory with settings other than those it was started with.
+//
 // # Cell sets of different sizes
 //
 // Graphs are compiled per input shape, so sets are padded to a few bucket
