@@ -286,7 +286,7 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 		return fmt.Errorf("stack: %w", err)
 	}
 	if d.genes.Unknown > 0 {
-		m.note("stack: %d of the %d training genes are not in the checkpoint's gene universe; their predictions are the query cells' own values", d.genes.Unknown, train.X.Cols)
+		m.Note("stack: %d of the %d training genes are not in the checkpoint's gene universe; their predictions are the query cells' own values", d.genes.Unknown, train.X.Cols)
 	}
 	if m.CheckpointDir != "" {
 		if err := checkResume(m.CheckpointDir, m.meta); err != nil {
@@ -355,14 +355,16 @@ func (m *Model) preTrained(ctx context.Context, train *data.Dataset, spec tasks.
 		return "", nil, fmt.Errorf("stack: %w", err)
 	}
 	pseudo := &data.Dataset{Path: train.Path, X: toCP10k(train.X, scale), Obs: train.Obs, Var: train.Var}
-	pre := &Model{cfg: m.cfg, Runtime: m.Runtime, backend: m.backend}
+	pre := &Model{cfg: m.cfg, Runtime: m.Runtime}
 	pre.CheckpointDir = dir
 	pre.InitFrom = ""
 	if err := pre.fitPretrain(ctx, []*data.Dataset{pseudo}, []string{spec.ContextCol}, spec.Seed, true); err != nil {
 		return "", nil, err
 	}
-	m.note("stack: no pre-trained checkpoint was given; pre-trained %d steps on the training cells themselves (CP10k pseudo-counts) before in-context post-training", m.cfg.Int(nn.KeySteps))
-	m.notes = append(m.notes, pre.Notes()...)
+	m.Note("stack: no pre-trained checkpoint was given; pre-trained %d steps on the training cells themselves (CP10k pseudo-counts) before in-context post-training", m.cfg.Int(nn.KeySteps))
+	for _, n := range pre.Notes() {
+		m.Note("%s", n)
+	}
 	return dir, pre, nil
 }
 

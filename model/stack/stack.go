@@ -42,12 +42,12 @@ type Model struct {
 	// InitFrom (the pre-trained checkpoint a post-training stage starts
 	// from).
 	nn.Runtime
+	// Notes: the fallbacks taken (tasks.Noter).
+	nn.NoteLog
 
-	backend compute.Backend
-	store   *gmodel.Store
-	meta    meta
-	hist    nn.History
-	notes   []string
+	store *gmodel.Store
+	meta  meta
+	hist  nn.History
 
 	embedExec *gmodel.Exec
 	genExec   *gmodel.Exec
@@ -98,29 +98,11 @@ func (m *Model) Stage() string { return m.meta.Stage }
 // Pool describes the pre-training datasets.
 func (m *Model) Pool() []PoolInfo { return m.meta.Pool }
 
-// Notes implements tasks.Noter.
-func (m *Model) Notes() []string {
-	out := m.notes
-	m.notes = nil
-	return out
-}
-
-func (m *Model) note(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
-	if !slices.Contains(m.notes, s) {
-		m.notes = append(m.notes, s)
-	}
-}
-
 func (m *Model) getBackend() (compute.Backend, error) {
-	if m.backend != nil {
-		return m.backend, nil
-	}
-	b, err := m.ResolveBackend()
+	b, err := m.CachedBackend()
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
-	m.backend = b
 	return b, nil
 }
 
@@ -174,13 +156,13 @@ func (m *Model) fitPretrain(ctx context.Context, train []*data.Dataset, cols []s
 		}
 		m.meta.Pool = append(m.meta.Pool, info)
 		if p.dropped > 0 {
-			m.note("stack: %s: %d samples of %s have fewer than %d cells and are not pre-trained on", p.name, p.dropped, info.SampleCol, minCells)
+			m.Note("stack: %s: %d samples of %s have fewer than %d cells and are not pre-trained on", p.name, p.dropped, info.SampleCol, minCells)
 		}
 		if p.genes.Duplicates > 0 {
-			m.note("stack: %s: %d genes share an upper-cased name with a later column; the last one is used", p.name, p.genes.Duplicates)
+			m.Note("stack: %s: %d genes share an upper-cased name with a later column; the last one is used", p.name, p.genes.Duplicates)
 		}
 		if len(p.samples) == 0 {
-			m.note("stack: %s has no sample with ≥ %d cells; it is left out of pre-training", p.name, minCells)
+			m.Note("stack: %s has no sample with ≥ %d cells; it is left out of pre-training", p.name, minCells)
 			continue
 		}
 		pool = append(pool, p)

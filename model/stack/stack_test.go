@@ -242,7 +242,7 @@ func TestEmbedOrderInvariance(t *testing.T) {
 	for i := range cells {
 		cells[i] = true
 	}
-	exec, err := gmodel.NewExec(m.backend, m.store, func(scope *gmodel.Scope, c, mask *Node) *Node { return a.embedGraph(scope, c, mask) })
+	exec, err := gmodel.NewExec(m.Runtime.Backend, m.store, func(scope *gmodel.Scope, c, mask *Node) *Node { return a.embedGraph(scope, c, mask) })
 	if err != nil {
 		t.Fatal(err)
 	}

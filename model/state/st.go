@@ -35,13 +35,13 @@ type ST struct {
 	// from it and writes MetaFile there at the end), progress, initial
 	// checkpoint.
 	nn.Runtime
+	// Notes: the fallbacks taken (tasks.Noter).
+	nn.NoteLog
 
-	backend compute.Backend
-	store   *gmodel.Store
-	exec    *gmodel.Exec
-	meta    meta
-	hist    nn.History
-	notes   []string
+	store *gmodel.Store
+	exec  *gmodel.Exec
+	meta  meta
+	hist  nn.History
 }
 
 // meta is what Predict needs besides the weights.
@@ -87,29 +87,11 @@ func (m *ST) Config() hparams.Config { return m.cfg }
 // History returns the loss curve of the last Fit.
 func (m *ST) History() nn.History { return m.hist }
 
-// Notes implements tasks.Noter.
-func (m *ST) Notes() []string {
-	out := m.notes
-	m.notes = nil
-	return out
-}
-
-func (m *ST) note(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
-	if !slices.Contains(m.notes, s) {
-		m.notes = append(m.notes, s)
-	}
-}
-
 func (m *ST) getBackend() (compute.Backend, error) {
-	if m.backend != nil {
-		return m.backend, nil
-	}
-	b, err := m.ResolveBackend()
+	b, err := m.CachedBackend()
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	m.backend = b
 	return b, nil
 }
 
@@ -263,10 +245,10 @@ func (m *ST) prepare(train *data.Dataset, spec tasks.PertSpec) (*trainData, erro
 		if len(pool) == 0 {
 			pool = ctrlByCtx[k.ctx]
 			if len(pool) == 0 {
-				m.note("state: context %q has no training controls; its %q cells are not used for training", k.ctx, k.pert)
+				m.Note("state: context %q has no training controls; its %q cells are not used for training", k.ctx, k.pert)
 				continue
 			}
-			m.note("state: no controls in batch %q of context %q; matched controls from the whole context", k.batch, k.ctx)
+			m.Note("state: no controls in batch %q of context %q; matched controls from the whole context", k.batch, k.ctx)
 		}
 		td.groups = append(td.groups, setGroup{pert: td.pertIdx[k.pert], cells: groupRows[k], controls: pool})
 		maxN = max(maxN, len(groupRows[k]))
@@ -494,11 +476,11 @@ func (m *ST) encodePert(p string, idx map[string]int) []float32 {
 			for _, q := range parts {
 				v[idx[q]] = 1
 			}
-			m.note("state: perturbation %q unseen in training; encoded as the sum of its parts' one-hots", p)
+			m.Note("state: perturbation %q unseen in training; encoded as the sum of its parts' one-hots", p)
 			return v
 		}
 	}
-	m.note("state: perturbation %q unseen in training; encoded as the all-zero vector", p)
+	m.Note("state: perturbation %q unseen in training; encoded as the all-zero vector", p)
 	return v
 }
 
