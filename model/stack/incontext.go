@@ -267,9 +267,15 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 	if spec.PertCol == "" || spec.Control == "" {
 		return errors.New("stack: the data spec needs a perturbation column and a control label")
 	}
-	baseDir, base, err := m.preTrained(ctx, train, spec)
+	baseDir, base, tmp, err := m.preTrained(ctx, train, spec)
 	if err != nil {
 		return err
+	}
+	initFrom := baseDir
+	if tmp {
+		// Train reads the weights into memory when the stage starts.
+		defer os.RemoveAll(baseDir)
+		initFrom = "(pre-trained in memory)"
 	}
 	cfg, err := stageConfig(base.cfg, m.cfg)
 	if err != nil {
@@ -277,7 +283,7 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 	}
 	m.cfg = cfg
 	m.meta = meta{Stage: StageInContext, Genes: base.meta.Genes, Pool: base.meta.Pool, Seed: spec.Seed,
-		Spec: &spec, InitFrom: baseDir, DataGenes: slices.Clone(train.Var.Index), Steps: cfg.Int("ic_steps")}
+		Spec: &spec, InitFrom: initFrom, DataGenes: slices.Clone(train.Var.Index), Steps: cfg.Int("ic_steps")}
 	cfgJSON, _ := cfg.MarshalJSON()
 	m.meta.Config = cfgJSON
 	a := m.arch()
@@ -313,59 +319,62 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 }
 
 // preTrained returns the directory and model of the weights a
-// post-training stage starts from (see Fit).
-func (m *Model) preTrained(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) (string, *Model, error) {
+// post-training stage starts from (see Fit); tmp says the directory is a
+// temporary copy for Fit to remove.
+func (m *Model) preTrained(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) (dir string, base *Model, tmp bool, err error) {
 	switch {
 	case m.store != nil && m.meta.Stage != "":
-		if m.dir == "" {
-			dir, err := os.MkdirTemp("", "stack-pretrained-*")
-			if err != nil {
-				return "", nil, fmt.Errorf("stack: %w", err)
-			}
-			if err := m.save(dir); err != nil {
-				return "", nil, err
-			}
-			m.dir = dir
+		if m.dir != "" {
+			return m.dir, &Model{cfg: m.cfg, meta: m.meta}, false, nil
 		}
-		return m.dir, &Model{cfg: m.cfg, meta: m.meta}, nil
+		if dir, err = os.MkdirTemp("", "stack-pretrained-*"); err != nil {
+			return "", nil, false, fmt.Errorf("stack: %w", err)
+		}
+		if err := m.save(dir); err != nil {
+			os.RemoveAll(dir)
+			return "", nil, false, err
+		}
+		return dir, &Model{cfg: m.cfg, meta: m.meta}, true, nil
 	case m.InitFrom != "":
 		b, err := Load(m.InitFrom)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
-		return m.InitFrom, b, nil
+		return m.InitFrom, b, false, nil
 	}
 	// No pre-trained weights: pre-train on the training cells (CP10k
 	// pseudo-counts), one sample per context, into a directory beside the
 	// post-training checkpoint (or a temporary one).
-	dir := ""
 	if m.CheckpointDir != "" {
 		dir = filepath.Join(m.CheckpointDir, "pretrain")
-	} else {
-		var err error
-		if dir, err = os.MkdirTemp("", "stack-pretrain-*"); err != nil {
-			return "", nil, fmt.Errorf("stack: %w", err)
+		if b, err := Load(dir); err == nil {
+			return dir, b, false, nil
 		}
-	}
-	if b, err := Load(dir); err == nil {
-		return dir, b, nil
+	} else {
+		if dir, err = os.MkdirTemp("", "stack-pretrain-*"); err != nil {
+			return "", nil, false, fmt.Errorf("stack: %w", err)
+		}
+		tmp = true
 	}
 	scale, err := scaleOf(train)
 	if err != nil {
-		return "", nil, fmt.Errorf("stack: %w", err)
+		return "", nil, false, fmt.Errorf("stack: %w", err)
 	}
 	pseudo := &data.Dataset{Path: train.Path, X: toCP10k(train.X, scale), Obs: train.Obs, Var: train.Var}
 	pre := &Model{cfg: m.cfg, Runtime: m.Runtime}
 	pre.CheckpointDir = dir
 	pre.InitFrom = ""
 	if err := pre.fitPretrain(ctx, []*data.Dataset{pseudo}, []string{spec.ContextCol}, spec.Seed, true); err != nil {
-		return "", nil, err
+		if tmp {
+			os.RemoveAll(dir)
+		}
+		return "", nil, false, err
 	}
 	m.Note("stack: no pre-trained checkpoint was given; pre-trained %d steps on the training cells themselves (CP10k pseudo-counts) before in-context post-training", m.cfg.Int(nn.KeySteps))
 	for _, n := range pre.Notes() {
 		m.Note("%s", n)
 	}
-	return dir, pre, nil
+	return dir, pre, tmp, nil
 }
 
 // save writes the model's variables and meta file into dir.

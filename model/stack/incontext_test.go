@@ -3,7 +3,9 @@ package stack
 import (
 	"context"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cellbench/cellbench/data"
@@ -114,5 +116,34 @@ func TestInContextTiny(t *testing.T) {
 	}
 	if pp[0].Rows != 7 {
 		t.Fatalf("Predict gave %d cells, want 7", pp[0].Rows)
+	}
+}
+
+// Without any pre-trained weights, Fit pre-trains on the training cells
+// themselves (CP10k pseudo-counts) before post-training, says so in its
+// notes, and leaves no temporary directory behind; the model predicts.
+func TestInContextFallbackPretrain(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	m, err := New(tinyConfig(t, "steps=5;ic_steps=5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Runtime = goRuntime(t)
+	d := log1pFixture(t)
+	if err := m.Fit(context.Background(), d, fixtureSpec); err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(m.Notes(), "\n")
+	if !strings.Contains(notes, "no pre-trained checkpoint was given") {
+		t.Fatalf("notes: %q", notes)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Fatalf("temporary directories left: %v", left)
+	}
+	q := d.X.SubsetRows(rowsOf(t, d, "A172", "control"))
+	out, err := m.PredictInContext(context.Background(), []tasks.InContextRequest{{Perturbation: "SGK1", QueryContext: "A172", Query: q}})
+	if err != nil || out[0].Rows != q.Rows {
+		t.Fatalf("predict: %v", err)
 	}
 }
