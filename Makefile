@@ -25,12 +25,15 @@ build: $(STAMP)
 test: unit notebooks regress
 
 regress: build
-	rm -rf runs/ci-quick
+	rm -rf runs/ci-quick runs/ci-impute
 	$(BIN) run suites/quick.yaml --out runs/ci-quick
 	$(BIN) compare runs/ci-quick --baseline bench/baseline/quick.json --summary runs/ci-quick/compare.md
+	$(BIN) run suites/impute.yaml --out runs/ci-impute
+	$(BIN) compare runs/ci-impute --baseline bench/baseline/impute.json --summary runs/ci-impute/compare.md
 
 unit: $(STAMP) portable
 	CELLBENCH_REQUIRE_ANNDATA=1 $(GO) test -count=1 -timeout 20m ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -tags noxla ./data/... ./results ./reports ./tasks
 
 # portable: everything below the runner builds without cgo or XLA
 # (-tags noxla) and for WebAssembly: data, metrics, results, reports, tasks,

@@ -83,10 +83,16 @@ func resampleRows(m *data.CSR, n int, rng *rand.Rand) *data.CSR {
 // mean of genes whose shift is negative where controls are at or near zero;
 // this is the documented cost of producing cells rather than means.
 func shiftedControls(controls *data.CSR, shift []float64, n int, rng *rand.Rand) *data.CSR {
-	out := &data.CSR{Rows: n, Cols: controls.Cols, Indptr: make([]int64, n+1)}
-	row := make([]float32, controls.Cols)
-	for i := 0; i < n; i++ {
-		controls.DenseRow(row, rng.IntN(controls.Rows))
+	return shiftRows(resampleRows(controls, n, rng), shift)
+}
+
+// shiftRows returns every row of m, in order, plus shift gene-wise,
+// clamped at 0 (see shiftedControls).
+func shiftRows(m *data.CSR, shift []float64) *data.CSR {
+	out := &data.CSR{Rows: m.Rows, Cols: m.Cols, Indptr: make([]int64, m.Rows+1)}
+	row := make([]float32, m.Cols)
+	for i := 0; i < m.Rows; i++ {
+		m.DenseRow(row, i)
 		for j, v := range row {
 			x := float64(v) + shift[j]
 			if x > 0 {

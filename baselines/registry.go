@@ -10,6 +10,7 @@ var (
 	ControlParams          = &hparams.Table{Model: "control"}
 	PerturbationMeanParams = &hparams.Table{Model: "perturbation-mean"}
 	ContextMeanParams      = &hparams.Table{Model: "context-mean"}
+	PromptShiftParams      = &hparams.Table{Model: "prompt-shift"}
 	LinearParams           = &hparams.Table{
 		Model: "linear",
 		Params: []hparams.Param{

@@ -248,7 +248,7 @@ func TestShardsMergeEqualsFullRun(t *testing.T) {
 		dirs = append(dirs, d)
 	}
 	merged := filepath.Join(base, "merged")
-	st, err := Merge(merged, append(dirs, dirs[0])) // a repeated input is deduplicated
+	st, _, err := Merge(merged, append(dirs, dirs[0])) // a repeated input is deduplicated
 	if err != nil {
 		t.Fatal(err)
 	}

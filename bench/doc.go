@@ -24,9 +24,20 @@
 // batches' cells (metrics/scib.KNNTransfer): records per held-out batch
 // (Context = batch) and their mean (Context "").
 //
-//	cellbench run SUITE.yaml --out runs/NAME [--resume] [--shard i/n]
+// The task incontext (tasks.InContext, kind_incontext.go) holds out every
+// perturbed cell of a query context and prompts its controls with a
+// perturbation's cells from another context (tasks.BuildInContextSplit,
+// written to OUT/splits/ with the cells of every role; tasks.RunInContext).
+// Every suite model that runs perturbation tasks runs it too, ignoring the
+// prompt; an InContextModel runs it with the prompt, without one and with
+// a wrong one, and its records name the variant in Prompt
+// ("matched", "none", "wrong"). Split is "holdout=B,prompt=A,prompt_cells=N"
+// ("by-seed" for a context the seed draws).
+//
+//	cellbench run SUITE.yaml --out runs/NAME [--resume] [--shard i/n] [--predictions DIR]
 //	cellbench merge --out runs/NAME DIR...
 //	cellbench report runs/NAME --out report/NAME
+//	cellbench export SUITE.yaml --out DIR
 //
 // # Task kinds
 //
@@ -36,7 +47,38 @@
 // embedding) and how a cell runs and is scored. Grid, Validate and Run
 // dispatch through that table and nowhere else. Models come from the one
 // registry, model.All, by name (a suite model that runs none of the
-// suite's task kinds is an error).
+// suite's task kinds is an error). Imputation cells (kind_impute.go) read
+// the dataset's raw counts (Prepared.Counts, once per run), take spatial
+// coordinates from DatasetSpec.Coords, write one record per (metric,
+// masking level) with MaskRatio set and ",mask=R" appended to the split,
+// and train neural models into OUT/models/…: one fit per (dataset, model,
+// split, seed, shard), reloaded by the seed's other imputation task and
+// resumed after a kill.
+//
+// # External models
+//
+// A suite model with a command (ModelSpec.Command) is an external
+// program, run once per cell of its kind (perturbation or embedding) on
+// files (command.go, external_pert.go, external_embed.go; the user's
+// manual is docs/external-models.md). For a perturbation cell the runner
+// builds the split as for any model and hands the program {train} (the
+// training cells) and {requests} (each requested group's training
+// controls), runs it in OUT/cells/<task>/<dataset>/<model>/seed=<s>/ with
+// its logs and command.json, and validates {out} as strictly as `score
+// pert` validates files before scoring it. Export writes the inputs of
+// every external-model cell instead (one unit per task, dataset and seed,
+// with a manifest and commands.sh), and Runner.Predictions reads outputs
+// made elsewhere from such a directory: same validation, same records.
+//
+// # Failed cells
+//
+// A cell whose model errs or panics, whose command exits non-zero, times
+// out or writes an invalid output, or whose dataset does not load, fails
+// alone: the runner journals a "fail" line (task, dataset, model, seed,
+// one-line reason, logs, seconds), goes on with the other cells, writes
+// their results and returns *CellsFailedError. --resume retries failed
+// cells (their attempts are counted); reports list them and are marked
+// incomplete; merge keeps done cells and lists the failed ones.
 //
 // # Results store
 //
@@ -51,8 +93,18 @@
 // cell (results.WriteJSONL).
 //
 // A cell's key includes a fingerprint of its dataset, task, model and eval
-// settings: editing the suite makes --resume re-run the affected cells
-// instead of reusing stale results.
+// settings. OUT/grid.json records the suite's canonical digest
+// (SuiteDigest: comments, layout and timeouts aside) and every cell of its
+// grid; --resume into a directory of another digest is refused with what
+// changed (SuiteDiff), so one results file never mixes two
+// configurations, and results.jsonl keeps the grid's cells only.
+// OUT/status.json (results.RunStatus) says how many grid cells are done,
+// failed or not run.
+//
+// Each shard process holds an flock(2) on OUT/journal/<shard>.lock while it
+// runs (lock.go): a second writer of the same shard is refused with the
+// holder's pid, and the journal, opened O_APPEND, only ever receives whole
+// lines from one process. The kernel drops the lock of a killed process.
 //
 // # Artifacts
 //
@@ -68,7 +120,7 @@
 // done is ignored and replaced on resume (the kill -9 test checks both,
 // and byte equality with an uninterrupted run). Merge copies the artifacts
 // of the cells it keeps and writes OUT/artifacts/index.jsonl. The quick
-// suite's 72 cells take about 4 MB.
+// suite's 123 cells take about 8 MB.
 //
 // # Shards
 //

@@ -27,7 +27,8 @@ import (
 // embedding model of the suite (model.Names(tasks.KindEmbedding): e.g.
 // pca, stack), which embeds the dataset's expression — from a checkpoint,
 // after pre-training on the model's train_on datasets (once per seed, in
-// OUT/models/, resumable), or with no training at all (pca). The
+// OUT/models/, resumable), or with no training at all (pca) — and one per
+// external embedding model (a command, external_embed.go). The
 // embedding is scored with metrics/scib.Benchmark (embed-integration) or
 // typed across batches with metrics/scib.KNNTransfer (celltype-zeroshot).
 type embedRunner struct{}
@@ -38,11 +39,11 @@ const typingK = 5
 
 func (embedRunner) needsModels() bool { return false }
 
-// embeddingModels returns the suite's models that embed cells.
+// embeddingModels returns the suite's registry models that embed cells.
 func embeddingModels(s *Suite) []ModelSpec {
 	var out []ModelSpec
 	for _, m := range s.Models {
-		if e, err := model.Lookup(m.Name); err == nil && e.Has(tasks.KindEmbedding) {
+		if !m.External() && runsKind(m, tasks.KindEmbedding) {
 			out = append(out, m)
 		}
 	}
@@ -62,8 +63,8 @@ func modelEmbeds(m ModelSpec, d DatasetSpec) bool {
 // that have checkpoints, train_on or a checkpoint for neural ones, and at
 // least one dataset of the task each model may embed.
 func (embedRunner) validate(s *Suite, t TaskSpec) error {
-	if t.TrainFraction != 0 || t.TestFraction != 0 || (t.Holdout != "" && t.Name != tasks.CelltypeZeroshot) {
-		return fmt.Errorf("task %s: train_fraction and test_fraction do not apply (every cell is embedded); holdout only to %s (the batch to type)", t.Name, tasks.CelltypeZeroshot)
+	if t.TrainFraction != 0 || t.TestFraction != 0 || t.PromptContext != "" || t.PromptCells != 0 || (t.Holdout != "" && t.Name != tasks.CelltypeZeroshot) {
+		return fmt.Errorf("task %s: train_fraction, test_fraction, prompt_context and prompt_cells do not apply (every cell is embedded); holdout only to %s (the batch to type)", t.Name, tasks.CelltypeZeroshot)
 	}
 	for _, dn := range t.Datasets {
 		if s.dataset(dn).Embed == nil {
@@ -71,6 +72,12 @@ func (embedRunner) validate(s *Suite, t TaskSpec) error {
 		}
 	}
 	for _, m := range s.Models {
+		if m.External() {
+			if m.Checkpoint != "" || len(m.TrainOn) > 0 {
+				return fmt.Errorf("model %s: checkpoint and train_on apply to registry embedding models, not external ones", m.ID())
+			}
+			continue
+		}
 		e, err := model.Lookup(m.Name)
 		if err != nil {
 			continue // Validate reports unknown models
@@ -94,7 +101,8 @@ func (embedRunner) validate(s *Suite, t TaskSpec) error {
 }
 
 // cells lists, per seed, the dataset's own embedding, then each suite
-// embedding model that may embed the dataset.
+// registry embedding model that may embed the dataset, then (for an .h5ad
+// dataset) each external embedding model.
 func (embedRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	e, err := ResolveEmbed(d)
 	if err != nil {
@@ -106,6 +114,14 @@ func (embedRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSp
 		for _, m := range embeddingModels(s) {
 			if modelEmbeds(m, d) {
 				add(m, seed, fingerprint(d, t.TaskConfig, e, m, seed))
+			}
+		}
+		if isCSV(d.File) {
+			continue
+		}
+		for _, em := range s.Models {
+			if em.External() && runsKind(em, tasks.KindEmbedding) {
+				add(em, seed, fingerprint(d, t.TaskConfig, e, em, seed))
 			}
 		}
 	}
@@ -126,7 +142,9 @@ func (embedRunner) split(c Cell) string {
 	return s
 }
 
-// run embeds (model cells) and scores one cell: one record per metric,
+// run embeds (model cells; an external model's cell runs its command on
+// the dataset's cells, external_embed.go, Backend "external") and scores
+// one cell: one record per metric,
 // Perturbation "_agg", N = cells scored (typed), Warnings = the metric's
 // reason (why it is NaN, or which members an aggregate skipped) plus
 // dropped cells and the model's notes. embed-integration: scib.Benchmark
@@ -148,7 +166,19 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 		return nil, "", nil, err
 	}
 	in, backend, info, notes := own, "cpu", "", ""
-	if c.Model.Name != "" {
+	var cc *commandCell
+	switch {
+	case c.Model.External():
+		t1 := time.Now()
+		x, cmdCell, err := r.externalEmbedding(ctx, c, p.EmbedCells)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		ext := *own
+		ext.Name, ext.X = c.Model.ID(), x
+		in, cc, backend = &ext, cmdCell, ExternalBackend
+		info = fmt.Sprintf("model %.2fs; ", time.Since(t1).Seconds())
+	case c.Model.Name != "":
 		if in, info, notes, err = modelEmbedding(ctx, r, c, e, own); err != nil {
 			return nil, "", nil, err
 		}
@@ -211,6 +241,9 @@ func (embedRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]r
 	wall := time.Since(t0).Seconds()
 	for i := range recs {
 		recs[i].WallS = wall
+	}
+	if cc != nil {
+		cc.removeInputs(tasks.KindEmbedding)
 	}
 	return recs, fmt.Sprintf("%.2fs; %s", wall, info), art, nil
 }

@@ -28,10 +28,15 @@ type kindRunner interface {
 	run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error)
 }
 
+// ExternalBackend is the Backend of the records of external models.
+const ExternalBackend = "external"
+
 // kindRunners maps every task kind the runner knows to its runner.
 var kindRunners = map[tasks.Kind]kindRunner{
 	tasks.KindPerturbation: pertRunner{},
 	tasks.KindEmbedding:    embedRunner{},
+	tasks.KindInContext:    inContextRunner{},
+	tasks.KindImputation:   imputeRunner{},
 }
 
 // runnerOf returns the runner of a task name (Validate has checked that

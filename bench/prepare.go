@@ -19,6 +19,16 @@ type Prepared struct {
 	// Embedding is the embedding to score (embed-integration), named by
 	// the resolved EmbedSpec; nil without an embed block.
 	Embedding *tasks.EmbeddingInput
+	// EmbedCells are the cells of Embedding (same rows, same order) as
+	// read from an .h5ad embed dataset, for external embedding models
+	// ({data}): X as stored in the file, obs = the batch column only (the
+	// label column, which the metrics score against, is withheld); nil
+	// for CSV embeddings and unless the suite has external embedding
+	// models (the runner sets DatasetSpec.keepCells).
+	EmbedCells *data.Dataset
+	// Counts is the dataset as stored (raw counts, every cell), read on
+	// first use by the imputation tasks (kind_impute.go); nil until then.
+	Counts *data.Dataset
 }
 
 // LoadDataset reads a dataset spec's file (a registry name or a path,
@@ -42,11 +52,11 @@ func LoadDataset(spec DatasetSpec, dataDir string) (*Prepared, error) {
 		}
 	}
 	if spec.Embed != nil {
-		e, err := LoadEmbedding(spec, path)
+		e, cells, err := loadEmbedding(spec, path)
 		if err != nil {
 			return nil, err
 		}
-		p.Embedding = e
+		p.Embedding, p.EmbedCells = e, cells
 	}
 	return p, nil
 }
@@ -54,14 +64,22 @@ func LoadDataset(spec DatasetSpec, dataDir string) (*Prepared, error) {
 // LoadEmbedding loads the embedding of a spec with an embed block from
 // path (the resolved file) and names it as the resolved EmbedSpec says.
 func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error) {
+	in, _, err := loadEmbedding(spec, path)
+	return in, err
+}
+
+// loadEmbedding is LoadEmbedding that also returns the embedded cells of
+// an .h5ad (Prepared.EmbedCells).
+func loadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, *data.Dataset, error) {
 	e, err := ResolveEmbed(spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scale, ts := spec.scaleAndTargetSum()
 	opt := tasks.EmbeddingOptions{LabelCol: e.LabelCol, BatchCol: e.BatchCol, DropMissing: e.DropMissing,
 		PCA: e.PCA, HVG: e.HVG, Scale: scale, TargetSum: ts, Seed: 0}
 	var in tasks.EmbeddingInput
+	var cells *data.Dataset
 	if isCSV(spec.File) {
 		in, err = tasks.LoadCSVEmbedding(path, e.Cols, e.PreCols, opt)
 	} else {
@@ -74,14 +92,30 @@ func LoadEmbedding(spec DatasetSpec, path string) (*tasks.EmbeddingInput, error)
 			ins, err = tasks.DatasetEmbeddings(d, opt)
 			if err == nil {
 				in = ins[len(ins)-1] // the PCA, or the one obsm entry
+				if spec.keepCells {
+					cells, err = embedCells(d, in.Kept, e.BatchCol)
+				}
 			}
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: embedding: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("dataset %s: embedding: %w", spec.Name, err)
 	}
 	in.Name = e.Name
-	return &in, nil
+	return &in, cells, nil
+}
+
+// embedCells is the {data} of an external embedding model: the kept rows
+// of d, X as stored, obs = the batch column only, var = the gene names.
+func embedCells(d *data.Dataset, kept []int, batchCol string) (*data.Dataset, error) {
+	b, err := d.Obs.Column(batchCol)
+	if err != nil {
+		return nil, err
+	}
+	obs := data.Frame{IndexName: d.Obs.IndexName, Index: d.Obs.Index}
+	obs.Set(b)
+	sub := &data.Dataset{Path: d.Path, X: d.X, Obs: obs, Var: data.Frame{IndexName: d.Var.IndexName, Index: d.Var.Index}, Scale: d.Scale}
+	return sub.SubsetCells(kept), nil
 }
 
 // PrepareDataset applies a spec to an in-memory dataset (see LoadDataset).

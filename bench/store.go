@@ -25,13 +25,17 @@ import (
 // A journal line is one JSON object: {"k":"r","cell":KEY,"att":A,"r":RESULT}
 // for a record, {"k":"done","cell":KEY,"att":A,"n":COUNT,"art":DIR} for the
 // end of a cell (DIR, relative to OUT, is the cell's artifact directory,
-// complete before the line is written; absent when it has none). A cell's records are written in one write and fsync'd, then its
-// done line is written and fsync'd, so a kill -9 at any point leaves either
-// a done cell with all its records or an unfinished one. Records count only
-// when a done line of the same cell and attempt follows them (an attempt is
-// one process's try at a cell); a torn last line is cut off on reopen.
-// Journals are named .log so readers of *.jsonl do not mistake them for
-// clean results.
+// complete before the line is written; absent when it has none),
+// {"k":"fail","cell":KEY,"att":A,"fail":{task, dataset, model, seed,
+// reason, dir, seconds}} for a failed attempt. A cell's records are
+// written in one write and fsync'd, then its done line is written and
+// fsync'd, so a kill -9 at any point leaves either a done cell with all
+// its records or an unfinished one. Records count only when a done line
+// of the same cell and attempt follows them (an attempt is one process's
+// try at a cell); a torn last line is cut off on reopen. The file is
+// opened O_APPEND by the one process holding the shard's lock (lock.go),
+// so every write lands whole at the end of the file. Journals are named
+// .log so readers of *.jsonl do not mistake them for clean results.
 
 // Journal appends finished cells to one journal file.
 type Journal struct {
@@ -40,24 +44,21 @@ type Journal struct {
 	attempt string
 }
 
-// OpenJournal opens (creating) OUT/journal/<name>.log for appending. A torn
-// final line (no newline: the process died mid-write) is truncated away
-// first, so new lines never merge with it.
+// OpenJournal opens (creating) OUT/journal/<name>.log for appending (the
+// caller holds the lock of name, see acquireLock). A torn final line (no
+// newline: the process died mid-write) is truncated away first, so new
+// lines never merge with it.
 func OpenJournal(out, name string) (*Journal, error) {
 	dir := filepath.Join(out, results.JournalDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	path := filepath.Join(dir, name+".log")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if err := truncateTornLine(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("journal %s: %w", path, err)
-	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
@@ -127,6 +128,15 @@ func (j *Journal) WriteCell(key string, recs []results.Record, art string) error
 		crashHook()
 	}
 	b, _ := json.Marshal(results.JournalLine{Kind: "done", Cell: key, Attempt: j.attempt, N: len(recs), Art: filepath.ToSlash(art)})
+	return j.appendSync(append(b, '\n'))
+}
+
+// WriteFail durably appends a failed attempt at a cell (one line, fsync).
+func (j *Journal) WriteFail(key string, fc results.FailedCell) error {
+	b, err := json.Marshal(results.JournalLine{Kind: "fail", Cell: key, Attempt: j.attempt, Fail: &fc})
+	if err != nil {
+		return fmt.Errorf("journal: encode failure: %w", err)
+	}
 	return j.appendSync(append(b, '\n'))
 }
 

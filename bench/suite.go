@@ -54,6 +54,15 @@ type DatasetSpec struct {
 	// embed-integration task (nil for perturbation-only datasets). Its JSON
 	// tag keeps the fingerprints of datasets without it unchanged.
 	Embed *EmbedSpec `yaml:"embed,omitempty" json:"embed,omitempty"`
+
+	// keepCells asks LoadDataset for Prepared.EmbedCells (set by the
+	// runner when external embedding models run on the dataset; not part
+	// of the spec, its YAML or its fingerprint).
+	keepCells bool
+	// Coords names two numeric obs columns (x, y) holding spatial
+	// coordinates: imputation tasks then build spatial neighbourhoods and
+	// spatial models use them (empty for single-cell data).
+	Coords []string `yaml:"coords,omitempty" json:"coords,omitempty"`
 }
 
 // EmbedSpec says how a dataset becomes an embedding to score with the scIB
@@ -156,14 +165,36 @@ type TaskSpec struct {
 	Datasets         []string `yaml:"datasets"`
 }
 
-// ModelSpec is a model name (see Models) with its parameters. In YAML a
-// model is either a plain name or {name: linear, params: {ridge: "0.1"}}.
+// ModelSpec is a model of the registry (model.All) by name with its
+// parameters, or an external model (a program, see command.go). In YAML a
+// model is either a plain name, {name: linear, params: {ridge: "0.1"}},
+// or {name: torch-st, command: [python3, m.py, --train, "{train}", …]}.
+//
+// The JSON tags keep the fingerprints (cell keys) of registry models as
+// they were before external models existed; Timeout is left out of
+// fingerprints and of the suite digest (it decides whether a cell
+// finishes, not what it computes).
 type ModelSpec struct {
 	Name   string            `yaml:"name"`
 	Params map[string]string `yaml:"params,omitempty"`
 	// Label distinguishes two configurations of the same model in results
 	// (default: Name).
 	Label string `yaml:"label,omitempty"`
+	// Command makes the model an external program: argv with
+	// placeholders ({train}, {requests}, {data}, {out}, {seed}, …; see
+	// CommandPlaceholders) run once per cell.
+	Command []string `yaml:"command,omitempty" json:",omitempty"`
+	// Kind is the task kind an external model runs: "perturbation"
+	// (default) or "embedding". A model with a kind and no command is
+	// external too: its outputs come from `run --predictions DIR`.
+	Kind string `yaml:"kind,omitempty" json:",omitempty"`
+	// Timeout bounds one run of the command (Go duration, e.g. "30m";
+	// default DefaultCommandTimeout).
+	Timeout string `yaml:"timeout,omitempty" json:"-"`
+	// Workdir is the command's working directory (default: cellbench's).
+	Workdir string `yaml:"workdir,omitempty" json:",omitempty"`
+	// Env adds variables to the command's environment.
+	Env map[string]string `yaml:"env,omitempty" json:",omitempty"`
 	// Checkpoint (embedding models with checkpoints, e.g. stack) is a
 	// trained checkpoint directory to embed with instead of training one;
 	// "{seed}" in it is replaced by the cell's seed. A checkpoint that
@@ -176,6 +207,22 @@ type ModelSpec struct {
 	// embeds a dataset it was trained on: its cells for such datasets are
 	// left out of the grid (zero-shot).
 	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
+}
+
+// External reports whether m is an external model (a command, or a kind
+// whose outputs come from a predictions directory) rather than one of the
+// registry.
+func (m ModelSpec) External() bool { return len(m.Command) > 0 || m.Kind != "" }
+
+// runsKind reports whether suite model m runs tasks of kind k: an
+// external model its one kind, a registry model the kinds of its entry.
+// Runners of other kinds use it to pick their cells' models.
+func runsKind(m ModelSpec, k tasks.Kind) bool {
+	if m.External() {
+		return m.externalKind() == k
+	}
+	e, err := model.Lookup(m.Name)
+	return err == nil && e.Has(k)
 }
 
 // UnmarshalYAML accepts a scalar name or a mapping.
@@ -288,6 +335,8 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("suite %s: dataset %s: scale %q (want auto, counts or log1p)", s.Name, d.Name, d.Scale)
 		case d.TargetSum < 0:
 			return fmt.Errorf("suite %s: dataset %s: target_sum %g < 0", s.Name, d.Name, d.TargetSum)
+		case len(d.Coords) != 0 && len(d.Coords) != 2:
+			return fmt.Errorf("suite %s: dataset %s: coords %q: want two obs columns (x, y)", s.Name, d.Name, d.Coords)
 		}
 		if d.Embed != nil {
 			if _, err := ResolveEmbed(d); err != nil {
@@ -311,15 +360,27 @@ func (s *Suite) Validate() error {
 	}
 	ms := map[string]bool{}
 	for i, m := range s.Models {
-		e, err := model.Lookup(m.Name)
-		if err != nil {
-			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
-		}
-		if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Has(k) }) {
-			return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
-		}
-		if _, err := e.Resolve(m.Params); err != nil {
-			return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+		if m.External() {
+			if err := m.validateExternal(); err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return k == m.externalKind() }) {
+				return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %s tasks)", s.Name, m.ID(), m.externalKind())
+			}
+		} else {
+			e, err := model.Lookup(m.Name)
+			if err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if !slices.ContainsFunc(s.Tasks, func(t TaskSpec) bool { k, _ := tasks.KindOf(t.Name); return e.Runs(k) }) {
+				return fmt.Errorf("suite %s: model %s runs none of the suite's tasks (it runs %v tasks)", s.Name, m.ID(), e.Kinds)
+			}
+			if _, err := e.Resolve(m.Params); err != nil {
+				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if m.Timeout != "" || m.Workdir != "" || len(m.Env) > 0 {
+				return fmt.Errorf("suite %s: model %s: timeout, workdir and env apply to external models (with a command)", s.Name, m.ID())
+			}
 		}
 		if ms[m.ID()] {
 			return fmt.Errorf("suite %s: model %q listed twice (give one a label)", s.Name, m.ID())

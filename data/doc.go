@@ -10,8 +10,9 @@
 //     alignment between two datasets.
 //   - The dataset registry: names → files under $CELLBENCH_DATA.
 //
-// Reading and writing .h5ad files lives in the subpackage data/h5ad (cgo,
-// HDF5 C library).
+// Reading and writing .h5ad files lives in the subpackage data/h5ad: read
+// with libhdf5 (cgo) or a pure-Go HDF5 reader (no cgo, js/wasm); written
+// with libhdf5.
 //
 // Conventions: rows are cells, columns are genes; gene names are Var.Index
 // and must be unique; functions that derive data allocate and never modify

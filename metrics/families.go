@@ -5,4 +5,5 @@ package metrics
 var families = []func() []Info{
 	perturbationInfos,
 	scibInfos,
+	reconInfos,
 }

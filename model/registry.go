@@ -8,6 +8,7 @@ import (
 	"github.com/cellbench/cellbench/baselines"
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
+	"github.com/cellbench/cellbench/model/sct"
 	"github.com/cellbench/cellbench/model/stack"
 	"github.com/cellbench/cellbench/model/state"
 	"github.com/cellbench/cellbench/tasks"
@@ -59,6 +60,9 @@ var All = []Entry{
 	{Name: "linear", Kinds: []tasks.Kind{tasks.KindPerturbation}, Params: baselines.LinearParams,
 		Doc: "ridge regression on PCA gene/perturbation embeddings (Ahlmann-Eltze et al. 2025)",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewLinearFromConfig(c), nil }},
+	{Name: "prompt-shift", Kinds: []tasks.Kind{tasks.KindInContext}, Params: baselines.PromptShiftParams,
+		Doc: "in-context baseline: the query controls + the prompt's mean change from its context's controls",
+		New: func(hparams.Config, nn.Runtime) (any, error) { return baselines.NewPromptShift(), nil }},
 	{Name: "state", Kinds: []tasks.Kind{tasks.KindPerturbation}, Neural: true, Params: state.Params,
 		Doc: "STATE-style State Transition set transformer with energy-distance loss",
 		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
@@ -75,6 +79,28 @@ var All = []Entry{
 			return m, nil
 		},
 		MetaFile: state.MetaFile},
+	{Name: "sct", Kinds: []tasks.Kind{tasks.KindImputation}, Neural: true, Params: sct.Params,
+		Doc: "sCT-style conv-transformer over K binned cells: conv tower, transformer, deconv tower with skips, shared layer norm, stratified masking (Joshi et al.)",
+		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
+			m := sct.New(c)
+			m.Runtime = rt
+			return m, nil
+		},
+		Load: func(dir string, rt nn.Runtime) (any, error) {
+			m, err := sct.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		MetaFile: sct.MetaFile},
+	{Name: "mode", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.ModeImputeParams,
+		Doc: "most frequent expression bin of each gene in the training cells (sCT App. C.2 \"most-common\")",
+		New: func(hparams.Config, nn.Runtime) (any, error) { return baselines.NewModeImputer(), nil }},
+	{Name: "knn", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.KNNImputeParams,
+		Doc: "kNN smoothing: mean of the 5 nearest training cells in PCA space of the unmasked genes, depth-rescaled (Wagner 2017; sCT §4)",
+		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewKNNImputerFromConfig(c), nil }},
 	{Name: "pca", Kinds: []tasks.Kind{tasks.KindEmbedding}, Params: baselines.PCAEmbedParams,
 		Doc: "PCA of the log1p expression (all genes, or the hvg most variable): the unintegrated embedding baseline",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewPCAEmbedFromConfig(c), nil }},
@@ -121,8 +147,12 @@ func Names(kind tasks.Kind) []string {
 	return out
 }
 
-// Has reports whether the model runs tasks of kind k.
+// Has reports whether the model implements the interface of kind k.
 func (e Entry) Has(k tasks.Kind) bool { return slices.Contains(e.Kinds, k) }
+
+// Runs reports whether the model runs tasks of kind k (tasks.Kind.RunBy:
+// its own kinds, and in-context tasks for every perturbation model).
+func (e Entry) Runs(k tasks.Kind) bool { return k.RunBy(e.Kinds) }
 
 // Backend is what records say the model ran on: "cpu" for pure-Go
 // models, the GoMLX backend configuration for neural ones ("go",

@@ -180,6 +180,9 @@ type MetricComparison struct {
 	Delta     float64 // Run − Value
 	Tolerance float64
 	Status    string
+	// Reason says why a missing metric is missing when a cell of its
+	// (task, dataset, model) failed (AddStatus).
+	Reason string
 }
 
 // TimingComparison is one timing budget checked against the run.
@@ -196,6 +199,31 @@ type Comparison struct {
 	Metrics           []MetricComparison
 	Timings           []TimingComparison
 	New               []Cell // run cells with no baseline entry
+	// Status is the run's completeness (AddStatus; nil when unknown).
+	Status *results.RunStatus
+}
+
+// AddStatus attaches a run's status: missing metrics of a (task, dataset,
+// model) with a failed cell get that cell's reason, and the markdown lists
+// the failed cells and says when the run is incomplete.
+func (c *Comparison) AddStatus(s *results.RunStatus) {
+	c.Status = s
+	if s == nil {
+		return
+	}
+	reason := map[[3]string]string{}
+	for _, f := range s.Failed {
+		k := [3]string{f.Task, f.Dataset, f.Model}
+		if _, ok := reason[k]; !ok {
+			reason[k] = fmt.Sprintf("cell failed (seed %d): %s", f.Seed, f.Reason)
+		}
+	}
+	for i := range c.Metrics {
+		m := &c.Metrics[i]
+		if m.Status == StatusMissing {
+			m.Reason = reason[[3]string{m.Task, m.Dataset, m.Model}]
+		}
+	}
 }
 
 // Failed reports whether any metric regressed (or went missing) or any
@@ -366,11 +394,24 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "%s — %d metrics: %d regressed, %d improved, %d same; %d timings: %d beyond budget; %d new metrics not in the baseline.\n\n",
 		verdict, len(c.Metrics), reg, improved, same, len(c.Timings), slow, len(c.New))
+	if banner := IncompleteBanner(c.Status); banner != "" {
+		fmt.Fprintf(&b, "> **%s**\n\n", banner)
+	}
+	if c.Status != nil && len(c.Status.Failed) > 0 {
+		var fb strings.Builder
+		writeFailedMarkdown(&fb, c.Status)
+		b.WriteString(strings.TrimPrefix(strings.Replace(fb.String(), "## Failed cells", "### Failed cells", 1), "\n"))
+		b.WriteString("\n")
+	}
 	ms := append([]MetricComparison(nil), c.Metrics...)
 	sort.SliceStable(ms, func(i, j int) bool { return statusRank(ms[i].Status) < statusRank(ms[j].Status) })
 	header := "| status | task | dataset | split | model | metric | better | baseline | run | Δ (run − baseline) | tolerance |\n|---|---|---|---|---|---|---|---:|---:|---:|---:|\n"
 	row := func(m MetricComparison) string {
-		return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ±%s |\n", statusMark[m.Status], m.Task, m.Dataset, m.Split,
+		mark := statusMark[m.Status]
+		if m.Reason != "" {
+			mark += " (cell failed)"
+		}
+		return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | ±%s |\n", mark, m.Task, m.Dataset, m.Split,
 			m.Model, m.Metric, m.Direction, formatValue(m.Value), formatValue(m.Run), signed(m.Delta), formatValue(m.Tolerance))
 	}
 	var changed, unchanged []MetricComparison
@@ -445,7 +486,11 @@ func (c *Comparison) FailureSummary() string {
 			parts = append(parts, fmt.Sprintf("%s %s/%s/%s %s → %s (tolerance ±%s)", m.Metric, m.Task, m.Dataset, m.Model,
 				formatValue(m.Value), formatValue(m.Run), formatValue(m.Tolerance)))
 		case StatusMissing:
-			parts = append(parts, fmt.Sprintf("%s %s/%s/%s missing from the run", m.Metric, m.Task, m.Dataset, m.Model))
+			if m.Reason != "" {
+				parts = append(parts, fmt.Sprintf("%s %s/%s/%s missing: %s", m.Metric, m.Task, m.Dataset, m.Model, m.Reason))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s %s/%s/%s missing from the run", m.Metric, m.Task, m.Dataset, m.Model))
+			}
 		}
 	}
 	for _, t := range c.Timings {

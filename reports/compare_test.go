@@ -156,3 +156,35 @@ func TestReadBaselineErrors(t *testing.T) {
 		}
 	}
 }
+
+// A metric missing because its cell failed says so, with the cell's
+// reason; the markdown marks the run incomplete and lists the failures.
+func TestCompareFailedCellReasons(t *testing.T) {
+	recs := synthRecords()
+	bl := NewBaseline(recs, "quick", "synthetic", DefaultBaselineDefaults)
+	var kept []results.Record
+	for _, r := range recs {
+		if r.Model != "linear-ridge" {
+			kept = append(kept, r)
+		}
+	}
+	task, dataset := recs[0].Task, recs[0].Dataset
+	cmp := Compare(kept, bl)
+	cmp.AddStatus(&results.RunStatus{GridCells: 6, Done: 4, Failed: []results.FailedCell{
+		{Task: task, Dataset: dataset, Model: "linear-ridge", Seed: 0, Reason: "linear-ridge: predict: command exited with status 2", Attempts: 1}}, NotRun: 1})
+	if !cmp.Failed() {
+		t.Fatal("a run with a failed cell passes")
+	}
+	var b strings.Builder
+	cmp.WriteMarkdown(&b)
+	md := b.String()
+	for _, want := range []string{"> **Incomplete run — 4 of 6 cells of the grid done, 1 failed, 1 not run", "### Failed cells",
+		"| " + task + " | " + dataset + " | linear-ridge | 0 | 1 | linear-ridge: predict: command exited with status 2 |", "❌ missing (cell failed)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if s := cmp.FailureSummary(); !strings.Contains(s, "missing: cell failed (seed 0): linear-ridge: predict: command exited with status 2") {
+		t.Errorf("failure summary %q", s)
+	}
+}

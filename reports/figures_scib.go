@@ -105,12 +105,20 @@ func NewScibTables(rs []results.Record) []ScibTable {
 			_, hasBio := v[scib.BioName]
 			_, hasBatch := v[scib.BatchName]
 			_, hasTotal := v[scib.TotalName]
+			// Records without aggregates (another tool's scores): the
+			// means over the members present of the preset they match
+			// (bras: scib-metrics 0.6; silhouette_batch alone: scib 1.x).
+			preset := scib.PresetScibMetrics
+			if _, hasBRAS := v["bras"]; !hasBRAS && present[scib.SilhouetteBatchName] {
+				preset = scib.PresetScib1
+			}
+			bioSet, batchSet, _ := preset.Members()
 			if !hasBio {
-				v[scib.BioName] = nanMean(t.Bio, get)
+				v[scib.BioName] = nanMean(intersect(t.Bio, bioSet), get)
 				t.Computed[model] = true
 			}
 			if !hasBatch {
-				v[scib.BatchName] = nanMean(t.Batch, get)
+				v[scib.BatchName] = nanMean(intersect(t.Batch, batchSet), get)
 				t.Computed[model] = true
 			}
 			if !hasTotal {
@@ -273,4 +281,15 @@ func formatFixed(v float64) string {
 		return "NaN"
 	}
 	return fmt.Sprintf("%.3f", v)
+}
+
+// intersect returns the elements of a that are in b, in a's order.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// Notes are listed in the HTML under "Notes" (e.g. figures that could
 	// not be drawn from the run's artifacts, and why).
 	Notes []string
+	// Status, when set, is the run's completeness: an incomplete run gets
+	// a banner, failed cells the first section (status.go).
+	Status *results.RunStatus
 }
 
 // Report is a built report: the summary cells, tables and figures of one
@@ -49,6 +52,7 @@ type Report struct {
 	Figures  []*Figure
 	Sections []Section
 	Notes    []string
+	Status   *results.RunStatus
 }
 
 // Section is one heading of the HTML report with its tables and figures.
@@ -82,7 +86,7 @@ func Build(records []results.Record, opts Options) (*Report, error) {
 	if len(records) == 0 {
 		return nil, fmt.Errorf("report: no result records")
 	}
-	r := &Report{Title: opts.Title, Run: opts.Run, Records: records, Cells: Summarize(records)}
+	r := &Report{Title: opts.Title, Run: opts.Run, Records: records, Cells: Summarize(records), Status: opts.Status}
 	if r.Title == "" {
 		r.Title = "cellbench report"
 		if opts.Run != "" {
@@ -192,6 +196,9 @@ func Build(records []results.Record, opts Options) (*Report, error) {
 	}
 	if len(opts.Notes) > 0 {
 		r.Notes = append(r.Notes, opts.Notes...)
+	}
+	if f := failedSection(opts.Status); f != nil {
+		r.Sections = append([]Section{*f}, r.Sections...)
 	}
 	seen := map[string]bool{}
 	for _, s := range r.Sections {
@@ -331,8 +338,11 @@ td.best{font-weight:bold;background:#eef7ee} .sub{display:block;color:#777;font-
 caption{caption-side:bottom;text-align:left;color:#555;font-size:12px;padding-top:4px}
 figure{margin:16px 0} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px} .tbl{overflow-x:auto;max-width:100%}
+.incomplete{background:#fff4e5;border:1px solid #f0a040;padding:8px 12px;font-weight:bold}
+#failed th,#failed td{text-align:left}
 </style></head><body>
 <h1>{{.Title}}</h1>
+{{if .Incomplete}}<p class="incomplete" id="incomplete">{{.Incomplete}}</p>{{end}}
 <p class="meta">{{.Meta}}</p>
 <nav>{{range .Sections}}<a href="#{{.ID}}">{{.Heading}}</a> {{end}}</nav>
 {{range .Sections}}<section id="{{.ID}}"><h2>{{.Heading}}</h2>
@@ -358,10 +368,11 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}
 	view := struct {
 		Title, Meta string
+		Incomplete  string
 		Sections    []sectionView
 		Notes       []string
 		Warnings    []string
-	}{Title: r.Title, Notes: r.Notes}
+	}{Title: r.Title, Notes: r.Notes, Incomplete: IncompleteBanner(r.Status)}
 	view.Meta = fmt.Sprintf("Run %s · suites %s · datasets %s · tasks %s · models %s · seeds %s · %d records · git %s",
 		orNA(r.Run), strings.Join(distinct(r.Records, func(b results.Record) string { return b.Suite }), ", "),
 		strings.Join(distinct(r.Records, func(b results.Record) string { return b.Dataset }), ", "),

@@ -22,6 +22,7 @@ import (
 // pdisc_norm, overlap_at_N, mae) plus pearson_delta.
 var DefaultLeaderboardMetrics = []string{
 	metrics.DiscriminationL1, metrics.PDiscNorm, metrics.OverlapAtN, metrics.MAE, metrics.PearsonDelta,
+	metrics.MCC, metrics.MCCExpressed, metrics.MAECounts,
 }
 
 // LeaderboardOptions configure Leaderboard.
@@ -34,6 +35,10 @@ type LeaderboardOptions struct {
 	// RankBy are the metrics whose ranks are averaged to order the models
 	// (default: every column with a direction in metrics.All).
 	RankBy []string
+	// Status, when set, is the run's completeness (results.LoadRunStatus):
+	// an incomplete run gets a banner under the title, failed cells a
+	// section with their reasons (status.go).
+	Status *results.RunStatus
 }
 
 // Leaderboard writes a markdown leaderboard of records: one section per
@@ -78,12 +83,16 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 			return fmt.Errorf("leaderboard: none of the metrics %v is in the records", want)
 		}
 		fmt.Fprintf(w, "# %s\n\n", opts.Title)
+		writeStatusBanner(w, opts.Status)
 		fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n",
 			strings.Join(distinct(records, func(r results.Record) string { return r.Suite }), ", "),
 			strings.Join(distinct(records, func(r results.Record) string { return r.GitSHA }), ", "),
 			seedList(records),
 			strings.Join(distinct(records, func(r results.Record) string { return r.Backend }), ", "))
-		return writeScibMarkdown(w, scibTables)
+		if err := writeScibMarkdown(w, scibTables); err != nil {
+			return err
+		}
+		return writeFailedMarkdown(w, opts.Status)
 	}
 	rankBy := opts.RankBy
 	if len(rankBy) == 0 {
@@ -125,6 +134,7 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 	})
 
 	fmt.Fprintf(w, "# %s\n\n", opts.Title)
+	writeStatusBanner(w, opts.Status)
 	fmt.Fprintf(w, "Suites: %s. Git: %s. Seeds: %s. Backends: %s.\n\n",
 		strings.Join(distinct(records, func(r results.Record) string { return r.Suite }), ", "),
 		strings.Join(distinct(records, func(r results.Record) string { return r.GitSHA }), ", "),
@@ -197,7 +207,10 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 			fmt.Fprintf(w, "\n%d distinct warnings on these records (see results.jsonl, field warnings).\n", n)
 		}
 	}
-	return writeScibMarkdown(w, scibTables)
+	if err := writeScibMarkdown(w, scibTables); err != nil {
+		return err
+	}
+	return writeFailedMarkdown(w, opts.Status)
 }
 
 // writeScibMarkdown writes, per task with scIB tables, one markdown table:

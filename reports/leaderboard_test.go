@@ -66,3 +66,38 @@ func TestRankModelsTiesAndNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaderboardPromptVariants: the prompt variants of an in-context model
+// are rows of their own (results.ModelVariant), beside models without a
+// prompt, and each is a baseline entry of its own.
+func TestLeaderboardPromptVariants(t *testing.T) {
+	var rs []results.Record
+	add := func(model, prompt string, seed uint64, v float64) {
+		rs = append(rs, results.Record{Suite: "s", Task: "incontext", Dataset: "d", Split: "holdout=by-seed", Model: model, Prompt: prompt,
+			Seed: seed, Perturbation: "_agg", Metric: "pearson_delta", Value: v, GitSHA: "abc", Backend: "cpu"})
+	}
+	for s := uint64(0); s < 2; s++ {
+		add("stack", "matched", s, 0.6)
+		add("stack", "none", s, 0.2)
+		add("stack", "wrong", s, 0.1)
+		add("linear", "", s, 0.4)
+	}
+	var buf bytes.Buffer
+	if err := Leaderboard(rs, &buf, LeaderboardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"| 1    | stack [prompt=matched] | **0.6**", "| 2    | linear", "| 3    | stack [prompt=none]", "| 4    | stack [prompt=wrong]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("leaderboard lacks %q:\n%s", want, out)
+		}
+	}
+	bl := NewBaseline(rs, "s", "test", DefaultBaselineDefaults)
+	var models []string
+	for _, m := range bl.Metrics {
+		models = append(models, m.Model)
+	}
+	if strings.Join(models, ",") != "linear,stack [prompt=matched],stack [prompt=none],stack [prompt=wrong]" {
+		t.Errorf("baseline metric models %v", models)
+	}
+}

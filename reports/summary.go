@@ -59,13 +59,15 @@ type Cell struct {
 func isOverallContext(c string) bool { return c == "" || c == "_all" || c == AggregatePerturbation }
 
 // Summarize reduces records to one Cell per (task, dataset, split, model,
-// metric), sorted by task, dataset, split, metric, model.
+// metric), sorted by task, dataset, split, metric, model. The model of an
+// in-context record is its variant (results.ModelVariant: "stack
+// [prompt=none]"), so each prompt variant is a model of its own.
 func Summarize(rs []results.Record) []Cell {
 	type key struct{ Task, Dataset, Split, Model, Metric string }
 	groups := map[key][]results.Record{}
 	var keys []key
 	for _, r := range rs {
-		k := key{r.Task, r.Dataset, r.Split, r.Model, r.Metric}
+		k := key{r.Task, r.Dataset, r.Split, results.ModelVariant(r.Model, r.Prompt), r.Metric}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}

@@ -30,17 +30,27 @@
 // # Run directories
 //
 //	OUT/journal/shard-I-of-N.log   append-only journals, one per shard process
-//	OUT/results.jsonl              done records only (end of a run, merge)
+//	OUT/journal/shard-I-of-N.lock  the lock its writer holds (pid, host, start)
+//	OUT/grid.json                  the suite's digest and every cell of its grid (Grid)
+//	OUT/results.jsonl              done records of the grid's cells (end of a run, merge)
+//	OUT/status.json                how much of the grid they are (RunStatus)
 //	OUT/splits/…                   the splits, one JSON file per (dataset, task, seed)
 //	OUT/artifacts/…                per-cell figure inputs (below)
+//	OUT/cells/…                    external models' files and logs, one directory per cell
 //
 // A journal line is a JournalLine: {"k":"r","cell":KEY,"att":A,"r":RECORD}
 // for a record, {"k":"done","cell":KEY,"att":A,"n":COUNT,"art":DIR} for
 // the end of a cell (DIR, relative to OUT, is the cell's artifact
-// directory, complete before the line is written). Records count only when
-// a done line of the same cell and attempt follows them; a torn last line
-// is ignored. LoadStore reads journals (first done attempt of a cell
-// wins), LoadRun returns a run's records (journals, else results.jsonl).
+// directory, complete before the line is written),
+// {"k":"fail","cell":KEY,"att":A,"fail":FAILEDCELL} for a failed attempt
+// (FailedCell: identity, one-line reason, logs, seconds). Records count
+// only when a done line of the same cell and attempt follows them; a torn
+// last line is ignored, and so is (listed in Store.Damaged) a line in the
+// middle that does not parse. LoadStore reads journals (first done attempt
+// of a cell wins; a cell not done is failed when it has fail lines),
+// LoadRun returns a run's records (journals, else results.jsonl),
+// LoadRunStatus how complete the run is (journals and grid.json, else
+// status.json).
 //
 // # Artifacts
 //

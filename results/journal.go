@@ -16,12 +16,37 @@ const JournalDir = "journal"
 
 // JournalLine is one line of a journal (see the package documentation).
 type JournalLine struct {
-	Kind    string  `json:"k"`
-	Cell    string  `json:"cell"`
-	Attempt string  `json:"att"`
-	R       *Record `json:"r,omitempty"`
-	N       int     `json:"n,omitempty"`
-	Art     string  `json:"art,omitempty"`
+	Kind    string      `json:"k"`
+	Cell    string      `json:"cell"`
+	Attempt string      `json:"att"`
+	R       *Record     `json:"r,omitempty"`
+	N       int         `json:"n,omitempty"`
+	Art     string      `json:"art,omitempty"`
+	Fail    *FailedCell `json:"fail,omitempty"`
+}
+
+// FailedCell is a cell whose attempt failed: its identity, the one-line
+// reason (a model error, a command's exit status or timeout, an invalid
+// output), where its logs are, and how long the attempt took. In a
+// journal it is the "fail" line of one attempt; in a Store or RunStatus it
+// is the latest failure of a cell that is not done, with Attempts = the
+// number of failed attempts.
+type FailedCell struct {
+	Cell    string  `json:"cell,omitempty"`
+	Task    string  `json:"task"`
+	Dataset string  `json:"dataset"`
+	Model   string  `json:"model"`
+	Seed    uint64  `json:"seed"`
+	Reason  string  `json:"reason"`
+	Dir     string  `json:"dir,omitempty"` // the cell's command directory (logs), relative to the run directory
+	Seconds float64 `json:"seconds"`
+	// Attempts counts failed attempts (Store and RunStatus only).
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// String is "task dataset model seed=S: reason".
+func (f FailedCell) String() string {
+	return fmt.Sprintf("%s %s %s seed=%d: %s", f.Task, f.Dataset, f.Model, f.Seed, f.Reason)
 }
 
 // Store is what a set of journals holds: the done cells and their records.
@@ -40,6 +65,17 @@ type Store struct {
 	Artifacts map[string]string
 	// Source maps a done cell to the run directory its journal is in.
 	Source map[string]string
+	// Failed maps a cell that is not done to its latest failure (Attempts
+	// = its failed attempts); FailOrder lists them in the order found.
+	Failed    map[string]FailedCell
+	FailOrder []string
+	// Damaged lists journal lines that could not be read ("FILE:LINE:
+	// why"), e.g. lines torn or interleaved by an older cellbench that
+	// did not lock the journal. They are skipped: a cell whose records or
+	// done line were damaged counts as not done and reruns on --resume.
+	Damaged []string
+	// DamagedLines counts them (Damaged keeps the first 20).
+	DamagedLines int
 }
 
 // Records returns every record of the done cells, in Order.
@@ -51,11 +87,40 @@ func (s *Store) Records() []Record {
 	return out
 }
 
-// LoadStore reads every journal of the run directories dirs. A line that
-// does not parse is an error naming the file and line, except a torn final
-// line (no newline), which is ignored.
+// Only returns the part of s whose done and failed cells satisfy keep
+// (e.g. the cells of the current grid), in the same order.
+func (s *Store) Only(keep func(key string) bool) *Store {
+	out := &Store{Done: map[string][]Record{}, Artifacts: map[string]string{}, Source: map[string]string{}, Failed: map[string]FailedCell{},
+		Duplicates: s.Duplicates, Unfinished: s.Unfinished, Damaged: s.Damaged, DamagedLines: s.DamagedLines}
+	for _, k := range s.Order {
+		if keep(k) {
+			out.Order = append(out.Order, k)
+			out.Done[k] = s.Done[k]
+			out.Source[k] = s.Source[k]
+			if a, ok := s.Artifacts[k]; ok {
+				out.Artifacts[k] = a
+			}
+		}
+	}
+	for _, k := range s.FailOrder {
+		if keep(k) {
+			out.FailOrder = append(out.FailOrder, k)
+			out.Failed[k] = s.Failed[k]
+		}
+	}
+	return out
+}
+
+// LoadStore reads every journal of the run directories dirs. A torn final
+// line (no newline) is ignored; a line in the middle that does not parse
+// is skipped and listed in Damaged (its cell is then not done, unless
+// another attempt finished it). Only a journal that cannot be read is an
+// error.
 func LoadStore(dirs ...string) (*Store, error) {
-	st := &Store{Done: map[string][]Record{}, Artifacts: map[string]string{}, Source: map[string]string{}}
+	st := &Store{Done: map[string][]Record{}, Artifacts: map[string]string{}, Source: map[string]string{}, Failed: map[string]FailedCell{}}
+	fails := map[string]FailedCell{}
+	var failOrder []string
+	attempts := map[string]int{}
 	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, JournalDir, "*.log"))
 		if err != nil {
@@ -63,15 +128,41 @@ func LoadStore(dirs ...string) (*Store, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			if err := st.readJournal(f, dir); err != nil {
+			if err := st.readJournal(f, dir, func(key string, fc FailedCell) {
+				if _, seen := fails[key]; !seen {
+					failOrder = append(failOrder, key)
+				}
+				attempts[key]++
+				fc.Cell = key
+				fails[key] = fc
+			}); err != nil {
 				return nil, err
 			}
 		}
 	}
+	for _, k := range failOrder {
+		if _, done := st.Done[k]; done {
+			continue
+		}
+		fc := fails[k]
+		fc.Attempts = attempts[k]
+		st.Failed[k] = fc
+		st.FailOrder = append(st.FailOrder, k)
+	}
 	return st, nil
 }
 
-func (st *Store) readJournal(path, runDir string) error {
+// maxDamaged caps Store.Damaged (DamagedLines has the count).
+const maxDamaged = 20
+
+func (st *Store) damaged(path string, line int, why string) {
+	st.DamagedLines++
+	if len(st.Damaged) < maxDamaged {
+		st.Damaged = append(st.Damaged, fmt.Sprintf("%s:%d: %s", path, line, why))
+	}
+}
+
+func (st *Store) readJournal(path, runDir string, fail func(string, FailedCell)) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -91,20 +182,30 @@ func (st *Store) readJournal(path, runDir string) error {
 		}
 		var jl JournalLine
 		if err := json.Unmarshal(sc.Bytes(), &jl); err != nil {
-			return fmt.Errorf("journal %s:%d: %w", path, line, err)
+			st.damaged(path, line, err.Error())
+			continue
 		}
 		k := attemptKey{jl.Cell, jl.Attempt}
 		switch jl.Kind {
 		case "r":
 			if jl.R == nil {
-				return fmt.Errorf("journal %s:%d: record line without a record", path, line)
+				st.damaged(path, line, "record line without a record")
+				continue
 			}
 			pending[k] = append(pending[k], *jl.R)
+		case "fail":
+			delete(pending, k)
+			if jl.Fail == nil {
+				st.damaged(path, line, "fail line without its reason")
+				continue
+			}
+			fail(jl.Cell, *jl.Fail)
 		case "done":
 			recs := pending[k]
 			delete(pending, k)
 			if len(recs) != jl.N {
-				return fmt.Errorf("journal %s:%d: cell %s done with %d records, %d found", path, line, jl.Cell, jl.N, len(recs))
+				st.damaged(path, line, fmt.Sprintf("cell %s done with %d records, %d found (the cell is not done)", jl.Cell, jl.N, len(recs)))
+				continue
 			}
 			if _, dup := st.Done[jl.Cell]; dup {
 				st.Duplicates++
@@ -117,7 +218,7 @@ func (st *Store) readJournal(path, runDir string) error {
 				st.Artifacts[jl.Cell] = filepath.FromSlash(jl.Art)
 			}
 		default:
-			return fmt.Errorf("journal %s:%d: unknown line kind %q", path, line, jl.Kind)
+			st.damaged(path, line, fmt.Sprintf("unknown line kind %q", jl.Kind))
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -41,10 +41,22 @@ type Record struct {
 	// (impute-cells) masked in an imputation record; 0 (omitted) for
 	// other tasks. Reports draw MCC against it.
 	MaskRatio float64 `json:"mask_ratio,omitempty"`
-	// Prompt names what an in-context record was prompted with (e.g. the
-	// prompt's context, or "none" / "wrong:<perturbation>" for the
-	// controls of the incontext task); "" (omitted) for other tasks.
+	// Prompt names the prompt variant of an in-context record: "matched"
+	// (cells of the requested perturbation in the prompt context), "none"
+	// or "wrong" (cells of another perturbation); which context and cells
+	// each seed drew is in the run's split file. "" (omitted) for other
+	// tasks and for models that ignore prompts.
 	Prompt string `json:"prompt,omitempty"`
+}
+
+// ModelVariant is the name tables give the model of a record: model, or
+// "model [prompt=P]" for an in-context record with prompt variant P, so
+// that the variants of one model are rows of their own.
+func ModelVariant(model, prompt string) string {
+	if prompt == "" {
+		return model
+	}
+	return model + " [prompt=" + prompt + "]"
 }
 
 // recordWire is Record with metrics.Value floats.

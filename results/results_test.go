@@ -83,3 +83,48 @@ func TestLoadStoreDoneLinesOnly(t *testing.T) {
 		t.Fatalf("LoadRun: %v %v", recs, err)
 	}
 }
+
+// RunStatus measures journals against the grid: done, failed (latest
+// reason, attempts), not run; a merged directory's status.json and an old
+// results.jsonl-only directory are read too.
+func TestRunStatus(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, JournalDir), 0o755)
+	lines := `{"k":"r","cell":"a","att":"1","r":{"suite":"s","task":"t","model":"m1","metric":"x","value":1}}
+{"k":"done","cell":"a","att":"1","n":1}
+{"k":"fail","cell":"b","att":"1","fail":{"task":"t","dataset":"d","model":"m2","seed":0,"reason":"first","seconds":1}}
+{"k":"fail","cell":"b","att":"2","fail":{"task":"t","dataset":"d","model":"m2","seed":0,"reason":"second","seconds":1}}
+{"k":"fail","cell":"c","att":"1","fail":{"task":"t","dataset":"d","model":"m3","seed":0,"reason":"gone","seconds":1}}
+{"k":"r","cell":"c","att":"2","r":{"suite":"s","task":"t","model":"m3","metric":"x","value":3}}
+{"k":"done","cell":"c","att":"2","n":1}
+{"k":"r","cell":"old","att":"1","r":{"suite":"s","metric":"x","value":9}}
+{"k":"done","cell":"old","att":"1","n":1}
+`
+	os.WriteFile(filepath.Join(dir, JournalDir, "shard-0-of-1.log"), []byte(lines), 0o644)
+	grid := `{"suite":"s","digest":"abc","cells":[{"index":0,"key":"a","task":"t","dataset":"d","model":"m1","seed":0},` +
+		`{"index":1,"key":"b","task":"t","dataset":"d","model":"m2","seed":0},{"index":2,"key":"c","task":"t","dataset":"d","model":"m3","seed":0},` +
+		`{"index":3,"key":"e","task":"t","dataset":"d","model":"m4","seed":1}]}`
+	os.WriteFile(filepath.Join(dir, GridFile), []byte(grid), 0o644)
+	s, err := LoadRunStatus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.GridCells != 4 || s.Done != 2 || s.NotRun != 1 || s.Outside != 1 || len(s.Failed) != 1 || s.Failed[0].Reason != "second" || s.Failed[0].Attempts != 2 || s.Complete() {
+		t.Fatalf("status %+v", s)
+	}
+	if got, want := s.Summary(), "incomplete: 2 of 4 cells of the grid done, 1 failed, 1 not run (e.g. t d m4 seed=1)"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	// A merged directory: status.json only.
+	merged := t.TempDir()
+	os.WriteFile(filepath.Join(merged, StatusFile), []byte(`{"grid_cells":4,"done":4,"not_run":0,"written_by":"merge"}`), 0o644)
+	if s, err := LoadRunStatus(merged); err != nil || !s.Complete() || s.Summary() != "all 4 cells of the grid are done" {
+		t.Errorf("merged status %+v, %v", s, err)
+	}
+	// An old run: results.jsonl only; the grid is unknown.
+	old := t.TempDir()
+	os.WriteFile(filepath.Join(old, "results.jsonl"), []byte(`{"task":"t","model":"m","seed":0,"metric":"x","value":1}`+"\n"+`{"task":"t","model":"m","seed":0,"metric":"y","value":1}`+"\n"), 0o644)
+	if s, err := LoadRunStatus(old); err != nil || s.Done != 1 || !s.Complete() || !strings.Contains(s.Summary(), "grid size unknown") {
+		t.Errorf("old status %+v, %v", s, err)
+	}
+}

@@ -16,7 +16,7 @@ export GOTOOLCHAIN=go1.27.4
 log() { echo "setup: $*" >&2; }
 
 PKGS=(libhdf5-dev pkg-config gcc python3-anndata python3-scipy python3-sklearn
-      python3-statsmodels python3-pandas python3-h5py python3-numpy)
+      python3-statsmodels python3-pandas python3-h5py python3-numpy python3-torch)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,9 +43,44 @@
 //     DatasetEmbeddings) of every cell of a dataset is scored with the
 //     scIB metrics; no split, the seed drives k-means++ and Louvain
 //     (EmbedIntegration, KindEmbedding).
+//   - incontext (KindInContext): STACK's in-context prompting (Dong et
+//     al. 2026; ArcInstitute/stack, "drug" sets: prompt = perturbed cells
+//     of other cell lines, query = controls of line X, target = the
+//     perturbed cells of line X). Every perturbed cell of the query
+//     context B is held out of training (its controls stay: they are the
+//     query); for each perturbation p that the prompt context A also
+//     measures, the model gets up to prompt_cells (default 128, STACK's
+//     released prompt size) of A's cells of p and predicts B's controls
+//     under p. B and A are the task's holdout and prompt_context, or drawn
+//     by the seed (BuildInContextSplit). On Kang 2018, the stimulated cells
+//     of one cell type prompt another cell type's controls.
+//   - impute-genes / impute-cells (KindImputation, impute.go; sCT paper
+//     Tables 1 and 2): NewImputeSetup holds out TestFraction (25 %) of a
+//     counts dataset's cells — random cells, or for spatial data (coordinate
+//     columns) the spots beyond a random line — keeps the MaxGenes most
+//     variable genes of the training cells, groups the held-out cells into
+//     bags of BagSize (50; spatial: neighbourhoods) and bins every held-out
+//     cell (metrics/recon). Mask draws, per masking ratio, round(r·G) genes
+//     of every held-out cell (impute-genes) or round(r·n) whole cells of
+//     every bag (impute-cells); RunImpute fits the Imputer once on the
+//     training cells, hands it the masked cells (masked entries removed),
+//     the positions and the bags, and scores the answers: mcc,
+//     mcc_expressed, mae_counts over the masked positions pooled. Both tasks
+//     of one seed share the split and panel.
 //
 // A dataset with one context (TAP-seq) runs pert-fewshot as "unseen
 // perturbations": its only context keeps 30 % of the targets for training.
+//
+// # In-context prompt variants
+//
+// An InContextModel runs the incontext task three times after one Fit
+// (RunInContext): with the prompt of p ("matched"), with no prompt
+// ("none") and with A's cells of another perturbation q while the request
+// still names p ("wrong"; A's controls when A measures nothing else, as in
+// Kang). A plain PerturbationModel runs once through Predict with B's
+// controls as Controls; it never sees a prompt, but its training cells
+// include A's perturbed cells. Records name the variant in Prompt; reports
+// show each variant as a model of its own ("stack [prompt=none]").
 //
 // # Splits
 //
@@ -57,6 +92,15 @@
 // training cell belongs to a test group, and no control is a test cell.
 //
 // # Evaluation sets
+//
+// RunInContext evaluates each variant like a perturbation task with one
+// difference: the query cells (B's controls, capped at MaxControls) are
+// both what the model transforms and the control reference of the
+// metrics, on both sides. Real = B's cells of p (capped at MaxCells) +
+// the query; Pred = one predicted cell per query cell + the same query.
+// The deltas then measure the change the model applied to exactly the
+// cells it was given (an unchanged query has delta 0), and no model can
+// move the reference.
 //
 // RunPert gives the model every training control of the context in each
 // PredictRequest and asks for as many cells as the real test group keeps

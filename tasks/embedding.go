@@ -18,6 +18,9 @@ type EmbeddingInput struct {
 	X, Pre          *data.Dense
 	Labels, Batches []string
 	Dropped         int // cells left out for a missing label or batch
+	// Kept lists the rows of the source (file or dataset) that were kept,
+	// in order: row k of X is source row Kept[k].
+	Kept []int
 }
 
 // EmbeddingOptions say which columns carry labels and batches and how to
@@ -66,7 +69,7 @@ func LoadCSVEmbedding(nameOrPath, glob, preGlob string, opt EmbeddingOptions) (E
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	return EmbeddingInput{Name: name, X: pickRows(e.X, keep), Pre: pickRows(pre, keep),
 		Labels: pick(e.Columns[opt.LabelCol], keep), Batches: pick(e.Columns[opt.BatchCol], keep),
-		Dropped: e.X.Rows - len(keep)}, nil
+		Dropped: e.X.Rows - len(keep), Kept: keep}, nil
 }
 
 // DatasetEmbeddings returns the embeddings to score of a dataset read from
@@ -111,7 +114,7 @@ func DatasetEmbeddings(d *data.Dataset, opt EmbeddingOptions) ([]EmbeddingInput,
 		}
 		pre = p.Scores
 		inputs = append(inputs, EmbeddingInput{Name: fmt.Sprintf("pca%d", opt.PCA), X: p.Scores, Pre: pre,
-			Labels: labels, Batches: batches, Dropped: dropped})
+			Labels: labels, Batches: batches, Dropped: dropped, Kept: keep})
 	}
 	for _, key := range opt.ObsmKeys {
 		m, ok := d.Obsm[key]
@@ -124,7 +127,7 @@ func DatasetEmbeddings(d *data.Dataset, opt EmbeddingOptions) ([]EmbeddingInput,
 			return nil, fmt.Errorf("%s: no obsm key %q (obsm has: %s)", path, key, strings.Join(avail, ", "))
 		}
 		inputs = append(inputs, EmbeddingInput{Name: key, X: pickRows(m, keep), Pre: pre,
-			Labels: labels, Batches: batches, Dropped: dropped})
+			Labels: labels, Batches: batches, Dropped: dropped, Kept: keep})
 	}
 	return inputs, nil
 }

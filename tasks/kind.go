@@ -44,6 +44,22 @@ var All = []Def{
 	{StimCellType, KindPerturbation, "predict the stimulated cells of a held-out cell type (scGen-style)"},
 	{EmbedIntegration, KindEmbedding, "score a cell embedding with the scIB metrics (bio, batch, total, kNN typing)"},
 	{CelltypeZeroshot, KindEmbedding, "kNN cell typing of each batch from the other batches in a cell embedding (accuracy, balanced accuracy)"},
+	{InContext, KindInContext, "prompt a held-out context's controls with a perturbation's cells from another context; predict its perturbed cells"},
+	{ImputeGenes, KindImputation, "mask 15/30/80 % of the genes of held-out cells; MCC / MAE of the imputed expression bins (sCT Table 1)"},
+	{ImputeCells, KindImputation, "mask whole cells (spots) of bags of 50 and impute them from their neighbours; MCC / MAE (sCT Table 2)"},
+}
+
+// RunBy reports whether a model implementing the interfaces of kinds runs
+// tasks of kind k: the tasks of its own kinds, and — every
+// PerturbationModel can, ignoring the prompt — in-context tasks when it is
+// a perturbation model.
+func (k Kind) RunBy(kinds []Kind) bool {
+	for _, m := range kinds {
+		if m == k || (k == KindInContext && m == KindPerturbation) {
+			return true
+		}
+	}
+	return false
 }
 
 // Lookup returns the definition of a task name.
@@ -145,29 +161,42 @@ type Position struct {
 type ImputeSpec struct {
 	// Bins is the number of expression bins (5: bin 0 = not expressed,
 	// bins 1…Bins−1 uniform over the cell's non-zero log1p range;
-	// SPEC-metrics.md "Reconstruction metrics").
+	// SPEC-metrics.md "Reconstruction metrics", metrics/recon).
 	Bins int
-	// CoordCols name obs columns with spatial coordinates (x, y) for
-	// spatial models; empty for single-cell data.
+	// CoordCols name two numeric obs columns with spatial coordinates
+	// (x, y) for spatial models; empty for single-cell data (Coords reads
+	// them).
 	CoordCols []string
 	// Seed drives every random choice.
 	Seed uint64
+	// Bags (Impute only; Fit ignores it) groups the rows of the dataset
+	// being imputed into the sets the task evaluates together: random
+	// cells (single-cell data) or spatial neighbourhoods (spatial data), at
+	// most the task's bag size each, every row in exactly one bag. Set
+	// models (sCT) process one bag as one input; others may ignore it.
+	Bags [][]int
 }
 
 // Imputation is an Imputer's answer for a list of masked positions.
 type Imputation struct {
-	// Probs[k] is the probability of each bin at position k (sums to 1);
-	// nil when the model predicts values only.
+	// Probs[k] is the probability of each bin at position k (Bins values,
+	// ≥ 0, summing to 1 within 1e-3); nil when the model predicts values
+	// only.
 	Probs [][]float32
-	// Log1p[k] is the predicted log1p expression at position k; nil when
-	// the model predicts bins only.
+	// Log1p[k] is the predicted log1p expression (log1p of a count) at
+	// position k; nil when the model predicts bins only. When both are
+	// set, Probs is scored.
 	Log1p []float64
 }
 
 // Imputer is a model of KindImputation. Fit learns from training cells
-// (counts; may do nothing). Impute receives d with the masked entries
-// hidden (absent from X) and their positions, and returns its predictions
-// for exactly those positions, in order.
+// (raw counts, the task's gene panel; may do nothing). Impute receives d —
+// the test cells, raw counts on the same genes, with the masked entries
+// removed from X (a masked entry is indistinguishable from a zero except
+// through masked) — the masked positions (rows and columns of d, sorted
+// by cell then gene) and spec with the task's Bags, and returns its
+// predictions for exactly those positions, in order. A model must not read
+// anything else about the test cells.
 type Imputer interface {
 	Name() string
 	Fit(ctx context.Context, train *data.Dataset, spec ImputeSpec) error

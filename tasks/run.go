@@ -104,56 +104,74 @@ func RunPert(ctx context.Context, model PerturbationModel, d *data.Dataset, spec
 		return nil, fmt.Errorf("%s: predict returned %d matrices for %d requests", model.Name(), len(preds), len(reqs))
 	}
 	for k, p := range preds {
-		if err := checkPrediction(p, reqs[k], d.X.Cols); err != nil {
+		if err := checkPrediction(p, reqs[k].NCells, d.X.Cols); err != nil {
 			return nil, fmt.Errorf("%s: prediction for (%q, %q): %w", model.Name(), reqs[k].Context, reqs[k].Perturbation, err)
 		}
 	}
 
-	// Assemble real and predicted sets.
-	var realRows []int
-	var predParts []*data.CSR
-	var labels, ctxLabels, predNames []string
-	for k, g := range split.TestGroups {
-		realRows = append(realRows, keep[k]...)
-		predParts = append(predParts, preds[k])
-		for i := 0; i < len(keep[k]); i++ {
-			labels = append(labels, g.Perturbation)
-			ctxLabels = append(ctxLabels, g.Context)
-			predNames = append(predNames, "pred-"+strconv.Itoa(len(predNames)))
-		}
-	}
-	var ctrlAll []int
-	for _, c := range testContexts {
-		ctrlAll = append(ctrlAll, evalCtrl[c]...)
-		for range evalCtrl[c] {
-			labels = append(labels, spec.Control)
-			ctxLabels = append(ctxLabels, c)
-		}
-	}
-	realRows = append(realRows, ctrlAll...)
-	predParts = append(predParts, d.X.SubsetRows(ctrlAll))
-	for _, i := range ctrlAll {
-		predNames = append(predNames, d.Obs.Index[i])
-	}
-	obs := func(index []string) data.Frame {
-		f := data.Frame{IndexName: d.Obs.IndexName, Index: index}
-		f.Set(data.NewCategorical(spec.PertCol, labels))
-		if spec.ContextCol != "" {
-			f.Set(data.NewCategorical(spec.ContextCol, ctxLabels))
-		}
-		return f
-	}
-	realIndex := make([]string, len(realRows))
-	for k, i := range realRows {
-		realIndex[k] = d.Obs.Index[i]
-	}
-	real := &data.Dataset{X: d.X.SubsetRows(realRows), Obs: obs(realIndex), Var: d.Var, Scale: data.Log1p}
-	pred := &data.Dataset{X: vstack(predParts, d.X.Cols), Obs: obs(predNames), Var: d.Var, Scale: data.Log1p}
+	real, pred := evalSets(d, spec, split.TestGroups, keep, preds, testContexts, evalCtrl)
 	out := &PertOutput{Real: real, Pred: pred, FitSeconds: fitS, PredictSeconds: predS}
 	if n, ok := model.(Noter); ok {
 		out.Notes = n.Notes()
 	}
 	return out, nil
+}
+
+// evalSets assembles the evaluation sets of RunPert and RunInContext. Real
+// holds the real cells keep[k] of each group k followed by the control
+// cells ctrl[c] of each context c of ctrlContexts; Pred holds preds[k]
+// (rows named pred-0, pred-1, …) followed by the same real controls under
+// their own names, so deltas of both sides use the same controls. Both
+// carry spec.PertCol (and spec.ContextCol) labels.
+func evalSets(d *data.Dataset, spec PertSpec, groups []Group, keep [][]int, preds []*data.CSR, ctrlContexts []string, ctrl map[string][]int) (real, pred *data.Dataset) {
+	var ctrlRows []int
+	var ctrlPerts, ctrlCtxs []string
+	for _, c := range ctrlContexts {
+		ctrlRows = append(ctrlRows, ctrl[c]...)
+		for range ctrl[c] {
+			ctrlPerts = append(ctrlPerts, spec.Control)
+			ctrlCtxs = append(ctrlCtxs, c)
+		}
+	}
+	obs := func(index []string, rows func(k int) int) data.Frame {
+		var perts, ctxs []string
+		for k, g := range groups {
+			for range rows(k) {
+				perts = append(perts, g.Perturbation)
+				ctxs = append(ctxs, g.Context)
+			}
+		}
+		f := data.Frame{IndexName: d.Obs.IndexName, Index: index}
+		f.Set(data.NewCategorical(spec.PertCol, append(perts, ctrlPerts...)))
+		if spec.ContextCol != "" {
+			f.Set(data.NewCategorical(spec.ContextCol, append(ctxs, ctrlCtxs...)))
+		}
+		return f
+	}
+	var realRows []int
+	for k := range groups {
+		realRows = append(realRows, keep[k]...)
+	}
+	realRows = append(realRows, ctrlRows...)
+	realIndex := make([]string, len(realRows))
+	for k, i := range realRows {
+		realIndex[k] = d.Obs.Index[i]
+	}
+	var predParts []*data.CSR
+	var predIndex []string
+	for k := range groups {
+		predParts = append(predParts, preds[k])
+		for range preds[k].Rows {
+			predIndex = append(predIndex, "pred-"+strconv.Itoa(len(predIndex)))
+		}
+	}
+	predParts = append(predParts, d.X.SubsetRows(ctrlRows))
+	for _, i := range ctrlRows {
+		predIndex = append(predIndex, d.Obs.Index[i])
+	}
+	real = &data.Dataset{X: d.X.SubsetRows(realRows), Obs: obs(realIndex, func(k int) int { return len(keep[k]) }), Var: d.Var, Scale: data.Log1p}
+	pred = &data.Dataset{X: data.VStack(predParts, d.X.Cols), Obs: obs(predIndex, func(k int) int { return preds[k].Rows }), Var: d.Var, Scale: data.Log1p}
+	return real, pred
 }
 
 // subsample returns at most n of rows (all when n ≤ 0 or len ≤ n), chosen
@@ -168,12 +186,14 @@ func subsample(rows []int, n int, rng *rand.Rand) []int {
 	return out
 }
 
-func checkPrediction(p *data.CSR, req PredictRequest, genes int) error {
+// checkPrediction checks that a predicted matrix is a valid rows × genes
+// log1p CSR (finite, non-negative).
+func checkPrediction(p *data.CSR, rows, genes int) error {
 	if p == nil {
 		return fmt.Errorf("nil matrix")
 	}
-	if p.Rows != req.NCells || p.Cols != genes {
-		return fmt.Errorf("shape %d×%d, want %d×%d", p.Rows, p.Cols, req.NCells, genes)
+	if p.Rows != rows || p.Cols != genes {
+		return fmt.Errorf("shape %d×%d, want %d×%d", p.Rows, p.Cols, rows, genes)
 	}
 	if err := p.Validate(); err != nil {
 		return err
@@ -187,19 +207,4 @@ func checkPrediction(p *data.CSR, req PredictRequest, genes int) error {
 		}
 	}
 	return nil
-}
-
-// vstack stacks CSR matrices with cols columns vertically.
-func vstack(parts []*data.CSR, cols int) *data.CSR {
-	out := &data.CSR{Cols: cols, Indptr: []int64{0}}
-	for _, p := range parts {
-		base := int64(len(out.Data))
-		out.Indices = append(out.Indices, p.Indices...)
-		out.Data = append(out.Data, p.Data...)
-		for i := 1; i <= p.Rows; i++ {
-			out.Indptr = append(out.Indptr, base+p.Indptr[i])
-		}
-		out.Rows += p.Rows
-	}
-	return out
 }

@@ -35,6 +35,21 @@ type TaskConfig struct {
 	// TestFraction is, for pert-combo, the fraction of combinations held
 	// out (default 0.5).
 	TestFraction float64 `yaml:"test_fraction,omitempty" json:"test_fraction,omitempty"`
+	// PromptContext is, for incontext, the context whose perturbed cells
+	// prompt the held-out (query) context; "" lets the seed choose among
+	// the contexts that share a perturbation with it.
+	PromptContext string `yaml:"prompt_context,omitempty" json:"prompt_context,omitempty"`
+	// PromptCells caps, for incontext, the prompt cells per perturbation
+	// (subsampled by the seed); 0 = DefaultPromptCells.
+	PromptCells int `yaml:"prompt_cells,omitempty" json:"prompt_cells,omitempty"`
+	// Imputation tasks (impute-genes, impute-cells; see impute.go):
+	// MaskRatios are the masking levels (fraction of a test cell's genes,
+	// or of a bag's cells), BagSize the cells per bag, MaxGenes the gene
+	// panel (0 = every gene); TestFraction is then the fraction of cells
+	// held out for masking (default 0.25).
+	MaskRatios []float64 `yaml:"mask_ratios,omitempty" json:"mask_ratios,omitempty"`
+	BagSize    int       `yaml:"bag_size,omitempty" json:"bag_size,omitempty"`
+	MaxGenes   int       `yaml:"max_genes,omitempty" json:"max_genes,omitempty"`
 }
 
 // Defaults of TaskConfig.

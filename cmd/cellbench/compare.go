@@ -10,6 +10,7 @@ import (
 
 	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/reports"
+	"github.com/cellbench/cellbench/results"
 )
 
 // compare: cellbench compare runs/NAME --baseline bench/baseline/quick.json
@@ -71,6 +72,13 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	cmp := reports.Compare(recs, bl)
 	cmp.Run, cmp.BaselinePath = pos[0], *baseline
+	if st, err := os.Stat(pos[0]); err == nil && st.IsDir() {
+		status, err := results.LoadRunStatus(pos[0])
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		cmp.AddStatus(status)
+	}
 	if err := cmp.WriteMarkdown(stdout); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/h5adcorpus"
 	"github.com/cellbench/cellbench/internal/testdata"
 )
 
@@ -29,8 +30,14 @@ func sharedDataDir(t testing.TB) string { return testdata.Dir(t) }
 // status, stdout and stderr.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIEnv(t, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment variables.
+func runCLIEnv(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "CELLBENCH_TEST_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "CELLBENCH_TEST_MAIN=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -48,7 +55,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 // output file (nor a temporary one) behind.
 func TestBadInputCorpus(t *testing.T) {
 	dir := t.TempDir()
-	cases, err := h5ad.WriteBadInputCorpus(dir)
+	cases, err := h5adcorpus.WriteBadInputCorpus(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,11 +28,17 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return fmt.Errorf("merge: --out is required")
 	}
-	st, err := bench.Merge(*out, dirs)
+	st, status, err := bench.Merge(*out, dirs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: merged %d finished cells (%d records) from %d directories; %d duplicate and %d unfinished cells left out\n",
-		*out, len(st.Order), len(st.Records()), len(dirs), st.Duplicates, st.Unfinished)
+	fmt.Fprintf(stdout, "%s: merged %d finished cells (%d records) from %d directories; %d duplicate and %d unfinished cells left out; %s\n",
+		*out, len(st.Order), len(st.Records()), len(dirs), st.Duplicates, st.Unfinished, status.Summary())
+	for _, f := range status.Failed {
+		fmt.Fprintf(stdout, "  FAILED %s\n", f)
+	}
+	if !status.Complete() {
+		fmt.Fprintf(stderr, "merge: warning: %s\n", status.Summary())
+	}
 	return nil
 }

@@ -104,7 +104,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if p.Pert.ContextCol != "" {
 		obs.Set(data.NewCategorical(p.Pert.ContextCol, ctxLabels))
 	}
-	pred := &data.Dataset{X: vstackCSR(preds, d.NGenes()), Obs: obs, Var: d.Var, Scale: data.Log1p}
+	pred := &data.Dataset{X: data.VStack(preds, d.NGenes()), Obs: obs, Var: d.Var, Scale: data.Log1p}
 	if err := writeH5adAtomic(*out, pred); err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
@@ -165,20 +165,6 @@ func predictRequests(d *data.Dataset, spec tasks.PertSpec, split *tasks.Split, n
 			Controls: d.X.SubsetRows(ctrl[g.Context]), NCells: n})
 	}
 	return reqs, nil
-}
-
-func vstackCSR(parts []*data.CSR, cols int) *data.CSR {
-	out := &data.CSR{Cols: cols, Indptr: []int64{0}}
-	for _, p := range parts {
-		for i := 0; i < p.Rows; i++ {
-			idx, val := p.Row(i)
-			out.Indices = append(out.Indices, idx...)
-			out.Data = append(out.Data, val...)
-			out.Indptr = append(out.Indptr, int64(len(out.Data)))
-		}
-		out.Rows += p.Rows
-	}
-	return out
 }
 
 // writeH5adAtomic writes d to a temporary file beside path and renames it

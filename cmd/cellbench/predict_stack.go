@@ -120,7 +120,7 @@ func runPredictInContext(ctx context.Context, e model.Entry, f *promptFlags, df 
 		logit = append(logit, float64(v))
 	}
 	obs.Set(&data.Column{Name: "gen_logit", Kind: data.Float, Floats: logit})
-	res := &data.Dataset{X: vstackCSR([]*data.CSR{query.X, predX}, query.NGenes()), Obs: obs, Var: query.Var, Scale: data.Log1p}
+	res := &data.Dataset{X: data.VStack([]*data.CSR{query.X, predX}, query.NGenes()), Obs: obs, Var: query.Var, Scale: data.Log1p}
 	if err := writeH5adAtomic(out, res); err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}

@@ -27,14 +27,14 @@ func TestRunReportMergeQuickSuite(t *testing.T) {
 	if err := run(context.Background(), []string{"run", suite, "--out", out, "--resume"}, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "72 cells in shard 0/1, ran 72") || !strings.Contains(stderr.String(), "[72/72]") {
+	if !strings.Contains(stdout.String(), "123 cells in shard 0/1, ran 123") || !strings.Contains(stderr.String(), "[123/123]") {
 		t.Fatalf("run output:\n%s\n%s", stdout.String(), stderr.String())
 	}
 	stdout.Reset()
 	if err := run(context.Background(), []string{"run", suite, "--out", out, "--resume"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "ran 0, skipped 72") {
+	if !strings.Contains(stdout.String(), "ran 0, failed 0, skipped 123") {
 		t.Fatalf("resume output: %s", stdout.String())
 	}
 	if err := run(context.Background(), []string{"merge", "--out", filepath.Join(dir, "merged"), out}, &stdout, &stderr); err != nil {
@@ -49,23 +49,25 @@ func TestRunReportMergeQuickSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"## pert-fewshot — perturbench-shared", "## pert-fewshot — tapseq", "## pert-zeroshot", "## pert-combo", "## stim-celltype — kang", "perturbation-mean", "linear",
+		"## incontext — perturbench-shared", "## incontext — kang", "prompt-shift [prompt=matched]", "prompt-shift [prompt=wrong]", "state-tiny",
 		"## embed-integration: scIB metrics", "| sceiad-retina ", "harmony-input-PCs", "scVI"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("leaderboard lacks %q", want)
 		}
 	}
 	// The merged run (no journal) still draws the artifact figures: an LFC
-	// scatter per perturbation task, heat maps where ≥ 2 perturbations are
-	// held out (not Kang's one), an embedding scatter per dataset.
+	// scatter per perturbation and in-context task, heat maps where ≥ 2
+	// perturbations are held out (not Kang's one), an embedding scatter per
+	// dataset.
 	count := func(glob string) int {
 		m, _ := filepath.Glob(filepath.Join(rep, glob))
 		return len(m)
 	}
-	if n := count("lfc_*.png"); n != 5 {
-		t.Errorf("%d LFC scatters, want 5", n)
+	if n := count("lfc_*.png"); n != 7 {
+		t.Errorf("%d LFC scatters, want 7", n)
 	}
-	if n := count("discrimination_*.png"); n != 4 {
-		t.Errorf("%d heat maps, want 4", n)
+	if n := count("discrimination_*.png"); n != 5 {
+		t.Errorf("%d heat maps, want 5", n)
 	}
 	if n := count("embedding_*.png"); n != 4 {
 		t.Errorf("%d embedding scatters, want 4", n)

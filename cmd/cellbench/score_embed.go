@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	register(command{name: "score embed", summary: "score embeddings with the scIB integration metrics (scib-metrics 0.6) and zero-shot kNN cell typing", run: runScoreEmbed})
+	register(command{name: "score embed", summary: "score embeddings with the scIB integration metrics (scib-metrics 0.6 Benchmarker) and zero-shot kNN cell typing", run: runScoreEmbed})
 }
 
 const scoreEmbedUsage = `usage: cellbench score embed (--data D.h5ad --embed-key X_emb | --data D.h5ad --pca 50 |
@@ -32,10 +32,16 @@ const scoreEmbedUsage = `usage: cellbench score embed (--data D.h5ad --embed-key
 Scores one or several cell embeddings with the scIB metrics of SPEC-metrics.md
 (scib-metrics 0.6 definitions, exact 90-NN shared by all metrics) and zero-shot
 kNN cell typing. Writes into DIR:
-  results.csv   one row per embedding: embedding, cells, dims, then one column
-                per metric (SPEC names); NaN where a metric is undefined
+  results.csv   one row per embedding: embedding, cells, dims, preset, then one
+                column per metric (SPEC names); NaN where a metric is undefined
   results.json  the same with the reason for every NaN (or clipped) value,
                 per-label kBET, isolated labels, timings and the options used
+
+--preset picks the metrics averaged into bio and batch (total = 0.6·bio +
+0.4·batch): scib-metrics-0.6 (default; scib-metrics' Benchmarker: batch =
+bras, ilisi, kbet_per_label, graph_connectivity, pcr_comparison) or scib-1
+(silhouette_batch instead of bras, the older scIB set). Every metric is
+computed and reported either way.
 
 Embeddings: --embed-key names obsm entries of --data (comma-separated);
 --pca N adds "pca<N>", the unintegrated PCA of the log1p highly variable genes
@@ -71,7 +77,8 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	batchCol := fs.String("batch-col", "batch", "obs/CSV column with the batch")
 	dropMissing := fs.Bool("drop-missing", false, `drop cells whose label or batch is missing ("", "NA", "NaN", "nan") instead of failing`)
 	metricList := fs.String("metrics", "", "comma-separated metric names to compute (default: all)")
-	bioLouvain := fs.Bool("bio-louvain", false, "include nmi_louvain/ari_louvain in the bio mean (scib-metrics' leiden option)")
+	preset := fs.String("preset", string(scib.PresetScibMetrics), "metric sets of the bio and batch means: scib-metrics-0.6 or scib-1")
+	bioLouvain := fs.Bool("bio-louvain", false, "include nmi_louvain/ari_louvain in the bio mean")
 	louvainImpl := fs.String("louvain", "fast", "Louvain implementation: fast (compressed rows) or gonum (graph/community.Modularize)")
 	k := fs.Int("k", 90, "neighbours per cell incl. itself (15 and 50 are its prefixes)")
 	seed := fs.Uint64("seed", 0, "seed of k-means++, Louvain and PCA")
@@ -107,8 +114,13 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *louvainImpl != "fast" && *louvainImpl != "gonum" {
 		return fmt.Errorf("score embed: --louvain %q: want fast or gonum", *louvainImpl)
 	}
+	p, err := scib.ParsePreset(*preset)
+	if err != nil {
+		return fmt.Errorf("score embed: --preset: %w", err)
+	}
 	opt := scib.DefaultOptions()
 	opt.K, opt.Seed, opt.Workers = *k, *seed, *threads
+	opt.Preset = p
 	opt.BioIncludesLouvain = *bioLouvain
 	opt.GonumLouvain = *louvainImpl == "gonum"
 	if *metricList != "" {
@@ -223,11 +235,11 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err := od.Write("results.csv", func(w io.Writer) error {
 		cw := csv.NewWriter(w)
-		if err := cw.Write(append([]string{"embedding", "cells", "dims"}, metricNames...)); err != nil {
+		if err := cw.Write(append([]string{"embedding", "cells", "dims", "preset"}, metricNames...)); err != nil {
 			return err
 		}
 		for i, rep := range reports {
-			row := []string{results[i].Name, strconv.Itoa(rep.Cells), strconv.Itoa(rep.Dims)}
+			row := []string{results[i].Name, strconv.Itoa(rep.Cells), strconv.Itoa(rep.Dims), string(rep.Preset)}
 			for _, m := range metricNames {
 				v, ok := rep.Get(m)
 				if !ok {
@@ -245,7 +257,8 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}); err != nil {
 		return fmt.Errorf("score embed: %w", err)
 	}
-	options := map[string]any{"k": opt.K, "seed": opt.Seed, "label_col": *labelCol, "batch_col": *batchCol,
+	options := map[string]any{"preset": opt.Preset, "kbet_neighbours": opt.KBETSearch.String(), "diffusion_comps": opt.DiffusionComps,
+		"leiden_resolutions": opt.LeidenResolutions, "k": opt.K, "seed": opt.Seed, "label_col": *labelCol, "batch_col": *batchCol,
 		"louvain": *louvainImpl, "louvain_resolutions": opt.Resolutions, "bio_includes_louvain": opt.BioIncludesLouvain,
 		"kbet_alpha": opt.KBETAlpha, "typing_k": opt.TypingK, "kmeans_max_iter": opt.KMeansIter, "kmeans_tol": opt.KMeansTol,
 		"metrics": metricNames, "data": *dataPath, "embed_key": *embedKeys, "pca": *pcaComps, "hvg": *nHVG, "scale": *scale,
@@ -254,7 +267,7 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := od.Write("results.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", " ")
-		return enc.Encode(map[string]any{"tool": "cellbench score embed", "definitions": "SPEC-metrics.md (scib-metrics 0.6); deviations in metrics/scib/doc.go",
+		return enc.Encode(map[string]any{"tool": "cellbench score embed", "preset": opt.Preset, "definitions": "SPEC-metrics.md (scib-metrics 0.6); deviations in metrics/scib/doc.go",
 			"options": options, "embeddings": results})
 	}); err != nil {
 		return fmt.Errorf("score embed: %w", err)
@@ -263,6 +276,9 @@ func runScoreEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("score embed: %w", err)
 	}
 	// Summary on stdout: metrics as rows, embeddings as columns.
+	bio, batch, _ := opt.Preset.Members()
+	fmt.Fprintf(stdout, "preset %s: bio = mean(%s), batch = mean(%s), total = 0.6·bio + 0.4·batch\n",
+		opt.Preset, strings.Join(bio, ", "), strings.Join(batch, ", "))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "metric")
 	for _, r := range results {

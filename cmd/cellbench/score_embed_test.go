@@ -34,16 +34,16 @@ func TestScoreEmbedCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := append([]string{"embedding", "cells", "dims"}, scib.AllMetrics()...)
+	wantHeader := append([]string{"embedding", "cells", "dims", "preset"}, scib.AllMetrics()...)
 	if strings.Join(rows[0], ",") != strings.Join(wantHeader, ",") {
 		t.Fatalf("header %v, want %v", rows[0], wantHeader)
 	}
-	if len(rows) != 2 || rows[1][0] != "fixture" || rows[1][1] != "240" || rows[1][2] != "8" {
+	if len(rows) != 2 || rows[1][0] != "fixture" || rows[1][1] != "240" || rows[1][2] != "8" || rows[1][3] != "scib-metrics-0.6" {
 		t.Fatalf("rows %v", rows)
 	}
 	col := map[string]float64{}
-	for j, name := range rows[0][3:] {
-		v, err := strconv.ParseFloat(rows[1][j+3], 64)
+	for j, name := range rows[0][4:] {
+		v, err := strconv.ParseFloat(rows[1][j+4], 64)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -77,8 +77,42 @@ func TestScoreEmbedCSV(t *testing.T) {
 	if len(js.Embeddings) != 1 || len(js.Embeddings[0].Metrics) != len(scib.AllMetrics()) {
 		t.Fatalf("results.json: %d embeddings", len(js.Embeddings))
 	}
-	if !strings.Contains(stdout.String(), "silhouette_label") {
-		t.Errorf("stdout lacks the summary table:\n%s", stdout.String())
+	if !strings.Contains(stdout.String(), "silhouette_label") || !strings.Contains(stdout.String(), "preset scib-metrics-0.6: bio = mean(") {
+		t.Errorf("stdout lacks the summary table or its preset:\n%s", stdout.String())
+	}
+	// The default batch mean is over the Benchmarker's set (bras, not silhouette_batch).
+	want := (col["bras"] + col["ilisi"] + col["kbet_per_label"] + col["graph_connectivity"] + col["pcr_comparison"]) / 5
+	if d := col["batch"] - want; d > 1e-9 || d < -1e-9 {
+		t.Errorf("batch = %v, want the mean of the scib-metrics-0.6 members %v", col["batch"], want)
+	}
+}
+
+// TestScoreEmbedPreset: --preset scib-1 averages silhouette_batch instead of
+// bras into batch and says so in results.csv, results.json and on stdout.
+func TestScoreEmbedPreset(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "scores")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"score", "embed", "--embed", embedFixture, "--embed-cols", "X*", "--preset", "scib-1",
+		"--label-col", "cell_type", "--batch-col", "batch", "--metrics", "bras,silhouette_batch,ilisi,kbet_per_label,graph_connectivity,batch", "--out", out}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, filepath.Join(out, "results.csv"))
+	if rows[0][3] != "preset" || rows[1][3] != "scib-1" {
+		t.Fatalf("results.csv preset column: %v", rows)
+	}
+	v := map[string]float64{}
+	for j, name := range rows[0][4:] {
+		v[name], _ = strconv.ParseFloat(rows[1][j+4], 64)
+	}
+	// pcr_comparison is not computed: batch is the mean of the other four.
+	want := (v["silhouette_batch"] + v["ilisi"] + v["kbet_per_label"] + v["graph_connectivity"]) / 4
+	if d := v["batch"] - want; d > 1e-9 || d < -1e-9 || v["bras"] == v["silhouette_batch"] {
+		t.Errorf("scib-1 batch = %v, want %v (bras %v, silhouette_batch %v)", v["batch"], want, v["bras"], v["silhouette_batch"])
+	}
+	jsb, _ := os.ReadFile(filepath.Join(out, "results.json"))
+	if !strings.Contains(string(jsb), `"preset": "scib-1"`) || !strings.Contains(stdout.String(), "preset scib-1: bio = mean(") {
+		t.Errorf("preset missing from results.json or stdout:\n%s", stdout.String())
 	}
 }
 
@@ -93,7 +127,7 @@ func TestScoreEmbedNaNReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	csvb, _ := os.ReadFile(filepath.Join(out, "results.csv"))
-	if !strings.Contains(string(csvb), "embedding,cells,dims,graph_connectivity,pcr_comparison,batch\nfixture,240,8,") || !strings.Contains(string(csvb), ",NaN,") {
+	if !strings.Contains(string(csvb), "embedding,cells,dims,preset,graph_connectivity,pcr_comparison,batch\nfixture,240,8,scib-metrics-0.6,") || !strings.Contains(string(csvb), ",NaN,") {
 		t.Errorf("results.csv:\n%s", csvb)
 	}
 	jsb, _ := os.ReadFile(filepath.Join(out, "results.json"))
@@ -121,6 +155,7 @@ func TestScoreEmbedBadInput(t *testing.T) {
 		{[]string{"--embed", withNA, "--embed-cols", "X*", "--label-col", "cell_type", "--out", "O"}, "1 cells have a missing cell_type"},
 		{[]string{"--embed", embedFixture, "--embed-cols", "X*", "--label-col", "cell_type", "--metrics", "asw", "--out", "O"}, `unknown metric "asw"`},
 		{[]string{"--embed-key", "X_emb", "--out", "O"}, "--embed-key and --pca need --data"},
+		{[]string{"--embed", embedFixture, "--embed-cols", "X*", "--label-col", "cell_type", "--preset", "scib-2", "--out", "O"}, `unknown scIB preset "scib-2"`},
 		{[]string{"--embed", embedFixture, "--embed-cols", "X*"}, "--out is required"},
 	}
 	for _, c := range cases {
@@ -169,8 +204,8 @@ func TestScoreEmbedRealData(t *testing.T) {
 		rows, _ := csv.NewReader(f).ReadAll()
 		f.Close()
 		v := map[string]float64{}
-		for j, name := range rows[0][3:] {
-			v[name], _ = strconv.ParseFloat(rows[1][j+3], 64)
+		for j, name := range rows[0][4:] {
+			v[name], _ = strconv.ParseFloat(rows[1][j+4], 64)
 		}
 		t.Logf("%s:\n%s", rows[1][0], stdout.String())
 		if c.poorMix && !(v["ilisi"] < 0.15 && v["kbet_per_label"] < 0.3) {

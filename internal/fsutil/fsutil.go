@@ -117,6 +117,34 @@ func (o *OutDir) Commit() error {
 	return os.RemoveAll(o.stage)
 }
 
+// CommitReplace makes the staging directory Dest as a whole: an existing
+// Dest is renamed aside, the staging directory renamed to Dest, then the
+// old one removed, so Dest never mixes the files of two commands (no
+// stale figure of an earlier report stays beside new ones).
+func (o *OutDir) CommitReplace() error {
+	var old string
+	if _, err := os.Lstat(o.Dest); err == nil {
+		parent := filepath.Dir(filepath.Clean(o.Dest))
+		aside, err := os.MkdirTemp(parent, "."+filepath.Base(o.Dest)+".old-*")
+		if err != nil {
+			return fmt.Errorf("output %s: %w", o.Dest, err)
+		}
+		old = filepath.Join(aside, "old")
+		if err := os.Rename(o.Dest, old); err != nil {
+			os.Remove(aside)
+			return fmt.Errorf("output %s: %w", o.Dest, err)
+		}
+		defer os.RemoveAll(aside)
+	}
+	if err := os.Rename(o.stage, o.Dest); err != nil {
+		if old != "" {
+			os.Rename(old, o.Dest) // put the old one back
+		}
+		return fmt.Errorf("output %s: %w", o.Dest, err)
+	}
+	return SyncDir(filepath.Dir(filepath.Clean(o.Dest)))
+}
+
 // Abort removes the staged files; it is safe to call after Commit (no-op).
 func (o *OutDir) Abort() { os.RemoveAll(o.stage) }
 

@@ -5,6 +5,7 @@ package testdata
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -32,4 +33,24 @@ func Path(t testing.TB, file string) string {
 		t.Skipf("shared data file %s not found", p)
 	}
 	return p
+}
+
+// DebianPython is the interpreter of the Python peers and external-model
+// scripts (Debian's python3 with numpy, anndata, torch; not a pyenv one).
+const DebianPython = "/usr/bin/python3"
+
+// Python returns DebianPython after checking that it imports modules,
+// skipping the test when it does not, unless CELLBENCH_REQUIRE_ANNDATA=1
+// (set in CI), which makes it fail.
+func Python(t testing.TB, modules ...string) string {
+	t.Helper()
+	for _, m := range modules {
+		if err := exec.Command(DebianPython, "-c", "import "+m).Run(); err != nil {
+			if os.Getenv("CELLBENCH_REQUIRE_ANNDATA") == "1" {
+				t.Fatalf("%s cannot import %s (%v); scripts/setup.sh installs it", DebianPython, m, err)
+			}
+			t.Skipf("%s cannot import %s: %v", DebianPython, m, err)
+		}
+	}
+	return DebianPython
 }

@@ -6,12 +6,15 @@ import (
 	"testing"
 )
 
-// BenchmarkSuite times the full Benchmark (every metric, default options,
-// 2 workers) on synthetic blobs of growing size (cells=…,dims=…), and on
-// the real 10,000-cell scEiaD scVI embedding when the shared data is
-// present, plus, on that embedding, the sklearn peer's subset with the CSV
-// read (reporting cpu-s/op as well). Speed targets (bench/reports/score-embed.md): the full suite on
-// the 10,000-cell embedding in < 30 s on 2 cores.
+// BenchmarkSuite times the full Benchmark (every metric, default options —
+// scib-metrics 0.6 Benchmarker: bras, diffusion-map kBET, Leiden and
+// Louvain sweeps —, 2 workers) on synthetic blobs of growing size
+// (cells=…,dims=…), and on the real 10,000-cell scEiaD scVI embedding when
+// the shared data is present, plus, on that embedding, the sklearn peer's
+// subset with the CSV read (reporting cpu-s/op as well). Speed targets
+// (bench/reports/score-embed.md): the full default suite on the
+// 10,000-cell embedding in < 10 s on 2 cores, and the peer's subset ≥ 10×
+// faster than the sklearn path.
 func BenchmarkSuite(b *testing.B) {
 	for _, n := range []int{1000, 4000} {
 		x, lab, bat := blobs(1, 8, 4, n/32, 16, 1)
@@ -56,8 +59,10 @@ func BenchmarkSuite(b *testing.B) {
 
 // BenchmarkKernels times the expensive kernels separately on the real
 // 10,000-cell embedding with 2 workers: exact 90-NN, silhouette over
-// labels, k-means++ and Lloyd (31 clusters), LISI and one Louvain run (ours
-// vs gonum's Modularize). Besides wall ns/op each reports cpu-s/op (user +
+// labels, k-means++ and Lloyd (31 clusters), LISI, one Louvain run (ours
+// vs gonum's Modularize) and one Leiden run, bras and silhouette_batch,
+// the fuzzy 50-NN connectivities, and kbet_per_label (given the
+// connectivities) with each neighbour search. Besides wall ns/op each reports cpu-s/op (user +
 // system CPU seconds of the process per operation), the steadier figure on
 // a machine shared with other jobs.
 func BenchmarkKernels(b *testing.B) {
@@ -69,7 +74,7 @@ func BenchmarkKernels(b *testing.B) {
 	needGraph := func() { // shared input of LISI and Louvain, built untimed
 		if nb == nil {
 			nb = ExactKNN(e.X, 90, 2)
-			g = FuzzyConnectivities(nb.First(15))
+			g = FuzzyConnectivities(nb.First(15), 2)
 		}
 	}
 	run := func(name string, pre, fn func()) {
@@ -93,4 +98,20 @@ func BenchmarkKernels(b *testing.B) {
 	run("lisi", needGraph, func() { LISI(nb, lab, 0, 2) })
 	run("louvain=fast,res=1", needGraph, func() { Louvain(g, 1, 0) })
 	run("louvain=gonum,res=1", needGraph, func() { LouvainGonum(g, 1, 0) })
+	run("leiden,res=1", needGraph, func() { Leiden(g, 1, 0) })
+	bat := Encode(e.Columns["batch"])
+	run("bras", none, func() { BRAS(e.X, lab, bat, 2) })
+	run("silhouette_batch", none, func() { SilhouetteBatch(e.X, lab, bat, 2) })
+	run("connectivities,k=50", needGraph, func() { FuzzyConnectivities(nb.First(50), 2) })
+	var conn50 *Graph
+	for _, search := range []KBETSearch{KBETDiffusion, KBETEmbedding} {
+		run("kbet,neighbours="+search.String(), func() {
+			needGraph()
+			if conn50 == nil {
+				conn50 = FuzzyConnectivities(nb.First(50), 2)
+			}
+		}, func() {
+			KBETPerLabel(e.X, conn50, lab, bat, KBETOptions{Alpha: 0.05, Search: search, DiffusionComps: 100, Workers: 2})
+		})
+	}
 }

@@ -19,8 +19,11 @@ const (
 	ARIKMeansName           = "ari_kmeans"
 	NMILouvainName          = "nmi_louvain"
 	ARILouvainName          = "ari_louvain"
+	NMILeidenName           = "nmi_leiden"
+	ARILeidenName           = "ari_leiden"
 	CLISIName               = "clisi"
 	SilhouetteBatchName     = "silhouette_batch"
+	BRASName                = "bras"
 	ILISIName               = "ilisi"
 	KBETName                = "kbet_per_label"
 	GraphConnectivityName   = "graph_connectivity"
@@ -34,10 +37,11 @@ const (
 
 // BioMetrics are the bio-conservation metrics, BatchMetrics the
 // batch-correction metrics and TypingMetrics the zero-shot cell-typing
-// metrics, in output order.
+// metrics, in output order. Which of them the bio and batch means use is
+// set by the Preset (Preset.Members), not by these lists.
 var (
-	BioMetrics    = []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, NMILouvainName, ARILouvainName, SilhouetteLabelName, CLISIName}
-	BatchMetrics  = []string{SilhouetteBatchName, ILISIName, KBETName, GraphConnectivityName, PCRComparisonName}
+	BioMetrics    = []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, NMILeidenName, ARILeidenName, NMILouvainName, ARILouvainName, SilhouetteLabelName, CLISIName}
+	BatchMetrics  = []string{BRASName, SilhouetteBatchName, ILISIName, KBETName, GraphConnectivityName, PCRComparisonName}
 	TypingMetrics = []string{KNNAccuracyName, KNNBalancedAccuracyName}
 	Aggregates    = []string{BioName, BatchName, TotalName}
 )
@@ -56,27 +60,44 @@ type Options struct {
 	Workers     int       // goroutines (≤ 0: GOMAXPROCS)
 	Resolutions []float64 // Louvain sweep (0.1…2.0)
 	KBETAlpha   float64   // 0.05
-	TypingK     int       // neighbours voting in zero-shot cell typing (5)
-	KMeansIter  int       // 300
-	KMeansTol   float64   // 1e-4 (relative to mean feature variance)
+	// Preset picks the members of the bio and batch means
+	// (PresetScibMetrics, the default, or PresetScib1).
+	Preset Preset
+	// KBETSearch is where kbet_per_label finds neighbours (KBETDiffusion,
+	// as scib-metrics, or KBETEmbedding).
+	KBETSearch KBETSearch
+	// DiffusionComps is kbet_per_label's requested number of diffusion
+	// components (100, scib-metrics' diffusion_n_comps).
+	DiffusionComps int
+	TypingK        int     // neighbours voting in zero-shot cell typing (5)
+	KMeansIter     int     // 300
+	KMeansTol      float64 // 1e-4 (relative to mean feature variance)
 	// Pre is the pre-integration embedding (e.g. unintegrated PCA) for
 	// pcr_comparison; nil makes pcr_comparison NaN with a reason.
 	Pre *data.Dense
 	// Metrics restricts the computation to these names (nil = all). The
 	// aggregates are computed over whichever of their members were computed.
 	Metrics []string
-	// BioIncludesLouvain adds nmi_louvain and ari_louvain to the bio mean
-	// (scib-metrics' nmi_ari_cluster_labels_leiden=True). By default the bio
-	// mean is over scib-metrics 0.6's default bio set (k-means NMI/ARI only).
+	// LeidenResolutions is the Leiden sweep (0.2, 0.4, …, 2.0).
+	LeidenResolutions []float64
+	// BioIncludesLeiden adds nmi_leiden and ari_leiden to the bio mean
+	// (scib-metrics' BioConservation(nmi_ari_cluster_labels_leiden=True)).
+	// BioIncludesLouvain does the same for nmi_louvain and ari_louvain (the
+	// scib 1.x clustering). By default the bio mean is over the preset's
+	// bio set (k-means NMI/ARI only, as the Benchmarker's default).
+	BioIncludesLeiden  bool
 	BioIncludesLouvain bool
 	// GonumLouvain runs gonum's community.Modularize instead of this
 	// package's Louvain (same objective; ~50× slower).
 	GonumLouvain bool
 }
 
-// DefaultOptions returns scib-metrics 0.6 defaults (see doc.go).
+// DefaultOptions returns scib-metrics 0.6 Benchmarker defaults (see
+// doc.go): preset scib-metrics-0.6, kBET on diffusion-map neighbours with
+// 100 components.
 func DefaultOptions() Options {
-	return Options{K: 90, Seed: 0, Resolutions: DefaultResolutions(), KBETAlpha: 0.05,
+	return Options{K: 90, Seed: 0, Resolutions: DefaultResolutions(), LeidenResolutions: LeidenResolutions(), KBETAlpha: 0.05,
+		Preset: PresetScibMetrics, KBETSearch: KBETDiffusion, DiffusionComps: 100,
 		TypingK: 5, KMeansIter: 300, KMeansTol: 1e-4}
 }
 
@@ -90,12 +111,14 @@ type Value struct {
 
 // Report is what Benchmark returns.
 type Report struct {
+	Preset                       Preset // which members the bio and batch means use
 	Cells, Dims, Labels, Batches int
 	K                            int // neighbours used (≤ Options.K when cells are few)
 	Values                       []Value
 	Seconds                      map[string]float64 // wall time per step
 	IsolatedLabels               []string           // labels scored by isolated_labels
-	LouvainResolution            float64            // resolution of the best NMI
+	LouvainResolution            float64            // resolution of the best Louvain NMI
+	LeidenResolution             float64            // resolution of the best Leiden NMI
 	KMeansIterations             int
 	KBET                         []KBETLabel
 }
@@ -124,6 +147,22 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 	if err := checkInput(x, labels, batches, opt.Pre); err != nil {
 		return nil, err
 	}
+	bioSet, batchSet, err := opt.Preset.Members()
+	if err != nil {
+		return nil, err
+	}
+	if opt.BioIncludesLeiden {
+		bioSet = append(bioSet, NMILeidenName, ARILeidenName)
+	}
+	if opt.BioIncludesLouvain {
+		bioSet = append(bioSet, NMILouvainName, ARILouvainName)
+	}
+	if opt.KBETSearch != KBETDiffusion && opt.KBETSearch != KBETEmbedding {
+		return nil, fmt.Errorf("unknown kBET neighbour search %v", opt.KBETSearch)
+	}
+	if opt.KBETSearch == KBETDiffusion && opt.DiffusionComps < 1 {
+		return nil, fmt.Errorf("kBET diffusion components %d: want at least 1", opt.DiffusionComps)
+	}
 	want := map[string]bool{}
 	if opt.Metrics == nil {
 		for _, m := range AllMetrics() {
@@ -138,10 +177,16 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			want[m] = true
 		}
 	}
+	if (want[NMILeidenName] || want[ARILeidenName]) && len(opt.LeidenResolutions) == 0 {
+		return nil, fmt.Errorf("no Leiden resolutions given")
+	}
+	if (want[NMILouvainName] || want[ARILouvainName]) && len(opt.Resolutions) == 0 {
+		return nil, fmt.Errorf("no Louvain resolutions given")
+	}
 	n := x.Rows
 	lab, bat := Encode(labels), Encode(batches)
-	rep := &Report{Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
-		Seconds: map[string]float64{}, LouvainResolution: math.NaN()}
+	rep := &Report{Preset: opt.Preset, Cells: n, Dims: x.Cols, Labels: len(lab.Names), Batches: len(bat.Names),
+		Seconds: map[string]float64{}, LouvainResolution: math.NaN(), LeidenResolution: math.NaN()}
 	vals := map[string]Value{}
 	set := func(name string, v float64, reason string) {
 		vals[name] = Value{Name: name, Value: v, Reason: reason}
@@ -158,7 +203,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		kNote = fmt.Sprintf("only %d cells: %d neighbours used instead of %d", n, k, opt.K)
 	}
 	needKNN := want[CLISIName] || want[ILISIName] || want[KBETName] || want[GraphConnectivityName] ||
-		want[NMILouvainName] || want[ARILouvainName] || want[KNNAccuracyName] || want[KNNBalancedAccuracyName]
+		want[NMILouvainName] || want[ARILouvainName] || want[NMILeidenName] || want[ARILeidenName] || want[KNNAccuracyName] || want[KNNBalancedAccuracyName]
 	var nb *Neighbors
 	if needKNN {
 		timed("knn", func() { nb = ExactKNN(x, k, opt.Workers) })
@@ -187,6 +232,12 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(SilhouetteBatchName, v, why)
 		})
 	}
+	if want[BRASName] {
+		timed("bras", func() {
+			v, why := BRAS(x, lab, bat, opt.Workers)
+			set(BRASName, v, why)
+		})
+	}
 	if want[NMIKMeansName] || want[ARIKMeansName] {
 		timed("kmeans", func() {
 			rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed))
@@ -198,9 +249,26 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(ARIKMeansName, ARI(lab, cl), "")
 		})
 	}
+	var conn15 *Graph // fuzzy 15-NN connectivities, shared by Leiden and Louvain
+	graph15 := func() *Graph {
+		if conn15 == nil {
+			timed("connectivities15", func() { conn15 = FuzzyConnectivities(nb.First(min(15, k)), opt.Workers) })
+		}
+		return conn15
+	}
+	if want[NMILeidenName] || want[ARILeidenName] {
+		g := graph15()
+		timed("leiden", func() {
+			nmi, ari, res := LeidenSweep(g, lab, opt.LeidenResolutions, opt.Seed, opt.Workers)
+			rep.LeidenResolution = res
+			note := fmt.Sprintf("best NMI at resolution %.1f", res)
+			set(NMILeidenName, nmi, note)
+			set(ARILeidenName, ari, note)
+		})
+	}
 	if want[NMILouvainName] || want[ARILouvainName] {
+		g := graph15()
 		timed("louvain", func() {
-			g := FuzzyConnectivities(nb.First(min(15, k)))
 			nmi, ari, res := LouvainSweep(g, lab, opt.Resolutions, opt.Seed, opt.Workers, opt.GonumLouvain)
 			rep.LouvainResolution = res
 			note := fmt.Sprintf("best NMI at resolution %.1f", res)
@@ -208,28 +276,44 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 			set(ARILouvainName, ari, note)
 		})
 	}
-	if want[CLISIName] {
-		timed("clisi", func() {
-			v, why := CLISI(LISI(nb, lab, 0, opt.Workers), len(lab.Names))
-			set(CLISIName, v, joinReasons(why, kNote))
-		})
-	}
-	if want[ILISIName] {
-		timed("ilisi", func() {
-			v, why := ILISI(LISI(nb, bat, 0, opt.Workers), len(bat.Names))
-			set(ILISIName, v, joinReasons(why, kNote))
+	if want[CLISIName] || want[ILISIName] {
+		timed("lisi", func() {
+			// One β calibration per cell serves both groupings.
+			var groupings []Codes
+			if want[CLISIName] {
+				groupings = append(groupings, lab)
+			}
+			if want[ILISIName] {
+				groupings = append(groupings, bat)
+			}
+			l := LISIs(nb, groupings, 0, opt.Workers)
+			if want[CLISIName] {
+				v, why := CLISI(l[0], len(lab.Names))
+				set(CLISIName, v, joinReasons(why, kNote))
+			}
+			if want[ILISIName] {
+				v, why := ILISI(l[len(l)-1], len(bat.Names))
+				set(ILISIName, v, joinReasons(why, kNote))
+			}
 		})
 	}
 	if want[KBETName] {
 		timed("kbet", func() {
-			conn := FuzzyConnectivities(nb.First(min(50, k)))
-			v, per := KBETPerLabel(x, conn, lab, bat, opt.KBETAlpha, opt.Workers)
+			conn := FuzzyConnectivities(nb.First(min(50, k)), opt.Workers)
+			v, per := KBETPerLabel(x, conn, lab, bat, KBETOptions{Alpha: opt.KBETAlpha, Search: opt.KBETSearch,
+				DiffusionComps: opt.DiffusionComps, Workers: opt.Workers})
 			rep.KBET = per
 			why := ""
 			if math.IsNaN(v) {
 				why = "every label skipped (fewer than 10 cells or a single batch)"
 			} else if skipped := countNaN(per); skipped > 0 {
 				why = fmt.Sprintf("mean over %d of %d labels (%d skipped: <10 cells or one batch)", len(per)-skipped, len(per), skipped)
+			}
+			if opt.KBETSearch == KBETEmbedding {
+				why = joinReasons(why, "neighbours searched in the embedding, not the diffusion map")
+			}
+			if k < 50 {
+				why = joinReasons(why, fmt.Sprintf("only %d cells: %d-NN connectivities instead of 50-NN", n, k))
 			}
 			set(KBETName, v, why)
 		})
@@ -262,10 +346,6 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		})
 	}
 
-	bioSet := []string{IsolatedLabelsName, NMIKMeansName, ARIKMeansName, SilhouetteLabelName, CLISIName}
-	if opt.BioIncludesLouvain {
-		bioSet = append(bioSet, NMILouvainName, ARILouvainName)
-	}
 	if want[BioName] || want[TotalName] {
 		v, why := aggregate(vals, bioSet)
 		set(BioName, v, why)
@@ -274,7 +354,7 @@ func Benchmark(x *data.Dense, labels, batches []string, opt Options) (*Report, e
 		if oneBatch {
 			set(BatchName, math.NaN(), "only one batch: batch correction is undefined")
 		} else {
-			v, why := aggregate(vals, BatchMetrics)
+			v, why := aggregate(vals, batchSet)
 			set(BatchName, v, why)
 		}
 	}

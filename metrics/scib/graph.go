@@ -1,8 +1,12 @@
 package scib
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
+
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // Graph is an undirected weighted graph in compressed-row form: the
@@ -28,8 +32,25 @@ type Graph struct {
 //	w_ij = a_ij + a_ji − a_ij·a_ji.
 //
 // Entries that are exactly 0 (self, or underflow) are dropped, as
-// scipy's eliminate_zeros.
-func FuzzyConnectivities(nb *Neighbors) *Graph {
+// scipy's eliminate_zeros. The union looks each reverse weight up by
+// binary search in its (target-sorted) row: O(N·k·log k) time, O(N·k)
+// memory. The per-cell σ bisections run on workers goroutines (≤ 0:
+// GOMAXPROCS); the result does not depend on workers.
+func FuzzyConnectivities(nb *Neighbors, workers int) *Graph {
+	return fuzzyUnion(nb.N, fuzzyMemberships(nb, workers))
+}
+
+// weightedEdge is a directed edge u → v of weight w.
+type weightedEdge struct {
+	u, v int32
+	w    float64
+}
+
+// fuzzyMemberships returns umap's directed membership strengths a_ij of
+// FuzzyConnectivities, grouped by source row in table order (self left
+// out). Rows are split over workers goroutines (≤ 0: GOMAXPROCS); each
+// row is computed alone, so the result does not depend on workers.
+func fuzzyMemberships(nb *Neighbors, workers int) []weightedEdge {
 	n, k := nb.N, nb.K
 	target := math.Log2(float64(k))
 	var meanAll float64
@@ -37,96 +58,129 @@ func FuzzyConnectivities(nb *Neighbors) *Graph {
 		meanAll += d
 	}
 	meanAll /= float64(len(nb.Distances))
-	type edge struct {
-		u, v int32
-		w    float64
-	}
-	edges := make([]edge, 0, n*k)
+	slots := make([]weightedEdge, n*k) // row i's entries start at i·k
+	count := make([]int, n)
+	par.Range(n, par.Workers(workers), 256, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			count[i] = fuzzyRow(nb, i, target, meanAll, slots[i*k:(i+1)*k])
+		}
+	})
+	edges := slots[:0]
 	for i := 0; i < n; i++ {
-		idx, dist := nb.Row(i)
-		rho := 0.0
-		for _, d := range dist {
+		edges = append(edges, slots[i*k:i*k+count[i]]...) // in place: i·k ≥ len(edges)
+	}
+	return edges
+}
+
+// fuzzyRow writes the membership strengths of row i of nb into dst and
+// returns how many it wrote (see FuzzyConnectivities).
+func fuzzyRow(nb *Neighbors, i int, target, meanAll float64, dst []weightedEdge) int {
+	k := nb.K
+	w := 0
+	idx, dist := nb.Row(i)
+	rho := 0.0
+	for _, d := range dist {
+		if d > 0 {
+			rho = d
+			break
+		}
+	}
+	lo, hi, mid := 0.0, math.Inf(1), 1.0
+	for it := 0; it < 64; it++ {
+		psum := 0.0
+		for r := 1; r < k; r++ {
+			d := dist[r] - rho
 			if d > 0 {
-				rho = d
-				break
+				psum += math.Exp(-d / mid)
+			} else {
+				psum += 1
 			}
 		}
-		lo, hi, mid := 0.0, math.Inf(1), 1.0
-		for it := 0; it < 64; it++ {
-			psum := 0.0
-			for r := 1; r < k; r++ {
-				d := dist[r] - rho
-				if d > 0 {
-					psum += math.Exp(-d / mid)
-				} else {
-					psum += 1
-				}
-			}
-			if math.Abs(psum-target) < 1e-5 {
-				break
-			}
-			if psum > target {
-				hi = mid
+		if math.Abs(psum-target) < 1e-5 {
+			break
+		}
+		if psum > target {
+			hi = mid
+			mid = (lo + hi) / 2
+		} else {
+			lo = mid
+			if math.IsInf(hi, 1) {
+				mid *= 2
+			} else {
 				mid = (lo + hi) / 2
-			} else {
-				lo = mid
-				if math.IsInf(hi, 1) {
-					mid *= 2
-				} else {
-					mid = (lo + hi) / 2
-				}
 			}
-		}
-		sigma := mid
-		if rho > 0 {
-			m := 0.0
-			for _, d := range dist {
-				m += d
-			}
-			m /= float64(k)
-			sigma = math.Max(sigma, 1e-3*m)
-		} else {
-			sigma = math.Max(sigma, 1e-3*meanAll)
-		}
-		for r, j := range idx {
-			if int(j) == i {
-				continue
-			}
-			var a float64
-			if dist[r]-rho <= 0 || sigma == 0 {
-				a = 1
-			} else {
-				a = math.Exp(-(dist[r] - rho) / sigma)
-			}
-			edges = append(edges, edge{int32(i), j, a})
 		}
 	}
-	// Fuzzy union: pair each directed weight with its reverse.
-	type key struct{ u, v int32 }
-	half := make(map[key][2]float64, len(edges))
+	sigma := mid
+	if rho > 0 {
+		m := 0.0
+		for _, d := range dist {
+			m += d
+		}
+		m /= float64(k)
+		sigma = math.Max(sigma, 1e-3*m)
+	} else {
+		sigma = math.Max(sigma, 1e-3*meanAll)
+	}
+	for r, j := range idx {
+		if int(j) == i {
+			continue
+		}
+		var a float64
+		if dist[r]-rho <= 0 || sigma == 0 {
+			a = 1
+		} else {
+			a = math.Exp(-(dist[r] - rho) / sigma)
+		}
+		dst[w] = weightedEdge{int32(i), j, a}
+		w++
+	}
+	return w
+}
+
+// fuzzyUnion is the fuzzy union of FuzzyConnectivities over directed
+// edges grouped by source row (sorted in place by target within a row).
+func fuzzyUnion(n int, edges []weightedEdge) *Graph {
+	// Fuzzy union: pair each directed weight with its reverse, found by
+	// binary search in the reverse edge's source row (sorted by target).
+	rowStart := make([]int, n+1)
 	for _, e := range edges {
-		if e.u < e.v {
-			p := half[key{e.u, e.v}]
-			p[0] = e.w
-			half[key{e.u, e.v}] = p
-		} else {
-			p := half[key{e.v, e.u}]
-			p[1] = e.w
-			half[key{e.v, e.u}] = p
+		rowStart[e.u+1]++
+	}
+	for i := 0; i < n; i++ {
+		rowStart[i+1] += rowStart[i]
+	}
+	for i := 0; i < n; i++ {
+		row := edges[rowStart[i]:rowStart[i+1]]
+		sort.Slice(row, func(a, b int) bool { return row[a].v < row[b].v })
+	}
+	reverse := func(u, v int32) (float64, bool) {
+		row := edges[rowStart[u]:rowStart[u+1]]
+		p := sort.Search(len(row), func(q int) bool { return row[q].v >= v })
+		if p < len(row) && row[p].v == v {
+			return row[p].w, true
+		}
+		return 0, false
+	}
+	und := make([]weightedEdge, 0, 2*len(edges))
+	for _, e := range edges {
+		r, mutual := reverse(e.v, e.u)
+		p0, p1 := e.w, r // p0: the weight from the lower to the higher node
+		if e.u > e.v {
+			p0, p1 = r, e.w
+		}
+		if w := p0 + p1 - p0*p1; w > 0 {
+			und = append(und, weightedEdge{e.u, e.v, w})
+			if !mutual { // the reverse row will not emit this pair
+				und = append(und, weightedEdge{e.v, e.u, w})
+			}
 		}
 	}
-	und := make([]edge, 0, 2*len(half))
-	for kk, p := range half {
-		w := p[0] + p[1] - p[0]*p[1]
-		if w > 0 {
-			und = append(und, edge{kk.u, kk.v, w}, edge{kk.v, kk.u, w})
+	slices.SortFunc(und, func(a, b weightedEdge) int {
+		if a.u != b.u {
+			return cmp.Compare(a.u, b.u)
 		}
-	}
-	sort.Slice(und, func(a, b int) bool {
-		if und[a].u != und[b].u {
-			return und[a].u < und[b].u
-		}
-		return und[a].v < und[b].v
+		return cmp.Compare(a.v, b.v)
 	})
 	g := &Graph{N: n, Ptr: make([]int, n+1), Adj: make([]int32, len(und)), W: make([]float64, len(und))}
 	for p, e := range und {

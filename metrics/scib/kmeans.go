@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // KMeansResult is the outcome of KMeans.
@@ -101,7 +102,7 @@ func KMeans(x *data.Dense, init [][]float64, maxIter int, tol float64, workers i
 	for i := range old {
 		old[i] = -1
 	}
-	workers = workerCount(workers)
+	workers = par.Workers(workers)
 	// Assignment: blocks of cells against one centre at a time with the
 	// vector distance kernel (same squared distances as sqDist).
 	const block = 512
@@ -113,7 +114,7 @@ func KMeans(x *data.Dense, init [][]float64, maxIter int, tol float64, workers i
 		best[w], dist[w], arg[w] = make([]float64, block), make([]float64, block), make([]int64, block)
 	}
 	assign := func() {
-		parallelRange(n, workers, block, func(w, lo, hi int) {
+		par.Range(n, workers, block, func(w, lo, hi int) {
 			bd, dd, ad := best[w][:hi-lo], dist[w][:hi-lo], arg[w][:hi-lo]
 			for p := range bd {
 				bd[p], ad[p] = math.Inf(1), 0

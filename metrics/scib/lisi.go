@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // LISI returns the local inverse Simpson index of every cell for the
@@ -20,25 +22,39 @@ import (
 // its entry is NaN (scib-metrics returns −1 there); nanMedian skips it.
 // perplexity ≤ 0 means floor(K/3). It panics if len(c.Code) != nb.N.
 func LISI(nb *Neighbors, c Codes, perplexity float64, workers int) []float64 {
-	if len(c.Code) != nb.N {
-		panic(fmt.Sprintf("scib: LISI: %d labels for %d cells", len(c.Code), nb.N))
+	return LISIs(nb, []Codes{c}, perplexity, workers)[0]
+}
+
+// LISIs is LISI for several groupings of the same cells (e.g. cell types
+// and batches) at once: the per-cell calibration of β, which depends only
+// on the distances, is done once and shared, so each result equals LISI's
+// for its grouping bit for bit.
+func LISIs(nb *Neighbors, groupings []Codes, perplexity float64, workers int) [][]float64 {
+	for _, c := range groupings {
+		if len(c.Code) != nb.N {
+			panic(fmt.Sprintf("scib: LISI: %d labels for %d cells", len(c.Code), nb.N))
+		}
 	}
 	if perplexity <= 0 {
 		perplexity = math.Floor(float64(nb.K) / 3)
 	}
 	logU := math.Log(perplexity)
 	const tol = 1e-5
-	out := make([]float64, nb.N)
-	workers = workerCount(workers)
+	out := make([][]float64, len(groupings))
+	maxNames := 0
+	for g, c := range groupings {
+		out[g] = make([]float64, nb.N)
+		maxNames = max(maxNames, len(c.Names))
+	}
+	workers = par.Workers(workers)
 	scratchP := make([][]float64, workers)
 	scratchG := make([][]float64, workers)
 	for w := range scratchP {
 		scratchP[w] = make([]float64, nb.K)
-		scratchG[w] = make([]float64, len(c.Names))
+		scratchG[w] = make([]float64, maxNames)
 	}
-	parallelRange(nb.N, workers, 256, func(w, lo, hi int) {
+	par.Range(nb.N, workers, 256, func(w, lo, hi int) {
 		P := scratchP[w]
-		G := scratchG[w]
 		for i := lo; i < hi; i++ {
 			idx, dist := nb.Row(i)
 			hbeta := func(beta float64) (float64, float64) {
@@ -80,19 +96,22 @@ func LISI(nb *Neighbors, c Codes, perplexity float64, workers int) []float64 {
 				H, sumP = hbeta(beta)
 				diff = H - logU
 			}
-			if sumP == 0 || H == 0 {
-				out[i] = math.NaN()
-				continue
+			for g, c := range groupings {
+				if sumP == 0 || H == 0 {
+					out[g][i] = math.NaN()
+					continue
+				}
+				G := scratchG[w][:len(c.Names)]
+				clear(G)
+				for r, j := range idx {
+					G[c.Code[j]] += P[r] / sumP
+				}
+				var simpson float64
+				for _, v := range G {
+					simpson += v * v
+				}
+				out[g][i] = 1 / simpson
 			}
-			clear(G)
-			for r, j := range idx {
-				G[c.Code[j]] += P[r] / sumP
-			}
-			var simpson float64
-			for _, g := range G {
-				simpson += g * g
-			}
-			out[i] = 1 / simpson
 		}
 	})
 	return out

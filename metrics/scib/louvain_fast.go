@@ -1,8 +1,9 @@
 package scib
 
 import (
+	"cmp"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Louvain partitions g by the Louvain method (Blondel et al. 2008, J. Stat.
@@ -130,11 +131,14 @@ func Louvain(g *Graph, resolution float64, seed uint64) []int {
 				}
 			}
 		}
-		sort.Slice(edges, func(a, b int) bool {
-			if edges[a].u != edges[b].u {
-				return edges[a].u < edges[b].u
+		// slices.SortFunc runs the same pdqsort as sort.Slice (both are
+		// generated from one template, so the order — ties included — is
+		// the same), without reflection.
+		slices.SortFunc(edges, func(a, b e) int {
+			if a.u != b.u {
+				return cmp.Compare(a.u, b.u)
 			}
-			return edges[a].v < edges[b].v
+			return cmp.Compare(a.v, b.v)
 		})
 		nptr := make([]int, nc+1)
 		nadj := make([]int32, 0, len(edges))

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // Neighbors is an exact k-nearest-neighbour table of an embedding.
@@ -61,7 +62,7 @@ func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
 	if k < 1 || k > n {
 		panic(fmt.Sprintf("scib: ExactKNN: k = %d with %d cells", k, n))
 	}
-	workers = workerCount(workers)
+	workers = par.Workers(workers)
 	nb := &Neighbors{N: n, K: k, Indices: make([]int32, n*k), Distances: make([]float64, n*k)}
 	if d <= kdMaxDims {
 		t := buildKDTree(x)
@@ -71,7 +72,7 @@ func ExactKNN(x *data.Dense, k, workers int) *Neighbors {
 		}
 		// Queries in tree order: consecutive queries are neighbours, which
 		// keeps the visited leaves in cache.
-		parallelRange(n, workers, 64, func(w, lo, hi int) {
+		par.Range(n, workers, 64, func(w, lo, hi int) {
 			sc := scratch[w]
 			for pos := lo; pos < hi; pos++ {
 				i := int(t.perm[pos])
@@ -94,7 +95,7 @@ func bruteKNN(x *data.Dense, nb *Neighbors, k, workers int) *Neighbors {
 	for w := range dist {
 		dist[w] = make([]float64, n)
 	}
-	parallelRange(n, workers, 64, func(w, lo, hi int) {
+	par.Range(n, workers, 64, func(w, lo, hi int) {
 		dw := dist[w]
 		l := &lists[w]
 		for i := lo; i < hi; i++ {

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/internal/par"
 )
 
 // SilhouetteSamples returns the silhouette width of every cell of x with
@@ -42,7 +43,7 @@ func SilhouetteSamples(x *data.Dense, c Codes, workers int) []float64 {
 	if L < 2 {
 		panic("scib: SilhouetteSamples: fewer than 2 groups")
 	}
-	workers = workerCount(workers)
+	workers = par.Workers(workers)
 	g := groupCells(x, c)
 	if 16*workers*n*L > 256<<20 {
 		return silhouetteRows(x, c, g, workers)
@@ -96,7 +97,7 @@ func silhouetteRows(x *data.Dense, c Codes, g groupedCells, workers int) []float
 	for w := range sums {
 		sums[w] = make([]float64, L)
 	}
-	parallelRange(n, workers, 64, func(w, lo, hi int) {
+	par.Range(n, workers, 64, func(w, lo, hi int) {
 		s := sums[w]
 		for i := lo; i < hi; i++ {
 			q := x.Row(i)

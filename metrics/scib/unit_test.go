@@ -103,7 +103,7 @@ func TestLouvainAgainstGonum(t *testing.T) {
 	// gonum's community.Q on our partition and not fall below the Q of
 	// gonum's own partition.
 	x, lab, _ := blobs(3, 3, 1, 60, 4, 0)
-	g := FuzzyConnectivities(ExactKNN(x, 15, 2).First(15))
+	g := FuzzyConnectivities(ExactKNN(x, 15, 2).First(15), 2)
 	ours := Louvain(g, 0.1, 0)
 	ref := LouvainGonum(g, 0.1, 0)
 	if NMI(encodeInts(ours), Encode(lab)) < 1-1e-12 || ARI(encodeInts(ref), encodeInts(ours)) != 1 {

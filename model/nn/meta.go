@@ -9,64 +9,66 @@ import (
 	"path/filepath"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
+	gmodel "github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
-// A trained checkpoint directory holds the GoMLX checkpoint files, the
-// loss curve (history.json) and, written last, the model's meta file (its
-// configuration, genes and whatever Predict needs besides the weights): a
-// directory without the meta file is an unfinished run. A second file,
-// written when training starts, records what the run is trained with, so
-// that resuming it with other settings is refused (GuardResume).
+// The files of a trained checkpoint directory besides GoMLX's checkpoints:
+// a start file written before training (what the run is trained with, so
+// that resuming with other settings is refused instead of failing deep in
+// GoMLX or mixing two runs) and a meta file written last (what prediction
+// needs besides the weights; a directory without it is unfinished). Every
+// neural model keeps these through the three functions below.
 
-// WriteMeta writes v as indented JSON to dir/name, atomically.
-func WriteMeta(dir, name string, v any) error {
+// CheckStart records want (the JSON of a model's training settings) in
+// dir/file, creating dir, or — when dir/file exists — errors unless it
+// holds exactly want. model prefixes the errors ("state", "sct").
+func CheckStart(dir, file, model string, want []byte) error {
+	path := filepath.Join(dir, file)
+	got, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("%s: %w", model, err)
+		}
+		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
+	case err != nil:
+		return fmt.Errorf("%s: %w", model, err)
+	case string(got) != string(want):
+		return fmt.Errorf("%s: %s holds a run started with another configuration, gene list or data spec; resume it with the same flags or use a new directory", model, dir)
+	}
+	return nil
+}
+
+// WriteMeta writes v as indented JSON to dir/file, atomically.
+func WriteMeta(dir, file, model string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", model, err)
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, name), func(w io.Writer) error {
+	return fsutil.WriteFileAtomic(filepath.Join(dir, file), func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})
 }
 
-// ReadMeta reads dir/name (written by WriteMeta) into v. A missing file is
-// an error saying the directory is not a finished checkpoint of model.
-func ReadMeta(dir, name, model string, v any) error {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s: no %s (not a trained %s checkpoint, or training did not finish)", dir, name, model)
-	}
+// LoadTrained reads dir/file into meta and returns a store holding dir's
+// latest checkpoint. A missing meta file is an error saying that dir is not
+// a finished checkpoint of model.
+func LoadTrained(dir, file, model string, meta any) (*gmodel.Store, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s/%s: %w", dir, name, err)
-	}
-	return nil
-}
-
-// GuardResume records in dir/name what a training run is started with
-// (the JSON of v: configuration, genes, data spec…) the first time, and on
-// a later call (a resumed run) refuses any other v — resuming with other
-// settings would fail deep inside GoMLX or silently mix two runs.
-func GuardResume(dir, name string, v any) error {
-	want, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, name)
-	got, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %s: no %s (not a trained %s checkpoint, or training did not finish)", model, dir, file, model)
 		}
-		return fsutil.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(want); return err })
-	case err != nil:
-		return err
-	case string(got) != string(want):
-		return fmt.Errorf("%s holds an unfinished run started with another configuration, gene list, data or seed; resume it with the same flags or use a new directory", dir)
+		return nil, fmt.Errorf("%s: %w", model, err)
 	}
-	return nil
+	if err := json.Unmarshal(b, meta); err != nil {
+		return nil, fmt.Errorf("%s: %s/%s: %w", model, dir, file, err)
+	}
+	store := gmodel.NewStore()
+	if _, err := checkpoint.Load(store).Dir(dir).Done(); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", model, dir, err)
+	}
+	return store, nil
 }

@@ -17,7 +17,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // MetaFile is written last into a trained checkpoint directory: a
@@ -329,28 +328,22 @@ func (m *Model) Embed(ctx context.Context, d *data.Dataset, spec tasks.EmbedSpec
 
 // writeMeta writes MetaFile (last, atomically).
 func (m *Model) writeMeta(dir string) error {
-	if err := nn.WriteMeta(dir, MetaFile, m.meta); err != nil {
-		return fmt.Errorf("stack: %w", err)
-	}
-	return nil
+	return nn.WriteMeta(dir, MetaFile, "stack", m.meta)
 }
 
 // Load reads a trained checkpoint directory (cellbench train --model
 // stack). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*Model, error) {
 	var mt meta
-	if err := nn.ReadMeta(dir, MetaFile, "STACK", &mt); err != nil {
-		return nil, fmt.Errorf("stack: %w", err)
+	store, err := nn.LoadTrained(dir, MetaFile, "stack", &mt)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
 		return nil, fmt.Errorf("stack: %s: %w", dir, err)
 	}
-	m := &Model{cfg: cfg, meta: mt, store: gmodel.NewStore(), dir: dir}
-	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("stack: %s: %w", dir, err)
-	}
-	return m, nil
+	return &Model{cfg: cfg, meta: mt, store: store, dir: dir}, nil
 }
 
 // Dir returns the checkpoint directory the model was loaded from or
@@ -358,14 +351,15 @@ func Load(dir string) (*Model, error) {
 func (m *Model) Dir() string { return m.dir }
 
 // startFile records what a checkpoint directory is being trained with
-// (nn.GuardResume).
+// (nn.CheckStart).
 const startFile = "stack_train_start.json"
 
 func checkResume(dir string, mt meta) error {
-	if err := nn.GuardResume(dir, startFile, mt); err != nil {
+	want, err := json.Marshal(mt)
+	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
-	return nil
+	return nn.CheckStart(dir, startFile, "stack", want)
 }
 
 // TrainedOn returns the files of the datasets the model was pre-trained on

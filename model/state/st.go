@@ -19,7 +19,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // MetaFile is written last into a trained checkpoint directory: a directory
@@ -35,13 +34,13 @@ type ST struct {
 	// from it and writes MetaFile there at the end), progress, initial
 	// checkpoint.
 	nn.Runtime
-	// Notes: the fallbacks taken (tasks.Noter).
-	nn.NoteLog
 
-	store *gmodel.Store
-	exec  *gmodel.Exec
-	meta  meta
-	hist  nn.History
+	backend compute.Backend
+	store   *gmodel.Store
+	exec    *gmodel.Exec
+	meta    meta
+	hist    nn.History
+	notes   []string
 }
 
 // meta is what Predict needs besides the weights.
@@ -87,11 +86,29 @@ func (m *ST) Config() hparams.Config { return m.cfg }
 // History returns the loss curve of the last Fit.
 func (m *ST) History() nn.History { return m.hist }
 
+// Notes implements tasks.Noter.
+func (m *ST) Notes() []string {
+	out := m.notes
+	m.notes = nil
+	return out
+}
+
+func (m *ST) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if !slices.Contains(m.notes, s) {
+		m.notes = append(m.notes, s)
+	}
+}
+
 func (m *ST) getBackend() (compute.Backend, error) {
-	b, err := m.CachedBackend()
+	if m.backend != nil {
+		return m.backend, nil
+	}
+	b, err := m.ResolveBackend()
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	m.backend = b
 	return b, nil
 }
 
@@ -245,10 +262,10 @@ func (m *ST) prepare(train *data.Dataset, spec tasks.PertSpec) (*trainData, erro
 		if len(pool) == 0 {
 			pool = ctrlByCtx[k.ctx]
 			if len(pool) == 0 {
-				m.Note("state: context %q has no training controls; its %q cells are not used for training", k.ctx, k.pert)
+				m.note("state: context %q has no training controls; its %q cells are not used for training", k.ctx, k.pert)
 				continue
 			}
-			m.Note("state: no controls in batch %q of context %q; matched controls from the whole context", k.batch, k.ctx)
+			m.note("state: no controls in batch %q of context %q; matched controls from the whole context", k.batch, k.ctx)
 		}
 		td.groups = append(td.groups, setGroup{pert: td.pertIdx[k.pert], cells: groupRows[k], controls: pool})
 		maxN = max(maxN, len(groupRows[k]))
@@ -476,37 +493,29 @@ func (m *ST) encodePert(p string, idx map[string]int) []float32 {
 			for _, q := range parts {
 				v[idx[q]] = 1
 			}
-			m.Note("state: perturbation %q unseen in training; encoded as the sum of its parts' one-hots", p)
+			m.note("state: perturbation %q unseen in training; encoded as the sum of its parts' one-hots", p)
 			return v
 		}
 	}
-	m.Note("state: perturbation %q unseen in training; encoded as the all-zero vector", p)
+	m.note("state: perturbation %q unseen in training; encoded as the all-zero vector", p)
 	return v
 }
 
-func (m *ST) writeMeta(dir string) error {
-	if err := nn.WriteMeta(dir, MetaFile, m.meta); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return nil
-}
+func (m *ST) writeMeta(dir string) error { return nn.WriteMeta(dir, MetaFile, "state", m.meta) }
 
 // Load reads a model trained into dir (Fit with CheckpointDir set, or
 // cellbench train). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*ST, error) {
 	var mt meta
-	if err := nn.ReadMeta(dir, MetaFile, "ST", &mt); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+	store, err := nn.LoadTrained(dir, MetaFile, "state", &mt)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
 		return nil, fmt.Errorf("state: %s: %w", dir, err)
 	}
-	m := &ST{cfg: cfg, meta: mt, store: gmodel.NewStore()}
-	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("state: %s: %w", dir, err)
-	}
-	return m, nil
+	return &ST{cfg: cfg, meta: mt, store: store}, nil
 }
 
 // Genes returns the training genes, in the order Predict expects.
@@ -553,13 +562,10 @@ const startFile = "state_train_start.json"
 
 func (m *ST) checkResumeConfig(dir string, genes []string, spec tasks.PertSpec) error {
 	cfgJSON, _ := m.cfg.MarshalJSON()
-	err := nn.GuardResume(dir, startFile, struct {
+	want, _ := json.Marshal(struct {
 		Config json.RawMessage `json:"config"`
 		Genes  []string        `json:"genes"`
 		Spec   tasks.PertSpec  `json:"spec"`
 	}{cfgJSON, genes, spec})
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return nil
+	return nn.CheckStart(dir, startFile, "state", want)
 }

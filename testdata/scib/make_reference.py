@@ -173,16 +173,17 @@ for b in range(n_batches):
 ref["pcr_corrected"] = pcr(Xc)
 ref["pcr_comparison"] = max(0.0, (ref["pcr_fixture"] - ref["pcr_corrected"]) / ref["pcr_fixture"])
 
-# kBET acceptance for label type0 with exact kNN at k0 within the label
-# (k0 = min(70, max(10, floor(mean batch size/4))) = 10), chi2 vs the
-# label's batch frequencies, alpha 0.05.
+# kBET acceptance for label type0 with exact kNN within the label
+# (k0 = min(70, max(10, floor(mean batch size/4))) = 10): as scib-metrics'
+# kbet, the k0 + 1 neighbours include the cell itself and all count; chi2
+# vs the label's batch frequencies, alpha 0.05.
 m = labels == "type0"
 Xl, bl = X[m], bat_codes[m]
 k0 = 10
 _, li = NearestNeighbors(n_neighbors=k0 + 1, algorithm="brute").fit(Xl).kneighbors(Xl)
 freq = np.bincount(bl) / len(bl)
-obs = np.array([np.bincount(bl[r[1:]], minlength=len(freq)) for r in li])
-stat = (((obs - freq * k0) ** 2) / (freq * k0)).sum(1)
+obs = np.array([np.bincount(bl[r], minlength=len(freq)) for r in li])
+stat = (((obs - freq * (k0 + 1)) ** 2) / (freq * (k0 + 1))).sum(1)
 p = chi2.sf(stat, len(freq) - 1)
 ref["kbet_type0_acceptance"] = float(np.mean(p >= 0.05))
 

@@ -1,4 +1,6 @@
-package h5ad
+//go:build cgo
+
+package libhdf5
 
 /*
 #cgo pkg-config: hdf5-serial
@@ -50,22 +52,35 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"unsafe"
 )
 
-func init() { C.cb_silence() }
-
-// h5file is an open HDF5 file.
-type h5file struct {
-	id   C.hid_t
-	path string
+// quiet pins the calling goroutine to its OS thread and turns off
+// libhdf5's automatic error printing there. The setting is per thread in
+// Debian's thread-safe libhdf5, so silencing once at init left other
+// threads printing HDF5-DIAG traces to stderr on a broken file; every
+// entry point starts with defer quiet()(), so failures only come back as
+// Go errors.
+func quiet() func() {
+	runtime.LockOSThread()
+	C.cb_silence()
+	return runtime.UnlockOSThread
 }
 
-// errNotHDF5 is returned when a file exists but is not HDF5.
-var errNotHDF5 = errors.New("not an HDF5 file")
+// File is an open HDF5 file.
+type File struct {
+	id   C.hid_t
+	Path string
+}
 
-func openH5(path string) (*h5file, error) {
+// ErrNotHDF5 is returned when a file exists but is not HDF5.
+var ErrNotHDF5 = errors.New("not an HDF5 file")
+
+// Open opens path read-only; ErrNotHDF5 when it is not an HDF5 file.
+func Open(path string) (*File, error) {
+	defer quiet()()
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -76,18 +91,19 @@ func openH5(path string) (*h5file, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	if C.H5Fis_hdf5(cpath) <= 0 {
-		return nil, errNotHDF5
+		return nil, ErrNotHDF5
 	}
 	id := C.H5Fopen(cpath, C.H5F_ACC_RDONLY, C.cb_p_default())
 	if id < 0 {
 		return nil, fmt.Errorf("HDF5 cannot open the file (truncated or corrupt)")
 	}
-	return &h5file{id: id, path: path}, nil
+	return &File{id: id, Path: path}, nil
 }
 
-// createH5 creates (truncates) path. latest selects the newest file format
+// Create creates (truncates) path. latest selects the newest file format
 // (superblock v3, as h5py's libver="latest" writes).
-func createH5(path string, latest bool) (*h5file, error) {
+func Create(path string, latest bool) (*File, error) {
+	defer quiet()()
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	fapl := C.cb_p_default()
@@ -100,13 +116,18 @@ func createH5(path string, latest bool) (*h5file, error) {
 	if id < 0 {
 		return nil, fmt.Errorf("HDF5 cannot create %s", path)
 	}
-	return &h5file{id: id, path: path}, nil
+	return &File{id: id, Path: path}, nil
 }
 
-// superblockVersion returns the file's HDF5 superblock version.
-func (f *h5file) superblockVersion() int { return int(C.cb_superblock_version(f.id)) }
+// SuperblockVersion returns the file's HDF5 superblock version.
+func (f *File) SuperblockVersion() int {
+	defer quiet()()
+	return int(C.cb_superblock_version(f.id))
+}
 
-func (f *h5file) close() error {
+// Close closes the file.
+func (f *File) Close() error {
+	defer quiet()()
 	if f.id < 0 {
 		return nil
 	}
@@ -118,20 +139,26 @@ func (f *h5file) close() error {
 	return nil
 }
 
-// h5obj is an open group or dataset.
-type h5obj struct {
+// Obj is an open group or dataset.
+type Obj struct {
 	id      C.hid_t
-	isGroup bool
-	path    string
+	IsGroup bool
+	Path    string
 }
 
-func (o h5obj) close() {
+// Close releases the object.
+func (o Obj) Close() {
+	defer quiet()()
 	if o.id >= 0 {
 		C.H5Oclose(o.id)
 	}
 }
 
-func (f *h5file) root() (h5obj, error) { return openObj(f.id, "/", "/") }
+// Root opens the root group.
+func (f *File) Root() (Obj, error) {
+	defer quiet()()
+	return openObj(f.id, "/", "/")
+}
 
 // exists reports whether the link path exists below loc, checking each
 // component (H5Lexists fails on a missing intermediate group).
@@ -153,26 +180,30 @@ func exists(loc C.hid_t, path string) bool {
 	return true
 }
 
-func openObj(loc C.hid_t, name, full string) (h5obj, error) {
+func openObj(loc C.hid_t, name, full string) (Obj, error) {
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	id := C.H5Oopen(loc, cn, C.cb_p_default())
 	if id < 0 {
-		return h5obj{id: -1}, fmt.Errorf("%s: cannot open", full)
+		return Obj{id: -1}, fmt.Errorf("%s: cannot open", full)
 	}
 	t := C.H5Iget_type(id)
-	return h5obj{id: id, isGroup: t == C.H5I_GROUP, path: full}, nil
+	return Obj{id: id, IsGroup: t == C.H5I_GROUP, Path: full}, nil
 }
 
-// has reports whether the group has a child (or path) name.
-func (o h5obj) has(name string) bool { return exists(o.id, name) }
+// Has reports whether the group has a child (or path) name.
+func (o Obj) Has(name string) bool {
+	defer quiet()()
+	return exists(o.id, name)
+}
 
-// child opens a child group or dataset.
-func (o h5obj) child(name string) (h5obj, error) {
-	if !o.has(name) {
-		return h5obj{id: -1}, fmt.Errorf("%s: missing", joinPath(o.path, name))
+// Child opens a child group or dataset.
+func (o Obj) Child(name string) (Obj, error) {
+	defer quiet()()
+	if !o.Has(name) {
+		return Obj{id: -1}, fmt.Errorf("%s: missing", joinPath(o.Path, name))
 	}
-	return openObj(o.id, name, joinPath(o.path, name))
+	return openObj(o.id, name, joinPath(o.Path, name))
 }
 
 func joinPath(a, b string) string {
@@ -182,11 +213,12 @@ func joinPath(a, b string) string {
 	return a + "/" + b
 }
 
-// children lists the link names of a group, in name order.
-func (o h5obj) children() ([]string, error) {
+// Children lists the link names of a group, in name order.
+func (o Obj) Children() ([]string, error) {
+	defer quiet()()
 	var info C.H5G_info_t
 	if C.H5Gget_info(o.id, &info) < 0 {
-		return nil, fmt.Errorf("%s: cannot list group", o.path)
+		return nil, fmt.Errorf("%s: cannot list group", o.Path)
 	}
 	dot := C.CString(".")
 	defer C.free(unsafe.Pointer(dot))
@@ -194,7 +226,7 @@ func (o h5obj) children() ([]string, error) {
 	for i := C.hsize_t(0); i < info.nlinks; i++ {
 		n := C.H5Lget_name_by_idx(o.id, dot, C.H5_INDEX_NAME, C.H5_ITER_INC, i, nil, 0, C.cb_p_default())
 		if n < 0 {
-			return nil, fmt.Errorf("%s: cannot read link name %d", o.path, i)
+			return nil, fmt.Errorf("%s: cannot read link name %d", o.Path, i)
 		}
 		buf := (*C.char)(C.malloc(C.size_t(n + 1)))
 		C.H5Lget_name_by_idx(o.id, dot, C.H5_INDEX_NAME, C.H5_ITER_INC, i, buf, C.size_t(n+1), C.cb_p_default())
@@ -206,95 +238,93 @@ func (o h5obj) children() ([]string, error) {
 
 // ---------- attributes ----------
 
-func (o h5obj) hasAttr(name string) bool {
+// HasAttr reports whether the object has the named attribute.
+func (o Obj) HasAttr(name string) bool {
+	defer quiet()()
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	return C.H5Aexists(o.id, cn) > 0
 }
 
-// attrStrings reads a string attribute (scalar or 1-D array; vlen or fixed).
+// withAttr opens the named attribute and calls read with it, its
+// dataspace, its file type and its number of elements; ok is false (and
+// read is not called) when the object has no such attribute.
+func (o Obj) withAttr(name string, read func(a, space, ftype C.hid_t, n int) error) (ok bool, err error) {
+	if !o.HasAttr(name) {
+		return false, nil
+	}
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	a := C.H5Aopen(o.id, cn, C.cb_p_default())
+	if a < 0 {
+		return true, fmt.Errorf("%s: cannot open attribute %q", o.Path, name)
+	}
+	defer C.H5Aclose(a)
+	space := C.H5Aget_space(a)
+	defer C.H5Sclose(space)
+	ftype := C.H5Aget_type(a)
+	defer C.H5Tclose(ftype)
+	return true, read(a, space, ftype, int(C.H5Sget_simple_extent_npoints(space)))
+}
+
+// AttrStrings reads a string attribute (scalar or 1-D array; vlen or fixed).
 // An empty numeric array (as anndata writes an empty column-order) reads as
 // no strings. ok is false when the attribute does not exist.
-func (o h5obj) attrStrings(name string) (vals []string, ok bool, err error) {
-	if !o.hasAttr(name) {
-		return nil, false, nil
-	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
-	a := C.H5Aopen(o.id, cn, C.cb_p_default())
-	if a < 0 {
-		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.path, name)
-	}
-	defer C.H5Aclose(a)
-	space := C.H5Aget_space(a)
-	defer C.H5Sclose(space)
-	n := int(C.H5Sget_simple_extent_npoints(space))
-	ftype := C.H5Aget_type(a)
-	defer C.H5Tclose(ftype)
-	if C.H5Tget_class(ftype) != C.H5T_STRING {
-		if n == 0 {
-			return nil, true, nil
+func (o Obj) AttrStrings(name string) (vals []string, ok bool, err error) {
+	defer quiet()()
+	ok, err = o.withAttr(name, func(a, space, ftype C.hid_t, n int) error {
+		if C.H5Tget_class(ftype) != C.H5T_STRING {
+			if n == 0 {
+				return nil
+			}
+			return fmt.Errorf("%s: attribute %q is not a string", o.Path, name)
 		}
-		return nil, true, fmt.Errorf("%s: attribute %q is not a string", o.path, name)
-	}
-	vals, err = readStringsWith(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
-		return C.H5Aread(a, mem, buf)
-	}, space)
-	if err != nil {
-		return nil, true, fmt.Errorf("%s: attribute %q: %w", o.path, name, err)
-	}
-	return vals, true, nil
-}
-
-func (o h5obj) attrString(name string) (string, bool, error) {
-	v, ok, err := o.attrStrings(name)
-	if err != nil || !ok {
-		return "", ok, err
-	}
-	if len(v) != 1 {
-		return "", true, fmt.Errorf("%s: attribute %q has %d values, want 1", o.path, name, len(v))
-	}
-	return v[0], true, nil
-}
-
-// attrInts reads a numeric (or bool) attribute as int64 values.
-func (o h5obj) attrInts(name string) ([]int64, bool, error) {
-	if !o.hasAttr(name) {
-		return nil, false, nil
-	}
-	cn := C.CString(name)
-	defer C.free(unsafe.Pointer(cn))
-	a := C.H5Aopen(o.id, cn, C.cb_p_default())
-	if a < 0 {
-		return nil, true, fmt.Errorf("%s: cannot open attribute %q", o.path, name)
-	}
-	defer C.H5Aclose(a)
-	space := C.H5Aget_space(a)
-	defer C.H5Sclose(space)
-	n := int(C.H5Sget_simple_extent_npoints(space))
-	ftype := C.H5Aget_type(a)
-	defer C.H5Tclose(ftype)
-	out := make([]int64, n)
-	if n == 0 {
-		return out, true, nil
-	}
-	switch C.H5Tget_class(ftype) {
-	case C.H5T_INTEGER, C.H5T_FLOAT:
-		if C.H5Aread(a, C.cb_native_int64(), unsafe.Pointer(&out[0])) < 0 {
-			return nil, true, fmt.Errorf("%s: cannot read attribute %q", o.path, name)
-		}
-	case C.H5T_ENUM:
-		raw, err := readEnumBytes(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t { return C.H5Aread(a, mem, buf) })
+		v, err := readStringsWith(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
+			return C.H5Aread(a, mem, buf)
+		}, space)
 		if err != nil {
-			return nil, true, fmt.Errorf("%s: attribute %q: %w", o.path, name, err)
+			return fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
 		}
-		for i, b := range raw {
-			out[i] = int64(b)
-		}
-	default:
-		return nil, true, fmt.Errorf("%s: attribute %q is not numeric", o.path, name)
+		vals = v
+		return nil
+	})
+	if err != nil {
+		return nil, ok, err
 	}
-	return out, true, nil
+	return vals, ok, nil
+}
+
+// AttrInts reads a numeric (or bool) attribute as int64 values.
+func (o Obj) AttrInts(name string) (vals []int64, ok bool, err error) {
+	defer quiet()()
+	ok, err = o.withAttr(name, func(a, space, ftype C.hid_t, n int) error {
+		out := make([]int64, n)
+		vals = out
+		if n == 0 {
+			return nil
+		}
+		switch C.H5Tget_class(ftype) {
+		case C.H5T_INTEGER, C.H5T_FLOAT:
+			if C.H5Aread(a, C.cb_native_int64(), unsafe.Pointer(&out[0])) < 0 {
+				return fmt.Errorf("%s: cannot read attribute %q", o.Path, name)
+			}
+		case C.H5T_ENUM:
+			raw, err := readEnumBytes(ftype, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t { return C.H5Aread(a, mem, buf) })
+			if err != nil {
+				return fmt.Errorf("%s: attribute %q: %w", o.Path, name, err)
+			}
+			for i, b := range raw {
+				out[i] = int64(b)
+			}
+		default:
+			return fmt.Errorf("%s: attribute %q is not numeric", o.Path, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, ok, err
+	}
+	return vals, ok, nil
 }
 
 // readEnumBytes reads an enum (h5py bool) as its integer values (size 1 base).
@@ -357,16 +387,17 @@ func readStringsWith(ftype C.hid_t, n int, read func(C.hid_t, unsafe.Pointer) C.
 
 // ---------- datasets ----------
 
-// dims returns the dataset's extent.
-func (o h5obj) dims() ([]int, error) {
+// Dims returns the dataset's extent.
+func (o Obj) Dims() ([]int, error) {
+	defer quiet()()
 	space := C.H5Dget_space(o.id)
 	if space < 0 {
-		return nil, fmt.Errorf("%s: cannot get dataspace", o.path)
+		return nil, fmt.Errorf("%s: cannot get dataspace", o.Path)
 	}
 	defer C.H5Sclose(space)
 	nd := int(C.H5Sget_simple_extent_ndims(space))
 	if nd < 0 {
-		return nil, fmt.Errorf("%s: bad dataspace", o.path)
+		return nil, fmt.Errorf("%s: bad dataspace", o.Path)
 	}
 	if nd == 0 {
 		return []int{}, nil
@@ -380,56 +411,59 @@ func (o h5obj) dims() ([]int, error) {
 	return out, nil
 }
 
-// dtypeClass describes a dataset's element type.
-type dtypeClass int
+// Class describes a dataset's element type.
+type Class int
 
+// The element classes cellbench distinguishes.
 const (
-	classOther dtypeClass = iota
-	classInt
-	classFloat
-	classString
-	classEnum
-	classCompound
+	ClassOther Class = iota
+	ClassInt
+	ClassFloat
+	ClassString
+	ClassEnum
+	ClassCompound
 )
 
-func (o h5obj) dtype() (dtypeClass, int) {
+// Dtype returns a dataset's element class and size in bytes.
+func (o Obj) Dtype() (Class, int) {
+	defer quiet()()
 	t := C.H5Dget_type(o.id)
 	if t < 0 {
-		return classOther, 0
+		return ClassOther, 0
 	}
 	defer C.H5Tclose(t)
 	size := int(C.H5Tget_size(t))
 	switch C.H5Tget_class(t) {
 	case C.H5T_INTEGER:
-		return classInt, size
+		return ClassInt, size
 	case C.H5T_FLOAT:
-		return classFloat, size
+		return ClassFloat, size
 	case C.H5T_STRING:
-		return classString, size
+		return ClassString, size
 	case C.H5T_ENUM:
-		return classEnum, size
+		return ClassEnum, size
 	case C.H5T_COMPOUND:
-		return classCompound, size
+		return ClassCompound, size
 	}
-	return classOther, size
+	return ClassOther, size
 }
 
 // readSlab reads rows [start, start+count) of the first axis (the whole
 // dataset when count < 0) with memory type mem into buf, which must hold
 // count·(product of the other dims) elements.
-func (o h5obj) readSlab(mem C.hid_t, buf unsafe.Pointer, start, count int) error {
+func (o Obj) readSlab(mem C.hid_t, buf unsafe.Pointer, start, count int) error {
 	if count < 0 {
 		if C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf) < 0 {
-			return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.path)
+			return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.Path)
 		}
 		return nil
 	}
-	dims, err := o.dims()
+	dims, err := o.Dims()
 	if err != nil {
 		return err
 	}
 	if len(dims) == 0 || start < 0 || start+count > dims[0] {
-		return fmt.Errorf("%s: rows [%d,%d) out of range", o.path, start, start+count)
+		return fmt.Errorf("%s: rows [%d,%d) out of range", o.Path, start, start+count)
 	}
 	fspace := C.H5Dget_space(o.id)
 	defer C.H5Sclose(fspace)
@@ -440,18 +474,18 @@ func (o h5obj) readSlab(mem C.hid_t, buf unsafe.Pointer, start, count int) error
 		cnt[i] = C.hsize_t(dims[i])
 	}
 	if C.H5Sselect_hyperslab(fspace, C.H5S_SELECT_SET, &off[0], nil, &cnt[0], nil) < 0 {
-		return fmt.Errorf("%s: cannot select rows", o.path)
+		return fmt.Errorf("%s: cannot select rows", o.Path)
 	}
 	mspace := C.H5Screate_simple(C.int(len(dims)), &cnt[0], nil)
 	defer C.H5Sclose(mspace)
 	if C.H5Dread(o.id, mem, mspace, fspace, C.cb_p_default(), buf) < 0 {
-		return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.path)
+		return fmt.Errorf("%s: read failed (corrupt or truncated data)", o.Path)
 	}
 	return nil
 }
 
-func (o h5obj) numElems(count int) (int, error) {
-	dims, err := o.dims()
+func (o Obj) numElems(count int) (int, error) {
+	dims, err := o.Dims()
 	if err != nil {
 		return 0, err
 	}
@@ -465,104 +499,102 @@ func (o h5obj) numElems(count int) (int, error) {
 	return n, nil
 }
 
-func (o h5obj) checkNumeric() error {
-	switch c, _ := o.dtype(); c {
-	case classInt, classFloat:
+func (o Obj) checkNumeric() error {
+	switch c, _ := o.Dtype(); c {
+	case ClassInt, ClassFloat:
 		return nil
-	case classEnum:
+	case ClassEnum:
 		return nil
 	default:
-		return fmt.Errorf("%s: not a numeric dataset", o.path)
+		return fmt.Errorf("%s: not a numeric dataset", o.Path)
 	}
 }
 
-// readFloat32 reads (rows of) a numeric dataset converted to float32.
-func (o h5obj) readFloat32(start, count int) ([]float32, error) {
+// readAs reads rows [start, start+count) (count < 0: all) into a new
+// []T, libhdf5 converting the file's values to the native type mem (which
+// must have T's layout).
+func readAs[T any](o Obj, mem C.hid_t, start, count int) ([]T, error) {
+	n, err := o.numElems(count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, n)
+	if n == 0 {
+		return out, nil
+	}
+	return out, o.readSlab(mem, unsafe.Pointer(&out[0]), start, count)
+}
+
+// requireInt refuses a dataset that is not of an integer type (indices and
+// codes must be integers).
+func (o Obj) requireInt() error {
+	if c, _ := o.Dtype(); c != ClassInt {
+		return fmt.Errorf("%s: not an integer dataset", o.Path)
+	}
+	return nil
+}
+
+// ReadFloat32 reads (rows of) a numeric dataset converted to float32.
+func (o Obj) ReadFloat32(start, count int) ([]float32, error) {
+	defer quiet()()
 	if err := o.checkNumeric(); err != nil {
 		return nil, err
 	}
-	n, err := o.numElems(count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float32, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_float(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[float32](o, C.cb_native_float(), start, count)
 }
 
-// readFloat64 reads (rows of) a numeric dataset converted to float64.
-func (o h5obj) readFloat64(start, count int) ([]float64, error) {
+// ReadFloat64 reads (rows of) a numeric dataset converted to float64.
+func (o Obj) ReadFloat64(start, count int) ([]float64, error) {
+	defer quiet()()
 	if err := o.checkNumeric(); err != nil {
 		return nil, err
 	}
-	n, err := o.numElems(count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_double(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[float64](o, C.cb_native_double(), start, count)
 }
 
-// readInt64 reads (rows of) an integer dataset as int64. A float dataset is
-// an error (indices and codes must be integers).
-func (o h5obj) readInt64(start, count int) ([]int64, error) {
-	if c, _ := o.dtype(); c != classInt {
-		return nil, fmt.Errorf("%s: not an integer dataset", o.path)
-	}
-	n, err := o.numElems(count)
-	if err != nil {
+// ReadInt64 reads (rows of) an integer dataset as int64.
+func (o Obj) ReadInt64(start, count int) ([]int64, error) {
+	defer quiet()()
+	if err := o.requireInt(); err != nil {
 		return nil, err
 	}
-	out := make([]int64, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_int64(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[int64](o, C.cb_native_int64(), start, count)
 }
 
-// readInt32 reads an integer dataset as int32 (HDF5 reports overflow as an error).
-func (o h5obj) readInt32(start, count int) ([]int32, error) {
-	if c, _ := o.dtype(); c != classInt {
-		return nil, fmt.Errorf("%s: not an integer dataset", o.path)
-	}
-	n, err := o.numElems(count)
-	if err != nil {
+// ReadInt32 reads (rows of) an integer dataset as int32. Values outside
+// the int32 range are clamped by libhdf5's conversion (no error): callers
+// range-check indices and codes afterwards.
+func (o Obj) ReadInt32(start, count int) ([]int32, error) {
+	defer quiet()()
+	if err := o.requireInt(); err != nil {
 		return nil, err
 	}
-	out := make([]int32, n)
-	if n == 0 {
-		return out, nil
-	}
-	return out, o.readSlab(C.cb_native_int32(), unsafe.Pointer(&out[0]), start, count)
+	return readAs[int32](o, C.cb_native_int32(), start, count)
 }
 
-// readBools reads an h5py bool (enum) or integer dataset as booleans.
-func (o h5obj) readBools() ([]bool, error) {
+// ReadBools reads an h5py bool (enum) or integer dataset as booleans.
+func (o Obj) ReadBools() ([]bool, error) {
+	defer quiet()()
 	n, err := o.numElems(-1)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]bool, n)
-	switch c, _ := o.dtype(); c {
-	case classEnum:
+	switch c, _ := o.Dtype(); c {
+	case ClassEnum:
 		t := C.H5Dget_type(o.id)
 		defer C.H5Tclose(t)
 		raw, err := readEnumBytes(t, n, func(mem C.hid_t, buf unsafe.Pointer) C.herr_t {
 			return C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.path, err)
+			return nil, fmt.Errorf("%s: %w", o.Path, err)
 		}
 		for i, b := range raw {
 			out[i] = b != 0
 		}
-	case classInt:
-		v, err := o.readInt64(0, -1)
+	case ClassInt:
+		v, err := o.ReadInt64(0, -1)
 		if err != nil {
 			return nil, err
 		}
@@ -570,15 +602,16 @@ func (o h5obj) readBools() ([]bool, error) {
 			out[i] = b != 0
 		}
 	default:
-		return nil, fmt.Errorf("%s: not a boolean dataset", o.path)
+		return nil, fmt.Errorf("%s: not a boolean dataset", o.Path)
 	}
 	return out, nil
 }
 
-// readStrings reads a 1-D string dataset.
-func (o h5obj) readStrings() ([]string, error) {
-	if c, _ := o.dtype(); c != classString {
-		return nil, fmt.Errorf("%s: not a string dataset", o.path)
+// ReadStrings reads a 1-D string dataset.
+func (o Obj) ReadStrings() ([]string, error) {
+	defer quiet()()
+	if c, _ := o.Dtype(); c != ClassString {
+		return nil, fmt.Errorf("%s: not a string dataset", o.Path)
 	}
 	n, err := o.numElems(-1)
 	if err != nil {
@@ -592,28 +625,31 @@ func (o h5obj) readStrings() ([]string, error) {
 		return C.H5Dread(o.id, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf)
 	}, space)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.path, err)
+		return nil, fmt.Errorf("%s: %w", o.Path, err)
 	}
 	return v, nil
 }
 
 // ---------- writing ----------
 
-func (o h5obj) createGroup(name string) (h5obj, error) {
+// CreateGroup creates a child group; the result must be closed.
+func (o Obj) CreateGroup(name string) (Obj, error) {
+	defer quiet()()
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	id := C.H5Gcreate2(o.id, cn, C.cb_p_default(), C.cb_p_default(), C.cb_p_default())
 	if id < 0 {
-		return h5obj{id: -1}, fmt.Errorf("%s: cannot create group", joinPath(o.path, name))
+		return Obj{id: -1}, fmt.Errorf("%s: cannot create group", joinPath(o.Path, name))
 	}
-	return h5obj{id: id, isGroup: true, path: joinPath(o.path, name)}, nil
+	return Obj{id: id, IsGroup: true, Path: joinPath(o.Path, name)}, nil
 }
 
-// writeDataset writes a 1-D or 2-D dataset of a Go slice type: []float32,
+// WriteDataset writes a 1-D or 2-D dataset of a Go slice type: []float32,
 // []float64, []int8, []int32, []int64, []bool (h5py enum), []string (vlen
 // UTF-8). dims nil means 1-D of len(data). Datasets above 64 KiB are
 // chunked and gzip-compressed (level 4). The returned object must be closed.
-func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
+func (o Obj) WriteDataset(name string, data any, dims []int) (Obj, error) {
+	defer quiet()()
 	var n int
 	var mem C.hid_t
 	var buf unsafe.Pointer
@@ -662,7 +698,7 @@ func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
 			}()
 		}
 	default:
-		panic(fmt.Sprintf("h5ad: writeDataset: unsupported type %T", data))
+		panic(fmt.Sprintf("libhdf5: writeDataset: unsupported type %T", data))
 	}
 	if freeType {
 		defer C.H5Tclose(mem)
@@ -677,7 +713,7 @@ func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
 		total *= d
 	}
 	if total != n {
-		panic(fmt.Sprintf("h5ad: writeDataset %s: %d values for dims %v", name, n, dims))
+		panic(fmt.Sprintf("libhdf5: writeDataset %s: %d values for dims %v", name, n, dims))
 	}
 	space := C.H5Screate_simple(C.int(len(dims)), &cd[0], nil)
 	defer C.H5Sclose(space)
@@ -700,19 +736,20 @@ func (o h5obj) writeDataset(name string, data any, dims []int) (h5obj, error) {
 	defer C.free(unsafe.Pointer(cn))
 	ds := C.H5Dcreate2(o.id, cn, mem, space, C.cb_p_default(), dcpl, C.cb_p_default())
 	if ds < 0 {
-		return h5obj{id: -1}, fmt.Errorf("%s: cannot create dataset", joinPath(o.path, name))
+		return Obj{id: -1}, fmt.Errorf("%s: cannot create dataset", joinPath(o.Path, name))
 	}
-	obj := h5obj{id: ds, path: joinPath(o.path, name)}
+	obj := Obj{id: ds, Path: joinPath(o.Path, name)}
 	if n > 0 && C.H5Dwrite(ds, mem, C.cb_s_all(), C.cb_s_all(), C.cb_p_default(), buf) < 0 {
-		obj.close()
-		return h5obj{id: -1}, fmt.Errorf("%s: write failed", obj.path)
+		obj.Close()
+		return Obj{id: -1}, fmt.Errorf("%s: write failed", obj.Path)
 	}
 	return obj, nil
 }
 
-// setAttr writes an attribute: string (scalar vlen), []string (1-D vlen),
+// SetAttr writes an attribute: string (scalar vlen), []string (1-D vlen),
 // []int64 (1-D), bool (h5py enum scalar).
-func (o h5obj) setAttr(name string, val any) error {
+func (o Obj) SetAttr(name string, val any) error {
+	defer quiet()()
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	var space, typ C.hid_t
@@ -760,17 +797,17 @@ func (o h5obj) setAttr(name string, val any) error {
 		}
 		buf = unsafe.Pointer(&b)
 	default:
-		panic(fmt.Sprintf("h5ad: setAttr: unsupported type %T", val))
+		panic(fmt.Sprintf("libhdf5: setAttr: unsupported type %T", val))
 	}
 	defer C.H5Sclose(space)
 	defer C.H5Tclose(typ)
 	a := C.H5Acreate2(o.id, cn, typ, space, C.cb_p_default(), C.cb_p_default())
 	if a < 0 {
-		return fmt.Errorf("%s: cannot create attribute %q", o.path, name)
+		return fmt.Errorf("%s: cannot create attribute %q", o.Path, name)
 	}
 	defer C.H5Aclose(a)
 	if buf != nil && C.H5Awrite(a, typ, buf) < 0 {
-		return fmt.Errorf("%s: cannot write attribute %q", o.path, name)
+		return fmt.Errorf("%s: cannot write attribute %q", o.Path, name)
 	}
 	return nil
 }

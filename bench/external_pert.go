@@ -1,0 +1,316 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/tasks"
+)
+
+// External perturbation models. An external model of kind perturbation
+// is a tasks.PerturbationModel whose Fit and Predict go through files, so
+// tasks.RunPert builds its split, requests and evaluation sets exactly as
+// for a registry model (no leakage: the files hold the training cells
+// and the requested groups' training controls, nothing else):
+//
+//   - {train}: the training cells of the split (X log1p, the dataset's
+//     genes, obs = the spec's perturbation and context columns);
+//   - {requests}: for each requested (context, perturbation), the
+//     training control cells of the context, in request order; obs: the
+//     perturbation column = the perturbation to predict, the context
+//     column (when the spec has one), n_cells = how many cells to predict
+//     for the group (on each of its rows), request = the request's index;
+//   - {out}: the predicted cells: .h5ad, X log1p with the genes of
+//     {train} in the same order, obs with the perturbation (and context)
+//     column saying which group each cell belongs to, exactly n_cells
+//     cells per requested group, no other group.
+//
+// readPertOutput validates {out} as strictly as `score pert` validates
+// its files. The same model reads a prediction made elsewhere (a
+// directory written by Export, Runner.Predictions) or writes the inputs
+// without running anything (Export).
+
+// errExported ends an export-mode cell once its inputs are written.
+var errExported = errors.New("inputs exported")
+
+// Obs columns of {requests} besides the spec's columns.
+const (
+	RequestNCellsCol = "n_cells"
+	RequestIndexCol  = "request"
+)
+
+// externalPert is the tasks.PerturbationModel of an external model in one
+// cell.
+type externalPert struct {
+	r    *Runner
+	c    Cell
+	spec tasks.PertSpec
+	cc   *commandCell // command mode
+	// unit is the cell's export unit (export and predictions modes) and
+	// unitDir its absolute directory.
+	unit    *ExportUnit
+	unitDir string
+	genes   data.Frame
+	fp      hash.Hash // fingerprint of the inputs (train, then requests)
+}
+
+// newExternalPert prepares the external model of cell c: its command
+// directory (command mode) or its export unit.
+func (r *Runner) newExternalPert(c Cell, spec tasks.PertSpec) (*externalPert, error) {
+	e := &externalPert{r: r, c: c, spec: spec, fp: sha256.New()}
+	switch {
+	case r.export != nil:
+		e.unit, e.unitDir = r.export.unit(c, spec)
+		if err := os.MkdirAll(e.unitDir, 0o755); err != nil {
+			return nil, err
+		}
+	case r.predictions != nil:
+		u, err := r.predictions.lookup(c)
+		if err != nil {
+			return nil, err
+		}
+		e.unit, e.unitDir = u, filepath.Join(r.predictions.Dir, filepath.FromSlash(u.Dir))
+	default:
+		cc, err := newCommandCell(r.Out, c, spec)
+		if err != nil {
+			return nil, err
+		}
+		e.cc = cc
+	}
+	return e, nil
+}
+
+func (e *externalPert) Name() string { return e.c.Model.ID() }
+
+// Fit writes {train} (command and export modes) and fingerprints it.
+func (e *externalPert) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpec) error {
+	e.genes = data.Frame{IndexName: train.Var.IndexName, Index: train.Var.Index}
+	perts, ctxs, err := spec.Labels(train)
+	if err != nil {
+		return err
+	}
+	hashStrings(e.fp, e.genes.Index)
+	hashStrings(e.fp, train.Obs.Index)
+	hashStrings(e.fp, perts)
+	hashStrings(e.fp, ctxs)
+	var path string
+	switch {
+	case e.cc != nil:
+		path = e.cc.setFile("train", "train.h5ad")
+	case e.r.export != nil:
+		path = filepath.Join(e.unitDir, "train.h5ad")
+	default:
+		return nil
+	}
+	obs := data.Frame{IndexName: train.Obs.IndexName, Index: train.Obs.Index}
+	for _, col := range []string{spec.PertCol, spec.ContextCol} {
+		if col == "" {
+			continue
+		}
+		c, err := train.Obs.Column(col)
+		if err != nil {
+			return err
+		}
+		obs.Set(c)
+	}
+	return h5ad.Write(path, &data.Dataset{X: train.X, Obs: obs, Var: e.genes, Scale: data.Log1p})
+}
+
+// Predict writes {requests} and runs the command, or reads the predictions
+// directory's file, and returns the validated predictions; in export mode
+// it writes {requests} and returns errExported.
+func (e *externalPert) Predict(ctx context.Context, reqs []tasks.PredictRequest) ([]*data.CSR, error) {
+	for _, q := range reqs {
+		hashStrings(e.fp, []string{q.Context, q.Perturbation, fmt.Sprint(q.NCells)})
+		hashCSR(e.fp, q.Controls)
+	}
+	fp := hex.EncodeToString(e.fp.Sum(nil))[:16]
+	switch {
+	case e.r.export != nil:
+		if err := writeRequests(filepath.Join(e.unitDir, "requests.h5ad"), e.genes, e.spec, reqs); err != nil {
+			return nil, err
+		}
+		e.unit.Fingerprint = fp
+		return nil, errExported
+	case e.r.predictions != nil:
+		if e.unit.Fingerprint != fp {
+			return nil, fmt.Errorf("predictions directory %s: unit %s was exported for another split or cellbench version (input fingerprint %s, this run's %s): export again", e.r.predictions.Dir, e.unit.Dir, e.unit.Fingerprint, fp)
+		}
+		out := e.unit.Outputs[e.c.Model.ID()].Out
+		return readPertOutput(filepath.Join(e.r.predictions.Dir, filepath.FromSlash(out)), out, e.genes.Index, e.spec, reqs)
+	}
+	if err := writeRequests(e.cc.setFile("requests", "requests.h5ad"), e.genes, e.spec, reqs); err != nil {
+		return nil, err
+	}
+	out := e.cc.setFile("out", "out.h5ad")
+	if err := e.cc.run(ctx); err != nil {
+		return nil, err
+	}
+	return readPertOutput(out, e.cc.relPath("out.h5ad"), e.genes.Index, e.spec, reqs)
+}
+
+// done removes a successful command cell's inputs.
+func (e *externalPert) done() {
+	if e.cc != nil {
+		e.cc.removeInputs(tasks.KindPerturbation)
+	}
+}
+
+func hashStrings(h hash.Hash, ss []string) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(ss)))
+	h.Write(n[:])
+	for _, s := range ss {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+}
+
+func hashCSR(h hash.Hash, m *data.CSR) {
+	binary.Write(h, binary.LittleEndian, int64(m.Rows))
+	binary.Write(h, binary.LittleEndian, int64(m.Cols))
+	binary.Write(h, binary.LittleEndian, m.Indptr)
+	binary.Write(h, binary.LittleEndian, m.Indices)
+	binary.Write(h, binary.LittleEndian, m.Data)
+}
+
+// writeRequests writes {requests}: the controls of each request, in
+// order, with the columns described above.
+func writeRequests(path string, genes data.Frame, spec tasks.PertSpec, reqs []tasks.PredictRequest) error {
+	for _, col := range []string{spec.PertCol, spec.ContextCol} {
+		if col == RequestNCellsCol || col == RequestIndexCol {
+			return fmt.Errorf("requests: the dataset's column %q collides with the requests column of that name", col)
+		}
+	}
+	var parts []*data.CSR
+	var perts, ctxs, index []string
+	var nCells, reqIdx []int64
+	for k, q := range reqs {
+		parts = append(parts, q.Controls)
+		for i := 0; i < q.Controls.Rows; i++ {
+			perts = append(perts, q.Perturbation)
+			ctxs = append(ctxs, q.Context)
+			nCells = append(nCells, int64(q.NCells))
+			reqIdx = append(reqIdx, int64(k))
+			index = append(index, fmt.Sprintf("request%d-control%d", k, i))
+		}
+	}
+	obs := data.Frame{IndexName: "cell", Index: index}
+	obs.Set(data.NewCategorical(spec.PertCol, perts))
+	if spec.ContextCol != "" {
+		obs.Set(data.NewCategorical(spec.ContextCol, ctxs))
+	}
+	obs.Set(&data.Column{Name: RequestNCellsCol, Kind: data.Int, Ints: nCells})
+	obs.Set(&data.Column{Name: RequestIndexCol, Kind: data.Int, Ints: reqIdx})
+	return h5ad.Write(path, &data.Dataset{X: data.VStack(parts, len(genes.Index)), Obs: obs, Var: genes, Scale: data.Log1p})
+}
+
+// readPertOutput reads an external model's predicted cells from path
+// (named rel in errors) and returns one CSR per request, in request
+// order, each with the group's cells in file order. It fails, with one
+// line naming the file and the first problems, on: a missing or
+// unreadable file; an invalid matrix or NaN/Inf (data.Dataset.Validate);
+// genes that differ from {train} in set or order; a scale other than
+// log1p (negative values, raw counts, non-integers ≥ 15: data.DetectScale);
+// a missing perturbation or context column; a group that was not
+// requested; a requested group with no cells or another number of cells
+// than requested.
+func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs []tasks.PredictRequest) ([]*data.CSR, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("output %s: %s", rel, fmt.Sprintf(format, a...))
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fail("no such file (the model wrote no output)")
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		return nil, fail("%s", relErr(err, path, rel))
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fail("%s", relErr(err, path, rel))
+	}
+	if i := data.FirstOrderDifference(genes, d.Genes()); i >= 0 {
+		if _, err := data.AlignGenes(genes, d.Genes()); err != nil {
+			return nil, fail("genes differ from {train}: %v", err)
+		}
+		return nil, fail("genes are in another order than in {train} (position %d is %q, {train} has %q): write them in {train}'s order", i, d.Genes()[i], genes[i])
+	}
+	rep, err := data.DetectScale(d.X)
+	if err != nil {
+		return nil, fail("not log1p: %v", err)
+	}
+	if rep.Scale == data.Counts && rep.Max >= 1 {
+		return nil, fail("values look like raw counts (every value an integer, max %g): write log1p values on the scale of {train}", rep.Max)
+	}
+	perts, err := d.ObsLabels(spec.PertCol)
+	if err != nil {
+		return nil, fail("%s", relErr(err, path, rel))
+	}
+	ctxs := make([]string, len(perts))
+	if spec.ContextCol != "" {
+		if ctxs, err = d.ObsLabels(spec.ContextCol); err != nil {
+			return nil, fail("%s", relErr(err, path, rel))
+		}
+	}
+	rows := map[tasks.Group][]int{}
+	for i := range perts {
+		g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
+		rows[g] = append(rows[g], i)
+	}
+	requested := map[tasks.Group]bool{}
+	var problems []string
+	for _, q := range reqs {
+		g := tasks.Group{Context: q.Context, Perturbation: q.Perturbation}
+		requested[g] = true
+		switch n := len(rows[g]); {
+		case n == 0:
+			problems = append(problems, fmt.Sprintf("missing group %s: no cells (%d requested)", groupName(g), q.NCells))
+		case n != q.NCells:
+			problems = append(problems, fmt.Sprintf("group %s has %d cells, %d requested", groupName(g), n, q.NCells))
+		}
+	}
+	for i := range perts {
+		g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
+		if !requested[g] {
+			problems = append(problems, fmt.Sprintf("group %s was not requested (%d cells)", groupName(g), len(rows[g])))
+			requested[g] = true // once
+		}
+	}
+	if len(problems) > 0 {
+		msg := strings.Join(problems[:min(3, len(problems))], "; ")
+		if len(problems) > 3 {
+			msg += fmt.Sprintf("; and %d more", len(problems)-3)
+		}
+		return nil, fail("%s", msg)
+	}
+	out := make([]*data.CSR, len(reqs))
+	for k, q := range reqs {
+		out[k] = d.X.SubsetRows(rows[tasks.Group{Context: q.Context, Perturbation: q.Perturbation}])
+	}
+	return out, nil
+}
+
+// relErr is err's message with the file's absolute path replaced by its
+// name in the run directory, and that name dropped from the front (the
+// caller's message names the file already).
+func relErr(err error, path, rel string) string {
+	return strings.TrimPrefix(strings.ReplaceAll(err.Error(), path, rel), rel+": ")
+}
+
+// groupName is (context, perturbation), or the perturbation alone.
+func groupName(g tasks.Group) string {
+	if g.Context == "" {
+		return fmt.Sprintf("%q", g.Perturbation)
+	}
+	return fmt.Sprintf("(%q, %q)", g.Context, g.Perturbation)
+}
