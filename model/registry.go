@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -37,6 +38,10 @@ type Entry struct {
 	// rt.CheckpointDir, i.e. cellbench train); nil for models without
 	// checkpoints.
 	Load func(dir string, rt nn.Runtime) (any, error)
+	// LoadFS reads the same checkpoint from the root of a file system (a
+	// zip archive, or files held in memory by the browser build); name
+	// labels errors. nil when the model cannot be loaded that way.
+	LoadFS func(fsys fs.FS, name string, rt nn.Runtime) (any, error)
 	// MetaFile is the file that marks a checkpoint directory as finished
 	// ("" for models without checkpoints).
 	MetaFile string
@@ -70,6 +75,14 @@ var All = []Entry{
 		},
 		Load: func(dir string, rt nn.Runtime) (any, error) {
 			m, err := state.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := state.LoadFS(fsys, name)
 			if err != nil {
 				return nil, err
 			}
@@ -188,9 +201,29 @@ func (e Entry) LoadCheckpoint(dir string, rt nn.Runtime) (Checkpointed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.checkpointed(m), nil
+}
+
+// LoadCheckpointFS reads a trained checkpoint of the model from the root
+// of fsys (the files of its checkpoint directory); name labels errors.
+func (e Entry) LoadCheckpointFS(fsys fs.FS, name string, rt nn.Runtime) (Checkpointed, error) {
+	if e.Load == nil {
+		return nil, fmt.Errorf("model %s has no checkpoints (it is fitted inside each run: use cellbench run)", e.Name)
+	}
+	if e.LoadFS == nil {
+		return nil, fmt.Errorf("model %s loads its checkpoints only from a directory", e.Name)
+	}
+	m, err := e.LoadFS(fsys, name, rt)
+	if err != nil {
+		return nil, err
+	}
+	return e.checkpointed(m), nil
+}
+
+func (e Entry) checkpointed(m any) Checkpointed {
 	c, ok := m.(Checkpointed)
 	if !ok {
 		panic(fmt.Sprintf("model: %s loads a %T without Genes()", e.Name, m))
 	}
-	return c, nil
+	return c
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -23,7 +24,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // MetaFile is written last into a trained checkpoint directory: a directory
@@ -520,24 +520,33 @@ func (m *ST) writeMeta(dir string) error {
 // Load reads a model trained into dir (Fit with CheckpointDir set, or
 // cellbench train). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*ST, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS reads a trained model from the root of fsys — the files of a
+// checkpoint directory (MetaFile and the newest GoMLX checkpoint's .json and
+// .bin, nn.LoadCheckpointFS) from a directory, a zip archive or memory (the
+// browser build). name labels errors. It errors if MetaFile is missing
+// (training unfinished) or damaged.
+func LoadFS(fsys fs.FS, name string) (*ST, error) {
+	b, err := fs.ReadFile(fsys, MetaFile)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("state: %s: no %s (not a trained ST checkpoint, or training did not finish)", dir, MetaFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("state: %s: no %s (not a trained ST checkpoint, or training did not finish)", name, MetaFile)
 		}
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	var mt meta
 	if err := json.Unmarshal(b, &mt); err != nil {
-		return nil, fmt.Errorf("state: %s/%s: %w", dir, MetaFile, err)
+		return nil, fmt.Errorf("state: %s/%s: %w", name, MetaFile, err)
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w", dir, err)
+		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	m := &ST{cfg: cfg, meta: mt, store: gmodel.NewStore()}
-	if _, err := checkpoint.Load(m.store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("state: %s: %w", dir, err)
+	if err := nn.LoadCheckpointFS(m.store, fsys); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	return m, nil
 }
