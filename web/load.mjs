@@ -4,6 +4,13 @@
 // wasm the same way.
 
 let started = null;
+let exitedPromise = null;
+
+// whenExited resolves if the Go program stops (a crash, e.g. out of
+// memory): calls still pending then never answer, so callers race it.
+export function whenExited() {
+  return exitedPromise ?? new Promise(() => {});
+}
 
 // startCellbench instantiates the wasm bytes (ArrayBuffer or Uint8Array)
 // once and resolves with globalThis.cellbench when the Go side is ready.
@@ -18,7 +25,9 @@ export function startCellbench(wasmBytes, env = {}) {
     go.env = env;
     const ready = new Promise((resolve) => { globalThis.cellbenchReady = resolve; });
     const { instance } = await WebAssembly.instantiate(wasmBytes, go.importObject);
-    const exited = go.run(instance).then(() => {
+    const run = go.run(instance);
+    exitedPromise = run.then(() => "cellbench.wasm stopped (it ran out of memory or crashed; reload the page)");
+    const exited = run.then(() => {
       throw new Error("cellbench.wasm exited before it was ready");
     });
     await Promise.race([ready, exited]);

@@ -142,21 +142,28 @@ class Status {
   clear() { this.text = null; this.node.replaceChildren(); }
 }
 
-async function busy(status, text, fn) {
-  if (window.cellbenchPage.busy) return;
-  window.cellbenchPage.busy = true;
-  document.body.classList.add("busy");
-  status.working(text);
-  try {
-    await whenReady();
-    return await fn();
-  } catch (e) {
-    status.error(e.message ?? String(e));
-    window.cellbenchPage.lastError = e.message ?? String(e);
-  } finally {
-    window.cellbenchPage.busy = false;
-    document.body.classList.remove("busy");
-  }
+// busy runs one user action at a time (actions started meanwhile wait
+// their turn), with the panel's status showing progress or the error.
+let actions = Promise.resolve();
+function busy(status, text, fn) {
+  const run = async () => {
+    window.cellbenchPage.busy = true;
+    document.body.classList.add("busy");
+    status.working(text);
+    try {
+      await whenReady();
+      return await fn();
+    } catch (e) {
+      status.error(e.message ?? String(e));
+      window.cellbenchPage.lastError = e.message ?? String(e);
+    } finally {
+      window.cellbenchPage.busy = false;
+      document.body.classList.remove("busy");
+    }
+  };
+  const p = actions.then(run);
+  actions = p;
+  return p;
 }
 
 function dropZone(zoneId, inputId, onFiles) {
@@ -236,6 +243,9 @@ async function registryFile(name) {
 async function loadExamples() {
   await whenReady();
   registry = (await call("examples", [])).result;
+  const models = (await call("models", [])).result;
+  fillSelect($("opt-model"), models.map((m) => [m.name, m.name]), "state");
+  for (const o of $("opt-model").options) o.title = models.find((m) => m.name === o.value)?.doc ?? "";
   for (const id of ["real-registry", "model-registry"]) {
     const sel = $(id);
     for (const e of registry) sel.append(el("option", { value: e.name, text: `${e.name} (${e.shape})` }));

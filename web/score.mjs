@@ -132,11 +132,13 @@ async function main() {
   };
   const progress = process.stderr.isTTY ? (stage) => process.stderr.write(`\r\x1b[K${stage}`) : null;
   const times = [];
+  const parts = { read_s: [], prepare_s: [], evaluate_s: [] };
   let res;
   for (let i = 0; i < Number(flags.repeat); i++) {
     const t = performance.now();
     res = await cb.score(real, pred, opts, progress);
     times.push((performance.now() - t) / 1000);
+    for (const k in parts) parts[k].push(res.timings[k]);
   }
   if (progress) process.stderr.write("\r\x1b[K");
   await writeAtomic(flags.out, res.results_csv);
@@ -147,7 +149,8 @@ async function main() {
   process.stdout.write(`${res.rows.length} perturbation rows, ${res.genes} genes, ${res.contexts.length} contexts; ` +
     `evaluated in ${t.evaluate_s.toFixed(2)}s (read ${t.read_s.toFixed(2)}s, prepare ${t.prepare_s.toFixed(2)}s); wasm start ${startS.toFixed(2)}s\n`);
   process.stdout.write(`score: median ${median(times).toFixed(4)}s over ${times.length} run${times.length > 1 ? "s" : ""} ` +
-    `(min ${Math.min(...times).toFixed(4)}s, max ${Math.max(...times).toFixed(4)}s)\n`);
+    `(min ${Math.min(...times).toFixed(4)}s, max ${Math.max(...times).toFixed(4)}s; medians: read ${median(parts.read_s).toFixed(4)}s, ` +
+    `prepare ${median(parts.prepare_s).toFixed(4)}s, evaluate ${median(parts.evaluate_s).toFixed(4)}s)\n`);
   process.stdout.write(`${"metric".padEnd(28)} ${"mean".padStart(12)} ${"median".padStart(12)} ${"n".padStart(6)}\n`);
   for (const a of res.aggregates) {
     process.stdout.write(`${a.metric.padEnd(28)} ${fmt(a.mean).padStart(12)} ${fmt(a.median).padStart(12)} ${String(a.count).padStart(6)}\n`);

@@ -10,7 +10,7 @@
 //      {id, type: "result", result, seconds}
 //      {id, type: "error", error, seconds}
 
-import { startCellbench } from "./load.mjs";
+import { startCellbench, whenExited } from "./load.mjs";
 
 // Operations that take a progress callback as their last argument.
 const withProgress = new Set(["score", "predict"]);
@@ -64,7 +64,8 @@ async function run({ id, op, args }) {
     if (withProgress.has(op)) {
       callArgs.push((stage, done, total) => postMessage({ id, type: "progress", stage, done, total }));
     }
-    const result = await cb[op](...callArgs);
+    const result = await Promise.race([cb[op](...callArgs),
+      whenExited().then((why) => { throw new Error(why); })]);
     postMessage({ id, type: "result", result, seconds: (performance.now() - t0) / 1000 });
   } catch (e) {
     postMessage({ id, type: "error", error: e.message ?? String(e), seconds: (performance.now() - t0) / 1000 });

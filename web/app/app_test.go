@@ -346,6 +346,13 @@ func TestPredictCheckpointFS(t *testing.T) {
 	}
 }
 
+func TestModels(t *testing.T) {
+	ms := Models()
+	if len(ms) == 0 || ms[0].Name != "state" || ms[0].MetaFile != state.MetaFile {
+		t.Fatalf("models %+v: want state first", ms)
+	}
+}
+
 func TestPredictBadInput(t *testing.T) {
 	_, f := fixture(t)
 	dir := trainTiny(t)

@@ -274,3 +274,23 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// ModelInfo is a model of the registry that Predict can run: a
+// perturbation model whose checkpoints load from an fs.FS.
+type ModelInfo struct {
+	Name     string `json:"name"`
+	Doc      string `json:"doc"`
+	MetaFile string `json:"meta_file"` // the file that marks its checkpoint directory
+}
+
+// Models lists the registry's models that Predict can run, in registry
+// order (model.All).
+func Models() []ModelInfo {
+	var out []ModelInfo
+	for _, e := range model.All {
+		if e.LoadFS != nil && e.Has(tasks.KindPerturbation) {
+			out = append(out, ModelInfo{Name: e.Name, Doc: e.Doc, MetaFile: e.MetaFile})
+		}
+	}
+	return out
+}

@@ -22,12 +22,13 @@
 // Writes DIR/page.png, DIR/model.png, DIR/leaderboard.png (screenshots) and
 // DIR/timings.json (seconds per stage; medians over --repeat runs).
 
-import { spawn, execFile } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, readFile, rm, stat, writeFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { launchChromium, median, startServer } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "..", "..");
@@ -92,7 +93,6 @@ function closeCSV(got, want, rtol, atol, what) {
   }
   return worst;
 }
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const manifest = JSON.parse(await readFile(path.join(ex, "index.json"), "utf8"));
 const nativeResults = await readFile(path.join(ex, "native", "results.csv"), "utf8");
@@ -139,32 +139,11 @@ await check("node: bad inputs fail with one line and leave no file", async () =>
 
 // ------------------------------------------------------------------ browser
 
-let server;
-async function startServer() {
-  server = spawn(path.resolve(repo, args.server), ["-addr", "127.0.0.1:0", "-web", path.join(repo, "web"), "-data", dataDir, "-examples", ex],
-    { stdio: ["ignore", "pipe", "inherit"] });
-  return await new Promise((resolve, reject) => {
-    let buf = "";
-    server.stdout.on("data", (d) => {
-      buf += d;
-      const m = /serving (http:\/\/[^/ ]+\/)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-    setTimeout(() => reject(new Error("server did not start in 20 s")), 20000);
-  });
-}
-
-const { chromium } = await import("playwright-core");
-let browser;
+let browser, server;
 try {
-  const url = await startServer();
-  // TOOLCHAIN.md's headless flags; launch() gives Chromium a fresh
-  // temporary profile (its own --user-data-dir) every time.
-  browser = await chromium.launch({
-    executablePath: args.chromium, headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
+  let url;
+  ({ server, url } = await startServer(path.resolve(repo, args.server), path.join(repo, "web"), dataDir, ex));
+  browser = await launchChromium(args.chromium);
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   const consoleErrors = [];

@@ -7,6 +7,7 @@
 //
 //	cellbench.version()                          → {go, revision, modified}
 //	cellbench.examples()                         → [Example, …]
+//	cellbench.models()                           → [ModelInfo, …] (what predict runs)
 //	cellbench.verify(name, bytes)                → null (rejects on a wrong SHA-256)
 //	cellbench.inspect(name, bytes)               → FileInfo
 //	cellbench.score(real, pred, options, onProgress)   → ScoreResult
@@ -43,6 +44,9 @@ func main() {
 		"version": promised(func(args []js.Value) (any, error) { return version(), nil }),
 		"examples": promised(func(args []js.Value) (any, error) {
 			return app.Examples(), nil
+		}),
+		"models": promised(func(args []js.Value) (any, error) {
+			return app.Models(), nil
 		}),
 		"verify": promised(func(args []js.Value) (any, error) {
 			if err := needArgs(args, 2, "verify(name, bytes)"); err != nil {
