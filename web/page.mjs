@@ -413,9 +413,13 @@ function figurePanel(r, of) {
   const kind = el("select", {}, el("option", { value: "discrimination", text: "discrimination heat map" }),
     ...(r.has_de ? [el("option", { value: "lfc", text: "LFC scatter (predicted vs real)" })] : []));
   const ctx = el("select", {}, ...r.contexts.map((c) => el("option", { value: c, text: c || "(one context)" })));
+  // Start with the context that has the most perturbations (the richest heat map).
+  const perContext = (c) => r.rows.filter((x) => x.context === c).length;
+  ctx.value = r.contexts.reduce((best, c) => (perContext(c) > perContext(best) ? c : best), r.contexts[0]);
   const pert = el("select", {}, el("option", { value: "", text: "strongest real DE" }));
   const dist = el("select", {}, ...["l1", "l2", "cosine"].map((d) => el("option", { value: d, text: d })));
   const img = el("img", { class: "figure", alt: "figure" });
+  img.hidden = true; // until the first figure arrives
   const caption = el("p", { class: "caption" });
   const status = el("div", { class: "fig-status" });
   const svgBtn = el("button", { class: "secondary" }, "SVG");
@@ -437,6 +441,7 @@ function figurePanel(r, of) {
       const { result } = await call("figure", [{ of, kind: kind.value, context: ctx.value, perturbation: pert.value, distance: dist.value }]);
       current = result;
       img.src = `data:image/png;base64,${result.png}`;
+      img.hidden = false;
       img.alt = result.title;
       caption.textContent = result.caption;
       status.textContent = "";
@@ -444,6 +449,7 @@ function figurePanel(r, of) {
     } catch (e) {
       current = null;
       img.removeAttribute("src");
+      img.hidden = true;
       caption.textContent = "";
       status.replaceChildren(el("div", { class: "error", text: e.message }));
     }

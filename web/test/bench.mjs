@@ -5,7 +5,7 @@
 // checkpoint on a dataset. For bench/reports/web.md; not part of make test.
 //
 //   node web/test/bench.mjs --real R.h5ad --pred P.h5ad --pert-col C --context-col X --control L \
-//       [--control-ref real] [--profile full] [--repeat 5] [--ckpt DIR --data D.h5ad]
+//       [--control-ref real] [--profile full] [--repeat 5] [--ckpt DIR --data D.h5ad] [--screenshot PREFIX]
 //
 // Every side's results.csv must be byte-equal to the native one.
 
@@ -22,7 +22,7 @@ const repo = path.resolve(here, "..", "..");
 const run = promisify(execFile);
 
 const a = { real: "", pred: "", "pert-col": "", "context-col": "", control: "", "control-ref": "pred", profile: "full",
-  repeat: "5", ckpt: "", data: "", chromium: process.env.CHROMIUM ?? "/usr/bin/chromium", "ncells": "100" };
+  repeat: "5", ckpt: "", data: "", screenshot: "", chromium: process.env.CHROMIUM ?? "/usr/bin/chromium", "ncells": "100" };
 for (let i = 2; i < process.argv.length; i++) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in a)) throw new Error(`unknown flag ${process.argv[i]}`);
@@ -68,7 +68,7 @@ const { server, url } = await startServer(path.join(repo, "bin", "cellbench-serv
 const browser = await launchChromium(a.chromium);
 let inference = null;
 try {
-  const page = await (await browser.newContext()).newPage();
+  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
   await page.goto(url);
   await page.waitForSelector("#engine[data-state=ready]", { timeout: 120000 });
   await page.setInputFiles("#file-real", a.real);
@@ -81,7 +81,7 @@ try {
   await page.selectOption("#opt-profile", a.profile);
   const read = [], ev = [];
   for (let i = 0; i < n; i++) {
-    await page.evaluate(() => { window.cellbenchPage.last.score = null; window.cellbenchPage.lastError = null; });
+    await page.evaluate(() => { window.cellbenchPage.last.score = null; window.cellbenchPage.last.figure_score = null; window.cellbenchPage.lastError = null; });
     await page.click("#run-score");
     await page.waitForFunction(() => !window.cellbenchPage.busy && (window.cellbenchPage.last.score || window.cellbenchPage.lastError), null, { timeout: 600000 });
     const r = await page.evaluate(() => window.cellbenchPage.last.score?.result ?? window.cellbenchPage.lastError);
@@ -89,6 +89,10 @@ try {
     if (r.results_csv !== nativeCSV) throw new Error("browser results.csv differs from the native one");
     read.push(r.timings.read_s + r.timings.prepare_s);
     ev.push(r.timings.evaluate_s);
+  }
+  if (a.screenshot) {
+    await page.waitForFunction(() => window.cellbenchPage.last.figure_score, null, { timeout: 120000 });
+    await page.screenshot({ path: `${a.screenshot}-score.png`, fullPage: true });
   }
   const ua = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[0-9.]+/)?.[0] ?? "Chromium");
   rows.push({ side: `${ua} headless (wasm)`, read: median(read), evaluate: median(ev) });
@@ -101,12 +105,16 @@ try {
     await page.fill("#opt-ncells", a.ncells);
     const t = [];
     for (let i = 0; i < n; i++) {
-      await page.evaluate(() => { window.cellbenchPage.last.predict = null; window.cellbenchPage.lastError = null; });
+      await page.evaluate(() => { window.cellbenchPage.last.predict = null; window.cellbenchPage.last.figure_predict = null; window.cellbenchPage.lastError = null; });
       await page.click("#run-model");
       await page.waitForFunction(() => !window.cellbenchPage.busy && (window.cellbenchPage.last.predict || window.cellbenchPage.lastError), null, { timeout: 600000 });
       const r = await page.evaluate(() => window.cellbenchPage.last.predict?.result ?? window.cellbenchPage.lastError);
       if (typeof r === "string") throw new Error(r);
       t.push(r);
+    }
+    if (a.screenshot) {
+      await page.waitForFunction(() => window.cellbenchPage.last.figure_predict, null, { timeout: 120000 });
+      await page.screenshot({ path: `${a.screenshot}-model.png`, fullPage: true });
     }
     inference = { groups: t[0].groups, cells: t[0].cells, runs: n,
       load_s: median(t.map((r) => r.timings.load_s)), first_group_s: median(t.map((r) => r.timings.first_group_s)),

@@ -171,7 +171,7 @@ try {
     assert(await page.inputValue("#opt-control-ref") === "real", "the example's control reference is not applied");
     const times = [];
     for (let i = 0; i < repeat; i++) {
-      await page.evaluate(() => { window.cellbenchPage.last.score = null; window.cellbenchPage.lastError = null; });
+      await page.evaluate(() => { window.cellbenchPage.last.score = null; window.cellbenchPage.last.figure_score = null; window.cellbenchPage.lastError = null; });
       await page.click("#run-score");
       await page.waitForFunction(() => !window.cellbenchPage.busy && (window.cellbenchPage.last.score || window.cellbenchPage.lastError),
         null, { timeout: 120000 });
