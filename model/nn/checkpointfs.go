@@ -47,28 +47,29 @@ func LatestCheckpoint(fsys fs.FS) (string, error) {
 // (os.DirFS), a zip archive (archive/zip.Reader) or files held in memory
 // (the browser build, which has no filesystem).
 //
-// A damaged checkpoint is an error, never a panic (GoMLX's reader of
-// in-memory checkpoints panics on some truncated files).
-func LoadCheckpointFS(store *gmodel.Store, fsys fs.FS) (err error) {
+// The handler holds the loaded values (Handler.LoadedVariables). A damaged
+// checkpoint is an error, never a panic (GoMLX's reader of in-memory
+// checkpoints panics on some truncated files).
+func LoadCheckpointFS(store *gmodel.Store, fsys fs.FS) (h *checkpoint.Handler, err error) {
 	base, err := LatestCheckpoint(fsys)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	js, err := fs.ReadFile(fsys, base+checkpoint.JsonNameSuffix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bin, err := fs.ReadFile(fsys, base+checkpoint.BinDataSuffix)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: damaged checkpoint: %v", base, r)
+			h, err = nil, fmt.Errorf("%s: damaged checkpoint: %v", base, r)
 		}
 	}()
-	if _, err := checkpoint.Load(store).FromEmbed(string(js), bin).Done(); err != nil {
-		return fmt.Errorf("%s: %w", base, err)
+	if h, err = checkpoint.Load(store).FromEmbed(string(js), bin).Done(); err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
 	}
-	return nil
+	return h, nil
 }

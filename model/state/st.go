@@ -545,7 +545,7 @@ func LoadFS(fsys fs.FS, name string) (*ST, error) {
 		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	m := &ST{cfg: cfg, meta: mt, store: gmodel.NewStore()}
-	if err := nn.LoadCheckpointFS(m.store, fsys); err != nil {
+	if _, err := nn.LoadCheckpointFS(m.store, fsys); err != nil {
 		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	return m, nil
