@@ -91,7 +91,7 @@ try {
     ev.push(r.timings.evaluate_s);
   }
   if (a.screenshot) {
-    await page.waitForFunction(() => window.cellbenchPage.last.figure_score, null, { timeout: 120000 });
+    await page.waitForSelector("#results-score img.figure:not([hidden])", { timeout: 120000 });
     await page.screenshot({ path: `${a.screenshot}-score.png`, fullPage: true });
   }
   const ua = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[0-9.]+/)?.[0] ?? "Chromium");
@@ -113,7 +113,7 @@ try {
       t.push(r);
     }
     if (a.screenshot) {
-      await page.waitForFunction(() => window.cellbenchPage.last.figure_predict, null, { timeout: 120000 });
+      await page.waitForSelector("#results-model img.figure:not([hidden])", { timeout: 120000 });
       await page.screenshot({ path: `${a.screenshot}-model.png`, fullPage: true });
     }
     inference = { groups: t[0].groups, cells: t[0].cells, runs: n,

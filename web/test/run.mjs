@@ -189,7 +189,7 @@ try {
   });
 
   await check("browser: the discrimination heat map is drawn", async () => {
-    await page.waitForFunction(() => window.cellbenchPage.last.figure_score, null, { timeout: 60000 });
+    await page.waitForSelector("#results-score img.figure:not([hidden])", { timeout: 60000 });
     const w = await page.$eval("#results-score img.figure", (img) => img.naturalWidth);
     assert(w > 300, `figure is ${w} px wide`);
     timings.browser_figure_s = await page.evaluate(() => window.cellbenchPage.last.figure_score.seconds);
@@ -242,7 +242,7 @@ try {
     timings.predict_results_max_rel_diff = closeCSV(r.score.results_csv, nativeResults, 1e-5, 1e-12, "browser-predicted results.csv");
     Object.assign(timings, { browser_ckpt_load_s: r.timings.load_s, browser_predict_first_group_s: r.timings.first_group_s,
       browser_predict_s: r.timings.predict_s, browser_predict_total_s: r.timings.total_s });
-    await page.waitForFunction(() => window.cellbenchPage.last.figure_predict, null, { timeout: 60000 });
+    await page.waitForSelector("#results-model img.figure:not([hidden])", { timeout: 60000 });
     await page.screenshot({ path: path.join(out, "model.png"), fullPage: true });
   });
 
