@@ -6,7 +6,15 @@ const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- worker
 
+function engineFailed(msg) {
+  $("engine").dataset.state = "error";
+  $("engine-text").textContent = msg;
+}
+if (location.protocol === "file:") {
+  engineFailed("this page must come from a web server (browsers do not run workers from file://): make serve, or any static server in web/");
+}
 const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+worker.onerror = (e) => engineFailed(`the worker could not start: ${e.message ?? "see the browser console"}`);
 const pending = new Map();
 let nextId = 1;
 let engineReady = false;
@@ -30,8 +38,7 @@ worker.onmessage = (ev) => {
     return;
   }
   if (m.type === "fatal") {
-    $("engine").dataset.state = "error";
-    $("engine-text").textContent = `cellbench.wasm could not start: ${m.error}`;
+    engineFailed(`cellbench.wasm could not start: ${m.error}`);
     return;
   }
   const p = pending.get(m.id);
