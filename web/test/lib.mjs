@@ -32,7 +32,8 @@ export async function launchChromium(executablePath) {
   const { chromium } = await import("playwright-core");
   return chromium.launch({
     executablePath, headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+      "--disable-dev-shm-usage"], // containers often have a tiny /dev/shm
   });
 }
 
