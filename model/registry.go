@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -39,6 +40,10 @@ type Entry struct {
 	// rt.CheckpointDir, i.e. cellbench train); nil for models without
 	// checkpoints.
 	Load func(dir string, rt nn.Runtime) (any, error)
+	// LoadFS reads the same checkpoint from the root of a file system (a
+	// zip archive, or files held in memory by the browser build); name
+	// labels errors. nil when the model cannot be loaded that way.
+	LoadFS func(fsys fs.FS, name string, rt nn.Runtime) (any, error)
 	// MetaFile is the file that marks a checkpoint directory as finished
 	// ("" for models without checkpoints).
 	MetaFile string
@@ -78,6 +83,14 @@ var All = []Entry{
 			m.Runtime = rt
 			return m, nil
 		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := state.LoadFS(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
 		MetaFile: state.MetaFile},
 	{Name: "sct", Kinds: []tasks.Kind{tasks.KindImputation}, Neural: true, Params: sct.Params,
 		Doc: "sCT-style conv-transformer over K binned cells: conv tower, transformer, deconv tower with skips, shared layer norm, stratified masking (Joshi et al.)",
@@ -88,6 +101,14 @@ var All = []Entry{
 		},
 		Load: func(dir string, rt nn.Runtime) (any, error) {
 			m, err := sct.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := sct.LoadFS(fsys, name)
 			if err != nil {
 				return nil, err
 			}
@@ -116,6 +137,14 @@ var All = []Entry{
 		},
 		Load: func(dir string, rt nn.Runtime) (any, error) {
 			m, err := stack.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := stack.LoadFS(fsys, name)
 			if err != nil {
 				return nil, err
 			}
@@ -234,9 +263,29 @@ func (e Entry) LoadCheckpoint(dir string, rt nn.Runtime) (Checkpointed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.checkpointed(m), nil
+}
+
+// LoadCheckpointFS reads a trained checkpoint of the model from the root
+// of fsys (the files of its checkpoint directory); name labels errors.
+func (e Entry) LoadCheckpointFS(fsys fs.FS, name string, rt nn.Runtime) (Checkpointed, error) {
+	if e.Load == nil {
+		return nil, fmt.Errorf("model %s has no checkpoints (it is fitted inside each run: use cellbench run)", e.Name)
+	}
+	if e.LoadFS == nil {
+		return nil, fmt.Errorf("model %s loads its checkpoints only from a directory", e.Name)
+	}
+	m, err := e.LoadFS(fsys, name, rt)
+	if err != nil {
+		return nil, err
+	}
+	return e.checkpointed(m), nil
+}
+
+func (e Entry) checkpointed(m any) Checkpointed {
 	c, ok := m.(Checkpointed)
 	if !ok {
 		panic(fmt.Sprintf("model: %s loads a %T without Genes()", e.Name, m))
 	}
-	return c, nil
+	return c
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -30,7 +29,7 @@ func InitStage(store *gmodel.Store, dir string, aliases ...InitAlias) error {
 		return fmt.Errorf("init from %s: %w", dir, err)
 	}
 	tmp := gmodel.NewStore()
-	h, err := checkpoint.Load(tmp).Dir(dir).Done()
+	h, err := LoadCheckpointFS(tmp, os.DirFS(dir))
 	if err != nil {
 		return fmt.Errorf("init from %s: %w", dir, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
+	"os"
 	"slices"
 	"sort"
 
@@ -334,16 +336,29 @@ func (m *Model) writeMeta(dir string) error {
 // Load reads a trained checkpoint directory (cellbench train --model
 // stack). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*Model, error) {
+	m, err := LoadFS(os.DirFS(dir), dir)
+	if err != nil {
+		return nil, err
+	}
+	m.dir = dir
+	return m, nil
+}
+
+// LoadFS reads a trained model from the root of fsys (the files of a
+// checkpoint directory, from a zip archive or memory: the browser build;
+// nn.LoadTrainedFS); name labels errors. A model read this way has no
+// directory (Dir() is ""), so a later in-context Fit cannot start from it.
+func LoadFS(fsys fs.FS, name string) (*Model, error) {
 	var mt meta
-	store, err := nn.LoadTrained(dir, MetaFile, "stack", &mt)
+	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "stack", &mt)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
-		return nil, fmt.Errorf("stack: %s: %w", dir, err)
+		return nil, fmt.Errorf("stack: %s: %w", name, err)
 	}
-	return &Model{cfg: cfg, meta: mt, store: store, dir: dir}, nil
+	return &Model{cfg: cfg, meta: mt, store: store}, nil
 }
 
 // Dir returns the checkpoint directory the model was loaded from or
