@@ -5,10 +5,10 @@ GO ?= go
 BIN := bin/cellbench
 STAMP := .setup-done
 
-.PHONY: setup build test unit portable notebooks regress demo bench wasm clean fuzz
+.PHONY: setup build test unit portable notebooks regress demo bench wasm serve webtest web-setup clean fuzz
 
 # setup is idempotent; the stamp only skips re-running it within one checkout.
-$(STAMP): scripts/setup.sh scripts/setup-gonb.sh
+$(STAMP): scripts/setup.sh scripts/setup-gonb.sh scripts/setup-web.sh
 	scripts/setup.sh
 	touch $(STAMP)
 
@@ -23,7 +23,7 @@ build: $(STAMP)
 # every fuzz target for a bounded time, the notebooks executed headless, and
 # the quick suite compared against the committed regression baseline (exit 1
 # on a metric regression or slowdown).
-test: unit fuzz notebooks regress
+test: unit fuzz notebooks regress webtest
 
 # fuzz: each Go fuzz target for FUZZTIME (bounded, so CI can run it on
 # every change). A crasher fails the target and is written to its package's
@@ -72,8 +72,34 @@ demo: build
 	$(BIN) report runs/quick --out report/quick
 	@echo "demo: leaderboard in report/quick/leaderboard.md"
 
+# wasm: the browser build (web/): cellbench.wasm (scoring, figures,
+# leaderboard, model inference; GOOS=js, pure Go) and Go's wasm_exec.js
+# beside the page. The page is static: open web/ from any file server.
+wasm:
+	GOOS=js GOARCH=wasm CGO_ENABLED=0 $(GO) build -tags noxla \
+	  -ldflags="-s -w -X main.revision=$$(git rev-parse --short=12 HEAD 2>/dev/null)$$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
+	  -o web/cellbench.wasm ./web/wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+
+# serve: the page on http://127.0.0.1:8080/ with the dataset registry's
+# folder at /data/ and an example run (a tiny ST checkpoint, its
+# prediction, a small suite's results.jsonl) at /examples/.
+serve: wasm build
+	scripts/web-examples.sh runs/web-examples
+	$(GO) run ./web/serve -addr $${ADDR:-127.0.0.1:8080}
+
+# webtest: Node and headless Chromium (playwright-core) run cellbench.wasm
+# on the example run and must give the native binary's files byte for byte.
+web-setup:
+	scripts/setup-web.sh
+
+webtest: wasm build web-setup
+	scripts/web-examples.sh runs/web-test
+	$(GO) build -o bin/cellbench-serve ./web/serve
+	node web/test/run.mjs --examples runs/web-test
+
 bench: $(STAMP)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./metrics/... ./data/...
 
 clean:
-	rm -rf bin $(STAMP)
+	rm -rf bin $(STAMP) web/cellbench.wasm web/wasm_exec.js

@@ -15,7 +15,14 @@
 // with metrics/scib.Benchmark (seed = the cell's seed); its records have
 // Context "", Perturbation "_agg", N = cells scored, Split
 // "label=COL,batch=COL" and the metric's NaN reason in Warnings. Such a
-// suite needs no models.
+// suite needs no models. The suite's embedding models (pca, stack) add
+// one cell each per (dataset, seed): the model embeds the dataset's
+// expression, from a `checkpoint:` or after pre-training on its
+// `train_on:` datasets (once per seed, into OUT/models/, resumable; a
+// model never embeds a dataset it trained on). The task celltype-zeroshot
+// (tasks.CelltypeZeroshot) types each batch's cells by kNN among the other
+// batches' cells (metrics/scib.KNNTransfer): records per held-out batch
+// (Context = batch) and their mean (Context "").
 //
 // The task incontext (tasks.InContext, kind_incontext.go) holds out every
 // perturbed cell of a query context and prompts its controls with a

@@ -198,6 +198,18 @@ type ModelSpec struct {
 	Workdir string `yaml:"workdir,omitempty" json:",omitempty"`
 	// Env adds variables to the command's environment.
 	Env map[string]string `yaml:"env,omitempty" json:",omitempty"`
+	// Checkpoint (embedding models with checkpoints, e.g. stack) is a
+	// trained checkpoint directory to embed with instead of training one;
+	// "{seed}" in it is replaced by the cell's seed. A checkpoint that
+	// records its training datasets (stack) is refused for a dataset it
+	// was trained on.
+	Checkpoint string `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
+	// TrainOn (neural embedding models) lists the datasets (registry names
+	// or paths) the model is pre-trained on in the run, once per seed, into
+	// OUT/models/ — or, with Checkpoint, was pre-trained on. A model never
+	// embeds a dataset it was trained on: its cells for such datasets are
+	// left out of the grid (zero-shot).
+	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
 }
 
 // External reports whether m is an external model (a command, or a kind

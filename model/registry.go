@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/cellbench/cellbench/model/hparams"
 	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/model/sct"
+	"github.com/cellbench/cellbench/model/stack"
 	"github.com/cellbench/cellbench/model/state"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -38,6 +40,10 @@ type Entry struct {
 	// rt.CheckpointDir, i.e. cellbench train); nil for models without
 	// checkpoints.
 	Load func(dir string, rt nn.Runtime) (any, error)
+	// LoadFS reads the same checkpoint from the root of a file system (a
+	// zip archive, or files held in memory by the browser build); name
+	// labels errors. nil when the model cannot be loaded that way.
+	LoadFS func(fsys fs.FS, name string, rt nn.Runtime) (any, error)
 	// MetaFile is the file that marks a checkpoint directory as finished
 	// ("" for models without checkpoints).
 	MetaFile string
@@ -77,6 +83,14 @@ var All = []Entry{
 			m.Runtime = rt
 			return m, nil
 		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := state.LoadFS(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
 		MetaFile: state.MetaFile},
 	{Name: "sct", Kinds: []tasks.Kind{tasks.KindImputation}, Neural: true, Params: sct.Params,
 		Doc: "sCT-style conv-transformer over K binned cells: conv tower, transformer, deconv tower with skips, shared layer norm, stratified masking (Joshi et al.)",
@@ -93,6 +107,14 @@ var All = []Entry{
 			m.Runtime = rt
 			return m, nil
 		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := sct.LoadFS(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
 		MetaFile: sct.MetaFile},
 	{Name: "mode", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.ModeImputeParams,
 		Doc: "most frequent expression bin of each gene in the training cells (sCT App. C.2 \"most-common\")",
@@ -100,6 +122,36 @@ var All = []Entry{
 	{Name: "knn", Kinds: []tasks.Kind{tasks.KindImputation}, Params: baselines.KNNImputeParams,
 		Doc: "kNN smoothing: mean of the 5 nearest training cells in PCA space of the unmasked genes, depth-rescaled (Wagner 2017; sCT §4)",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewKNNImputerFromConfig(c), nil }},
+	{Name: "pca", Kinds: []tasks.Kind{tasks.KindEmbedding}, Params: baselines.PCAEmbedParams,
+		Doc: "PCA of the log1p expression (all genes, or the hvg most variable): the unintegrated embedding baseline",
+		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewPCAEmbedFromConfig(c), nil }},
+	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding, tasks.KindInContext}, Neural: true, Params: stack.Params,
+		Doc: "STACK: tabular attention over cell sets, NB decoder, masked pre-training; in-context prompting",
+		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
+			m, err := stack.New(c)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		Load: func(dir string, rt nn.Runtime) (any, error) {
+			m, err := stack.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		LoadFS: func(fsys fs.FS, name string, rt nn.Runtime) (any, error) {
+			m, err := stack.LoadFS(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			m.Runtime = rt
+			return m, nil
+		},
+		MetaFile: stack.MetaFile},
 }
 
 // Lookup returns the entry of a model name, or an error listing the
@@ -211,9 +263,29 @@ func (e Entry) LoadCheckpoint(dir string, rt nn.Runtime) (Checkpointed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.checkpointed(m), nil
+}
+
+// LoadCheckpointFS reads a trained checkpoint of the model from the root
+// of fsys (the files of its checkpoint directory); name labels errors.
+func (e Entry) LoadCheckpointFS(fsys fs.FS, name string, rt nn.Runtime) (Checkpointed, error) {
+	if e.Load == nil {
+		return nil, fmt.Errorf("model %s has no checkpoints (it is fitted inside each run: use cellbench run)", e.Name)
+	}
+	if e.LoadFS == nil {
+		return nil, fmt.Errorf("model %s loads its checkpoints only from a directory", e.Name)
+	}
+	m, err := e.LoadFS(fsys, name, rt)
+	if err != nil {
+		return nil, err
+	}
+	return e.checkpointed(m), nil
+}
+
+func (e Entry) checkpointed(m any) Checkpointed {
 	c, ok := m.(Checkpointed)
 	if !ok {
 		panic(fmt.Sprintf("model: %s loads a %T without Genes()", e.Name, m))
 	}
-	return c, nil
+	return c
 }

@@ -139,6 +139,11 @@ func (f *Figure) PNG() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// PNGWithoutCaption returns the PNG of the drawing alone, for pages that
+// print the caption as text under the image (index.html, the browser page
+// in web/).
+func (f *Figure) PNGWithoutCaption() ([]byte, error) { return f.pngNoCaption() }
+
 // pngNoCaption is the PNG without the caption block (index.html prints
 // the caption as text under the image).
 func (f *Figure) pngNoCaption() ([]byte, error) {

@@ -235,6 +235,12 @@ func ReadJSONL(path string) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseJSONL(b, path)
+}
+
+// ParseJSONL is ReadJSONL for the bytes of a results.jsonl already in
+// memory (the browser build gets files as bytes); name labels errors.
+func ParseJSONL(b []byte, name string) ([]Record, error) {
 	var out []Record
 	for i, l := range strings.Split(string(b), "\n") {
 		if strings.TrimSpace(l) == "" {
@@ -242,7 +248,7 @@ func ReadJSONL(path string) ([]Record, error) {
 		}
 		var r Record
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return nil, fmt.Errorf("%s:%d: %w", name, i+1, err)
 		}
 		out = append(out, r)
 	}

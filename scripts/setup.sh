@@ -10,6 +10,8 @@
 #  3. Go modules (go mod download).
 #  4. GoNB and Jupyter for the notebooks (scripts/setup-gonb.sh), unless
 #     CELLBENCH_SKIP_GONB=1.
+#  5. Chromium, Node.js and playwright-core for the web tests
+#     (scripts/setup-web.sh), unless CELLBENCH_SKIP_WEB=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=go1.27.4
@@ -36,5 +38,8 @@ go mod download
 
 if [ "${CELLBENCH_SKIP_GONB:-0}" != 1 ] && [ -x scripts/setup-gonb.sh ]; then
   scripts/setup-gonb.sh
+fi
+if [ "${CELLBENCH_SKIP_WEB:-0}" != 1 ] && [ -x scripts/setup-web.sh ]; then
+  scripts/setup-web.sh
 fi
 log "done"

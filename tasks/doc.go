@@ -8,10 +8,10 @@
 //   - KindPerturbation — PerturbationModel: Fit on a split's training
 //     cells, Predict cells for (context, perturbation) requests given
 //     control cells. Optional Noter reports fallbacks.
-//   - KindEmbedding — Embedder: Fit on training datasets (EmbedSpec: the
-//     sample column that bounds cell sets, the seed), Embed cells to
-//     vectors. Embedding tasks may also score an embedding a dataset
-//     already holds.
+//   - KindEmbedding — Embedder: FitEmbed on training datasets (EmbedSpec:
+//     the sample column(s) that bound cell sets, the seed), Embed cells to
+//     vectors (sets formed within EmbedSpec.SampleCol). Embedding tasks may
+//     also score an embedding a dataset already holds.
 //   - KindInContext — InContextModel: a PerturbationModel that can also
 //     condition on prompt cells (perturbed cells of p in context A) to
 //     predict query cells (controls of context B) with no gradient step;

@@ -43,6 +43,7 @@ var All = []Def{
 	{PertCombo, KindPerturbation, "train on singles (+ some doubles), predict unseen double perturbations"},
 	{StimCellType, KindPerturbation, "predict the stimulated cells of a held-out cell type (scGen-style)"},
 	{EmbedIntegration, KindEmbedding, "score a cell embedding with the scIB metrics (bio, batch, total, kNN typing)"},
+	{CelltypeZeroshot, KindEmbedding, "kNN cell typing of each batch from the other batches in a cell embedding (accuracy, balanced accuracy)"},
 	{InContext, KindInContext, "prompt a held-out context's controls with a perturbation's cells from another context; predict its perturbed cells"},
 	{ImputeGenes, KindImputation, "mask 15/30/80 % of the genes of held-out cells; MCC / MAE of the imputed expression bins (sCT Table 1)"},
 	{ImputeCells, KindImputation, "mask whole cells (spots) of bags of 50 and impute them from their neighbours; MCC / MAE (sCT Table 2)"},
@@ -89,27 +90,42 @@ func KindOf(name string) (Kind, error) {
 	return "", fmt.Errorf("unknown task %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// EmbedSpec says how an Embedder is trained on its datasets.
+// EmbedSpec says how an Embedder is trained on its datasets and how it
+// groups the cells it embeds.
 type EmbedSpec struct {
 	// SampleCol is the obs column whose values are samples (donor, batch):
 	// models that learn from sets of cells draw each set within one
+	// sample, and models that embed cells in sets form each set within one
 	// sample. "" = each dataset is one sample.
 	SampleCol string
-	// Seed drives every random choice of Fit and Embed.
+	// SampleCols, when non-nil, gives FitEmbed one sample column per
+	// training dataset (parallel to its train slice; "" = the dataset is
+	// one sample), overriding SampleCol for training.
+	SampleCols []string
+	// Seed drives every random choice of FitEmbed and Embed.
 	Seed uint64
+}
+
+// SampleColOf returns the sample column of training dataset i.
+func (s EmbedSpec) SampleColOf(i int) string {
+	if s.SampleCols != nil {
+		return s.SampleCols[i]
+	}
+	return s.SampleCol
 }
 
 // Embedder is a model of KindEmbedding: it maps cells to vectors.
 //
-// Fit learns from training datasets (each on the scale it declares; an
-// embedder that needs no training, or computes its embedding from the
+// FitEmbed learns from training datasets (each on the scale it declares;
+// an embedder that needs no training, or computes its embedding from the
 // data being embedded, may do nothing). Embed returns one row per cell of
 // d, in d's cell order; it must not depend on the order of d's cells
-// beyond permuting the rows accordingly.
+// beyond permuting the rows accordingly. (FitEmbed is not called Fit so
+// that one model can be both an Embedder and a PerturbationModel.)
 type Embedder interface {
 	Name() string
-	Fit(ctx context.Context, train []*data.Dataset, spec EmbedSpec) error
-	Embed(ctx context.Context, d *data.Dataset) (*data.Dense, error)
+	FitEmbed(ctx context.Context, train []*data.Dataset, spec EmbedSpec) error
+	Embed(ctx context.Context, d *data.Dataset, spec EmbedSpec) (*data.Dense, error)
 }
 
 // InContextRequest asks for the perturbed state of Query's cells, given

@@ -5,7 +5,7 @@
 //	cellbench data list | info NAME|FILE
 //	cellbench score pert  --real R.h5ad --pred P.h5ad --out DIR [flags]
 //	cellbench score embed --data D.h5ad --embed-key X_emb --out DIR [flags]
-//	cellbench train | predict | run | merge | report | compare | export ...
+//	cellbench train | predict | embed | run | merge | report | compare | export ...
 //
 // Run "cellbench help" for the list of commands and "cellbench CMD -h" for
 // the flags of one. main only parses the command name and calls run; every

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/cellbench/cellbench/data"
@@ -30,6 +29,8 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ckpt := fs.String("ckpt", "", "checkpoint directory written by cellbench train (required)")
 	out := fs.String("out", "", "output .h5ad of predicted cells (required); written atomically")
 	ncells := fs.Int("ncells", 0, "cells per predicted group; 0 = as many as the real test cells of the group (--split), or 100 (--split none)")
+	var pf promptFlags
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,6 +40,9 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
+	}
+	if pf.given() {
+		return runPredictInContext(ctx, entry, &pf, &df, *ckpt, *out, stdout, stderr)
 	}
 	if err := df.check(); err != nil {
 		return fmt.Errorf("predict: %w", err)
@@ -84,7 +88,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	reqs, err := predictRequests(d, p.Pert, split, *ncells)
+	reqs, err := tasks.PredictRequests(d, p.Pert, split, *ncells)
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
@@ -97,20 +101,10 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintln(stderr, "note:", note)
 		}
 	}
-	var pertLabels, ctxLabels, names []string
-	for k, r := range reqs {
-		for i := 0; i < preds[k].Rows; i++ {
-			pertLabels = append(pertLabels, r.Perturbation)
-			ctxLabels = append(ctxLabels, r.Context)
-			names = append(names, "pred-"+strconv.Itoa(len(names)))
-		}
+	pred, err := tasks.PredictionDataset(d, p.Pert, reqs, preds)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
 	}
-	obs := data.Frame{IndexName: d.Obs.IndexName, Index: names}
-	obs.Set(data.NewCategorical(p.Pert.PertCol, pertLabels))
-	if p.Pert.ContextCol != "" {
-		obs.Set(data.NewCategorical(p.Pert.ContextCol, ctxLabels))
-	}
-	pred := &data.Dataset{X: data.VStack(preds, d.NGenes()), Obs: obs, Var: d.Var, Scale: data.Log1p}
 	if err := writeH5adAtomic(*out, pred); err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
@@ -131,53 +125,6 @@ type checkpointedPerturbation interface {
 	tasks.PerturbationModel
 	Genes() []string
 	Spec() tasks.PertSpec
-}
-
-// predictRequests asks for every test group of split (every non-control
-// group of the data for a split without test cells), with the training
-// controls of the group's context.
-func predictRequests(d *data.Dataset, spec tasks.PertSpec, split *tasks.Split, ncells int) ([]tasks.PredictRequest, error) {
-	perts, ctxs, err := spec.Labels(d)
-	if err != nil {
-		return nil, err
-	}
-	ctrl := map[string][]int{}
-	for _, i := range split.Train {
-		if perts[i] == spec.Control {
-			ctrl[ctxs[i]] = append(ctrl[ctxs[i]], i)
-		}
-	}
-	groups := split.TestGroups
-	count := map[tasks.Group]int{}
-	for _, i := range split.Test {
-		count[tasks.Group{Context: ctxs[i], Perturbation: perts[i]}]++
-	}
-	if len(groups) == 0 {
-		seen := map[tasks.Group]bool{}
-		for i := range perts {
-			g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
-			if perts[i] != spec.Control && !seen[g] {
-				seen[g] = true
-				groups = append(groups, g)
-			}
-		}
-	}
-	reqs := make([]tasks.PredictRequest, 0, len(groups))
-	for _, g := range groups {
-		if len(ctrl[g.Context]) == 0 {
-			return nil, fmt.Errorf("context %q has no training %q cells to predict from", g.Context, spec.Control)
-		}
-		n := ncells
-		if n <= 0 {
-			n = count[g]
-		}
-		if n <= 0 {
-			n = 100
-		}
-		reqs = append(reqs, tasks.PredictRequest{Context: g.Context, Perturbation: g.Perturbation,
-			Controls: d.X.SubsetRows(ctrl[g.Context]), NCells: n})
-	}
-	return reqs, nil
 }
 
 // writeH5adAtomic writes d to a temporary file beside path and renames it

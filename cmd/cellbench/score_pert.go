@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -296,40 +295,13 @@ func obsLabels(m *h5ad.Meta, flagName, col string) (*data.Labels, error) {
 	return l, nil
 }
 
-// loadPertSide reads one .h5ad, checks its labels and scale, and returns it
-// as a pert.Input on the log1p scale. With refGenes, the columns are
-// reordered to refGenes (same set required).
+// loadPertSide reads one .h5ad and makes it one side of the evaluation
+// (pert.InputFromDataset: labels, gene order of refGenes, log1p scale).
 func loadPertSide(path, side, pertCol, contextCol, scale string, targetSum float64, refGenes []string) (pert.Input, []string, error) {
 	d, err := h5ad.Read(path)
 	if err != nil {
 		return pert.Input{}, nil, fmt.Errorf("%s: %w", side, err)
 	}
-	name := fmt.Sprintf("%s %s", side, h5ad.Base(path))
-	if err := d.Validate(); err != nil {
-		return pert.Input{}, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	labels, err := d.ObsLabels(pertCol)
-	if err != nil {
-		return pert.Input{}, nil, fmt.Errorf("%s: --pert-col: %w", name, err)
-	}
-	var contexts []string
-	if contextCol != "" {
-		if contexts, err = d.ObsLabels(contextCol); err != nil {
-			return pert.Input{}, nil, fmt.Errorf("%s: --context-col: %w", name, err)
-		}
-	}
-	genes := d.Genes()
-	if refGenes != nil && data.FirstOrderDifference(refGenes, genes) >= 0 {
-		perm, err := data.AlignGenes(refGenes, genes)
-		if err != nil {
-			return pert.Input{}, nil, fmt.Errorf("%s: genes do not match the real file: %w", name, err)
-		}
-		d.X = d.X.SubsetCols(perm)
-		genes = slices.Clone(refGenes)
-	}
-	x, err := data.ToLog1p(d, scale, targetSum)
-	if err != nil {
-		return pert.Input{}, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return pert.Input{X: x, Perts: labels, Contexts: contexts}, genes, nil
+	cols := pert.Columns{PertCol: pertCol, ContextCol: contextCol, Scale: scale, TargetSum: targetSum}
+	return pert.InputFromDataset(d, fmt.Sprintf("%s %s", side, h5ad.Base(path)), cols, refGenes)
 }

@@ -157,6 +157,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	var df dataFlags
 	df.register(fs)
+	var sf stageFlags
+	sf.register(fs)
 	modelName := fs.String("model", "state", "model to train (a neural model of the registry: "+strings.Join(trainableModels(), ", ")+")")
 	named := fs.String("config", "default", "named config: default, tiny (CI) or paper (published sizes)")
 	set := fs.String("set", "", `hyperparameter overrides "key=value;key=value" (see --model's table: cellbench train --model state --params)`)
@@ -197,6 +199,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rt := nn.Runtime{Backend: backend, CheckpointDir: *out}
 	if !*quiet {
 		rt.Progress = stderr
+	}
+	if sf.applies(entry) {
+		return trainStage(ctx, entry, &sf, &df, fs, cfg, rt, *out, stdout, stderr)
 	}
 	if !entry.Has(tasks.KindPerturbation) {
 		return fmt.Errorf("train: model %s runs %v tasks; this command trains perturbation models", entry.Name, entry.Kinds)

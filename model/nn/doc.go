@@ -48,6 +48,28 @@
 // per element: NegativeBinomialNLL (STACK's decoder, with a Lanczos
 // LogGamma — GoMLX has no lgamma) and CrossEntropyLogits (sCT bins).
 //
+// Tabular attention (STACK) adds SelfAttentionQKV: multi-head self-attention
+// with one fused bias-free QKV projection, a key mask and an arbitrary
+// [S,S] attention mask (PyTorch Linear(D,3D,bias=False)+Linear(D,D)
+// layout, so a twin can share weights). SlicedWasserstein2 is the
+// squared sliced W₂ between two clouds over given unit directions; its
+// sort is differentiable (SortWithGradient: GoMLX's Sort has no gradient).
+//
+// # Loss terms and teachers
+//
+// LogTerm records a scalar of the training graph (a loss component) in
+// every StepRecord.Terms. A teacher copy of a model is the same builder
+// under another scope ("/teacher/…"): FreezeVariables makes it
+// non-trainable, TrainOptions.InitAliases starts it from the student's
+// checkpoint variables, and UpdateEMA moves it toward the student every N
+// steps inside the training graph (self-distillation).
+//
+// # Checkpoint directories
+//
+// WriteMeta / ReadMeta write and read a model's meta file (written last:
+// a directory without it is unfinished) and GuardResume refuses to resume
+// a directory with settings other than those it was started with.
+//
 // # Cell sets of different sizes
 //
 // Graphs are compiled per input shape, so sets are padded to a few bucket

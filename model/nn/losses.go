@@ -91,7 +91,9 @@ func checkSets(name string, x, y *Node) {
 // using the Lanczos approximation (g = 7, 9 coefficients, Numerical
 // Recipes / Godfrey) on x+1 and ln Γ(x) = ln Γ(x+1) − ln x. Relative error
 // < 1e-6 in float32 against math.Lgamma on (0, 1e4] (see tests). GoMLX
-// v0.28 has no lgamma op.
+// v0.28 has no lgamma op. It takes two logarithms per element (ln t and
+// ln(sum/x)): on the go backend Log is a scalar loop and dominates the
+// cost of a negative-binomial loss.
 func LogGamma(x *Node) *Node {
 	coef := []float64{0.99999999999980993, 676.5203681218851, -1259.1392167224028,
 		771.32342877765313, -176.61502916214059, 12.507343278686905,
@@ -103,8 +105,8 @@ func LogGamma(x *Node) *Node {
 		sum = Add(sum, DivScalarReverse(AddScalar(z, float64(i)), coef[i]))
 	}
 	t := AddScalar(z, 7.5)
-	lgx1 := Add(Sub(Add(Scalar(x.Graph(), x.DType(), 0.5*math.Log(2*math.Pi)), Mul(AddScalar(z, 0.5), Log(t))), t), Log(sum))
-	return Sub(lgx1, Log(x))
+	// ln Γ(x) = ½ln 2π + (z+½) ln t − t + ln(sum/x)
+	return Add(Sub(Add(Scalar(x.Graph(), x.DType(), 0.5*math.Log(2*math.Pi)), Mul(AddScalar(z, 0.5), Log(t))), t), Log(Div(sum, x)))
 }
 
 // DivScalarReverse returns c / x elementwise.
@@ -119,11 +121,20 @@ func DivScalarReverse(x *Node, c float64) *Node {
 //
 //	−ln NB(y; μ, θ) = −[lnΓ(y+θ) − lnΓ(θ) − lnΓ(y+1) + θ ln(θ/(θ+μ)) + y ln(μ/(θ+μ))]
 //
-// Shapes broadcast like Add. eps (1e-8) guards the logarithms.
+// Shapes broadcast like Add. eps (1e-8) guards the logarithms (scvi-tools
+// log_nb_positive).
 func NegativeBinomialNLL(y, mu, theta *Node) *Node {
+	return NegativeBinomialNLLWithLogFactorial(y, LogGamma(OnePlus(y)), mu, theta)
+}
+
+// NegativeBinomialNLLWithLogFactorial is NegativeBinomialNLL with
+// lnΓ(y+1) = ln y! given: it depends on the data only, so a training loop
+// can compute it once outside the graph (math.Lgamma, zero for y = 0)
+// and save two logarithms per entry.
+func NegativeBinomialNLLWithLogFactorial(y, logFactorial, mu, theta *Node) *Node {
 	const eps = 1e-8
 	logThetaMu := Log(AddScalar(Add(theta, mu), eps))
-	ll := Sub(Sub(LogGamma(Add(y, theta)), LogGamma(theta)), LogGamma(OnePlus(y)))
+	ll := Sub(Sub(LogGamma(Add(y, theta)), LogGamma(theta)), logFactorial)
 	ll = Add(ll, Mul(theta, Sub(Log(AddScalar(theta, eps)), logThetaMu)))
 	ll = Add(ll, Mul(y, Sub(Log(AddScalar(mu, eps)), logThetaMu)))
 	return Neg(ll)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 )
 
 // The files of a trained checkpoint directory besides GoMLX's checkpoints:
@@ -69,23 +69,33 @@ func WriteMeta(dir, file, model string, v any) error {
 	})
 }
 
-// LoadTrained reads dir/file into meta and returns a store holding dir's
-// latest checkpoint. A missing meta file is an error saying that dir is not
-// a finished checkpoint of model.
+// LoadTrained reads a model trained into dir: its meta file (JSON, into
+// meta) and the newest GoMLX checkpoint (a fresh store). It is
+// LoadTrainedFS over the directory.
 func LoadTrained(dir, file, model string, meta any) (*gmodel.Store, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	return LoadTrainedFS(os.DirFS(dir), dir, file, model, meta)
+}
+
+// LoadTrainedFS reads a trained model from the root of fsys (a checkpoint
+// directory, a zip archive, files in memory in the browser): the meta file
+// into meta and the newest checkpoint (LoadCheckpointFS) into a fresh
+// store. name labels errors; model prefixes them. A missing meta file
+// means the training did not finish; a damaged file is an error, never a
+// panic.
+func LoadTrainedFS(fsys fs.FS, name, file, model string, meta any) (*gmodel.Store, error) {
+	b, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %s: no %s (not a trained %s checkpoint, or training did not finish)", model, dir, file, model)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %s: no %s (not a trained %s checkpoint, or training did not finish)", model, name, file, model)
 		}
-		return nil, fmt.Errorf("%s: %w", model, err)
+		return nil, fmt.Errorf("%s: %s: %w", model, name, err)
 	}
 	if err := json.Unmarshal(b, meta); err != nil {
-		return nil, fmt.Errorf("%s: %s/%s: %w", model, dir, file, err)
+		return nil, fmt.Errorf("%s: %s/%s: %w", model, name, file, err)
 	}
 	store := gmodel.NewStore()
-	if _, err := checkpoint.Load(store).Dir(dir).Done(); err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", model, dir, err)
+	if _, err := LoadCheckpointFS(store, fsys); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", model, name, err)
 	}
 	return store, nil
 }

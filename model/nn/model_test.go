@@ -193,10 +193,16 @@ func TestLogGammaAndNB(t *testing.T) {
 		{10, 4, 20, 4.751283621266651},
 		{7, 0.3, 2, 12.458255833897764},
 	}
+	nbf := MustNewExec(backend, NegativeBinomialNLLWithLogFactorial)
 	for _, c := range cases {
 		got := float64(tensors.ToScalar[float32](nb.MustCall1(float32(c.y), float32(c.mu), float32(c.theta))))
 		if math.Abs(got-c.want) > 2e-5*math.Max(1, c.want) {
 			t.Errorf("NB NLL(y=%v, μ=%v, θ=%v) = %v, want %v (scipy)", c.y, c.mu, c.theta, got, c.want)
+		}
+		lf, _ := math.Lgamma(c.y + 1)
+		got = float64(tensors.ToScalar[float32](nbf.MustCall1(float32(c.y), float32(lf), float32(c.mu), float32(c.theta))))
+		if math.Abs(got-c.want) > 2e-5*math.Max(1, c.want) {
+			t.Errorf("NB NLL with ln y!(y=%v, μ=%v, θ=%v) = %v, want %v (scipy)", c.y, c.mu, c.theta, got, c.want)
 		}
 	}
 }

@@ -108,3 +108,14 @@ func (rt Runtime) ResolveBackend() (compute.Backend, error) {
 	}
 	return NewBackend()
 }
+
+// CachedBackend is ResolveBackend that keeps the backend it creates in
+// rt.Backend, so a model builds its graphs on one backend.
+func (rt *Runtime) CachedBackend() (compute.Backend, error) {
+	b, err := rt.ResolveBackend()
+	if err != nil {
+		return nil, err
+	}
+	rt.Backend = b
+	return b, nil
+}

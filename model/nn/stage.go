@@ -9,7 +9,6 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	gmodel "github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -22,12 +21,15 @@ import (
 // start fresh. It errors when dir holds no checkpoint or no model
 // variable. A variable whose shape differs is a GoMLX error at graph
 // building (the model must match).
-func InitStage(store *gmodel.Store, dir string) error {
+//
+// aliases let variables the checkpoint lacks start from one it holds (see
+// InitAlias): a teacher copy starting as the student.
+func InitStage(store *gmodel.Store, dir string, aliases ...InitAlias) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("init from %s: %w", dir, err)
 	}
 	tmp := gmodel.NewStore()
-	h, err := checkpoint.Load(tmp).Dir(dir).Done()
+	h, err := LoadCheckpointFS(tmp, os.DirFS(dir))
 	if err != nil {
 		return fmt.Errorf("init from %s: %w", dir, err)
 	}
@@ -41,9 +43,14 @@ func InitStage(store *gmodel.Store, dir string) error {
 	if len(vars) == 0 {
 		return fmt.Errorf("init from %s: no model variables in its latest checkpoint (is it a trained model directory?)", filepath.Clean(dir))
 	}
-	store.SetLoader(&stageLoader{vars: vars, next: store.Loader()})
+	store.SetLoader(&stageLoader{vars: vars, next: store.Loader(), aliases: aliases})
 	return nil
 }
+
+// InitAlias maps the variables under path prefix From to the checkpoint's
+// variables under To (both full paths ending in the scope separator, e.g.
+// From "/teacher/", To "/").
+type InitAlias struct{ From, To string }
 
 // isModelVariable reports whether a variable path holds model weights:
 // not optimizer state (the optimizers and Adam scopes), not the trainer's
@@ -61,9 +68,10 @@ func isModelVariable(path string) bool {
 
 // stageLoader offers a previous stage's weights, then defers to next.
 type stageLoader struct {
-	vars map[string]*tensors.Tensor
-	next gmodel.Loader
-	used map[string]bool
+	vars    map[string]*tensors.Tensor
+	next    gmodel.Loader
+	used    map[string]bool
+	aliases []InitAlias
 }
 
 func (l *stageLoader) LoadVariable(store *gmodel.Store, fullPath string) (*tensors.Tensor, bool) {
@@ -72,12 +80,29 @@ func (l *stageLoader) LoadVariable(store *gmodel.Store, fullPath string) (*tenso
 			return t, true
 		}
 	}
-	t, ok := l.vars[fullPath]
+	key := fullPath
+	t, ok := l.vars[key]
+	for _, a := range l.aliases {
+		if ok {
+			break
+		}
+		if rest, found := strings.CutPrefix(fullPath, a.From); found {
+			key = a.To + rest
+			if t, ok = l.vars[key]; ok {
+				// A copy: two variables must never share (and donate) one buffer.
+				c, err := t.LocalClone()
+				if err != nil {
+					return nil, false
+				}
+				t = c
+			}
+		}
+	}
 	if ok {
 		if l.used == nil {
 			l.used = map[string]bool{}
 		}
-		l.used[fullPath] = true
+		l.used[key] = true
 	}
 	return t, ok
 }

@@ -60,6 +60,11 @@ type TrainOptions struct {
 	// CheckpointDir already holds a checkpoint (a resumed stage), that
 	// checkpoint wins and InitFrom is not read.
 	InitFrom string
+	// InitAliases let variables the checkpoint does not hold start from
+	// one it does: a variable whose path starts with From is offered the
+	// checkpoint variable at To + the rest of its path (e.g. a teacher copy
+	// "/teacher/…" starting as the student "/…"). Only with InitFrom.
+	InitAliases []InitAlias
 }
 
 // Schedule returns the learning-rate schedule these options describe.
@@ -83,6 +88,9 @@ type StepRecord struct {
 	Loss     float64 `json:"loss"`
 	LR       float64 `json:"lr"`
 	GradNorm float64 `json:"grad_norm"`
+	// Terms are the loss components the model recorded with LogTerm
+	// (omitted when none).
+	Terms map[string]float64 `json:"terms,omitempty"`
 }
 
 // History is the loss curve of a training run (across resumes).
@@ -145,7 +153,7 @@ func Train(ctx context.Context, backend compute.Backend, store *gmodel.Store, mo
 	}
 	start := optimizer.GetGlobalStep(store)
 	if opts.InitFrom != "" && start == 0 {
-		if err := InitStage(store, opts.InitFrom); err != nil {
+		if err := InitStage(store, opts.InitFrom, opts.InitAliases...); err != nil {
 			return hist, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -199,7 +207,8 @@ func Train(ctx context.Context, backend compute.Backend, store *gmodel.Store, mo
 			_ = m.FinalizeAll()
 		}
 		hist.StepSeconds = append(hist.StepSeconds, time.Since(ts).Seconds())
-		rec := StepRecord{Step: step + 1, Loss: loss, LR: sched.At(step), GradNorm: readScalarVar(store, GradNormVariable)}
+		rec := StepRecord{Step: step + 1, Loss: loss, LR: sched.At(step), GradNorm: readScalarVar(store, GradNormVariable),
+			Terms: readTerms(store)}
 		hist.Records = append(hist.Records, rec)
 		bar.update(rec)
 		if loss != loss { // NaN

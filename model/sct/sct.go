@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
 
@@ -527,15 +529,20 @@ func (m *SCT) checkResumeConfig(dir string) error {
 
 // Load reads a model trained into dir (Fit with CheckpointDir set). It
 // errors if dir lacks MetaFile (training unfinished).
-func Load(dir string) (*SCT, error) {
+func Load(dir string) (*SCT, error) { return LoadFS(os.DirFS(dir), dir) }
+
+// LoadFS reads a trained model from the root of fsys (the files of a
+// checkpoint directory, from a zip archive or memory: the browser build;
+// nn.LoadTrainedFS); name labels errors.
+func LoadFS(fsys fs.FS, name string) (*SCT, error) {
 	var mt meta
-	store, err := nn.LoadTrained(dir, MetaFile, "sct", &mt)
+	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "sct", &mt)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
-		return nil, fmt.Errorf("sct: %s: %w", dir, err)
+		return nil, fmt.Errorf("sct: %s: %w", name, err)
 	}
 	return &SCT{cfg: cfg, meta: mt, store: store}, nil
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -506,14 +508,23 @@ func (m *ST) writeMeta(dir string) error { return nn.WriteMeta(dir, MetaFile, "s
 // Load reads a model trained into dir (Fit with CheckpointDir set, or
 // cellbench train). It errors if dir lacks MetaFile (training unfinished).
 func Load(dir string) (*ST, error) {
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS reads a trained model from the root of fsys — the files of a
+// checkpoint directory (MetaFile and the newest GoMLX checkpoint's .json and
+// .bin, nn.LoadTrainedFS) from a directory, a zip archive or memory (the
+// browser build). name labels errors. It errors if MetaFile is missing
+// (training unfinished) or damaged.
+func LoadFS(fsys fs.FS, name string) (*ST, error) {
 	var mt meta
-	store, err := nn.LoadTrained(dir, MetaFile, "state", &mt)
+	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "state", &mt)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := Params.ConfigFromJSON(mt.Config)
 	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w", dir, err)
+		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	return &ST{cfg: cfg, meta: mt, store: store}, nil
 }

@@ -1,12 +1,17 @@
 package state
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
@@ -184,5 +189,91 @@ func TestNamedConfigsAndResumeGuard(t *testing.T) {
 	err := m2.Fit(context.Background(), d, fixtureSpec)
 	if err == nil || !strings.Contains(err.Error(), "another configuration") {
 		t.Fatalf("resume with another config: %v", err)
+	}
+}
+
+// LoadFS reads the same model from a zip of the checkpoint directory and
+// from files in memory (how the browser gets it) as Load from the
+// directory; a truncated or missing weights file is an error, not a panic.
+func TestLoadFS(t *testing.T) {
+	cfg, _ := Params.Resolve("tiny", "steps=5")
+	dir := t.TempDir()
+	_, _, want := fitPredict(t, cfg, dir)
+	files := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = b
+		w, _ := zw.Create(e.Name())
+		w.Write(b)
+	}
+	zw.Close()
+	zr, err := zip.NewReader(bytes.NewReader(zipped.Bytes()), int64(zipped.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := func(edit func(name string, b []byte) []byte) fstest.MapFS {
+		m := fstest.MapFS{}
+		for n, b := range files {
+			if b = edit(n, b); b != nil {
+				m[n] = &fstest.MapFile{Data: b}
+			}
+		}
+		return m
+	}
+	d := fixture(t)
+	_, ctrl, n := heldOut(t, d)
+	for name, fsys := range map[string]fs.FS{"zip": zr, "memory": mem(func(_ string, b []byte) []byte { return b })} {
+		m, err := LoadFS(fsys, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := m.Predict(context.Background(), []tasks.PredictRequest{{Context: "A172", Perturbation: "SGK1", Controls: ctrl, NCells: n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(want.Data, got[0].Data) {
+			t.Fatalf("%s: the model loaded from an fs.FS predicts differently", name)
+		}
+	}
+	for what, edit := range map[string]func(string, []byte) []byte{
+		"truncated weights": func(n string, b []byte) []byte {
+			if strings.HasSuffix(n, ".bin") {
+				return b[:len(b)/2]
+			}
+			return b
+		},
+		"empty weights": func(n string, b []byte) []byte {
+			if strings.HasSuffix(n, ".bin") {
+				return []byte{}
+			}
+			return b
+		},
+		"no weights": func(n string, b []byte) []byte {
+			if strings.HasSuffix(n, ".bin") {
+				return nil
+			}
+			return b
+		},
+		"no meta": func(n string, b []byte) []byte {
+			if n == MetaFile {
+				return nil
+			}
+			return b
+		},
+	} {
+		if _, err := LoadFS(mem(edit), "ckpt"); err == nil {
+			t.Errorf("%s: LoadFS succeeded", what)
+		} else if !strings.HasPrefix(err.Error(), "state: ckpt") {
+			t.Errorf("%s: error %q does not name the checkpoint", what, err)
+		}
 	}
 }
