@@ -23,7 +23,8 @@ type Columns struct {
 }
 
 // InputFromDataset turns one dataset as read from an .h5ad into one side of
-// an evaluation: it validates d, reads the label columns of cols, reorders
+// an evaluation: it validates d, reads the label columns of cols (every
+// cell must have a label: data.Labels.CheckPresent), reorders
 // the gene columns to refGenes when given (same set required, any order),
 // and brings X to the log1p scale with data.ToLog1p. It returns the input
 // and its gene names (refGenes when given). name labels every error (e.g.
@@ -40,9 +41,15 @@ func InputFromDataset(d *data.Dataset, name string, cols Columns, refGenes []str
 	if err != nil {
 		return Input{}, nil, fmt.Errorf("%s: --pert-col: %w", name, err)
 	}
+	if err := data.NewLabels(cols.PertCol, labels).CheckPresent(d.Obs.Index); err != nil {
+		return Input{}, nil, fmt.Errorf("%s: --pert-col: %w", name, err)
+	}
 	var contexts []string
 	if cols.ContextCol != "" {
 		if contexts, err = d.ObsLabels(cols.ContextCol); err != nil {
+			return Input{}, nil, fmt.Errorf("%s: --context-col: %w", name, err)
+		}
+		if err := data.NewLabels(cols.ContextCol, contexts).CheckPresent(d.Obs.Index); err != nil {
 			return Input{}, nil, fmt.Errorf("%s: --context-col: %w", name, err)
 		}
 	}
