@@ -34,26 +34,42 @@ const (
 // 2^rangeExponent or more (after removing zeros), naming the largest
 // coordinate. what names x in messages.
 func conditionEmbedding(x *data.Dense, what string) (*data.Dense, string, error) {
+	shift, maxAbs, err := conditionShift(what, x)
+	if err != nil || shift == 0 {
+		return x, "", err
+	}
+	return shiftDense(x, shift), fmt.Sprintf("%s rescaled by 2^%d (largest magnitude %.3g is outside float64's safe range for squared distances; the metrics are scale-invariant except LISI, computed on the rescaled values)", what, shift, maxAbs), nil
+}
+
+// conditionShift returns the power of two (0 for none) by which the
+// matrices ms, scaled together, are brought into float64's safe range
+// (see conditionEmbedding), and their largest magnitude; or the error for
+// magnitudes spanning 2^rangeExponent or more, naming the coordinate.
+func conditionShift(what string, ms ...*data.Dense) (int, float64, error) {
 	// One pass: the largest magnitude and a histogram of the binary
 	// exponents of the non-zero magnitudes (whose median is the exponent
 	// of the median magnitude), so no sort of n·d values.
 	const bias = 1100 // frexp exponents lie in [−1073, 1024]
 	var hist [2200]int
-	maxAbs, at, nonzero := 0.0, -1, 0
-	for p, v := range x.Data {
-		a := math.Abs(v)
-		if a == 0 {
-			continue
+	maxAbs, nonzero := 0.0, 0
+	var atM *data.Dense
+	at := -1
+	for _, x := range ms {
+		for p, v := range x.Data {
+			a := math.Abs(v)
+			if a == 0 {
+				continue
+			}
+			if a > maxAbs {
+				maxAbs, at, atM = a, p, x
+			}
+			_, e := math.Frexp(a)
+			hist[e+bias]++
+			nonzero++
 		}
-		if a > maxAbs {
-			maxAbs, at = a, p
-		}
-		_, e := math.Frexp(a)
-		hist[e+bias]++
-		nonzero++
 	}
 	if maxAbs == 0 {
-		return x, "", nil // every coordinate 0: the metrics say what is undefined
+		return 0, 0, nil // every coordinate 0: the metrics say what is undefined
 	}
 	eMed, rank := 0, (nonzero-1)/2
 	for e, c := range hist {
@@ -65,17 +81,23 @@ func conditionEmbedding(x *data.Dense, what string) (*data.Dense, string, error)
 	}
 	_, eMax := math.Frexp(maxAbs)
 	if eMax-eMed >= rangeExponent {
-		return nil, "", fmt.Errorf("%s: value %g at cell %d, column %d is about 2^%d (%.0e) times the median magnitude of its coordinates: float64 cannot score it (beside it the other cells' squared distances underflow to 0); such a coordinate is almost certainly corrupt",
-			what, x.Data[at], at/x.Cols, at%x.Cols, eMax-eMed, math.Ldexp(1, eMax-eMed))
+		return 0, maxAbs, fmt.Errorf("%s: value %g at cell %d, column %d is about 2^%d (%.0e) times the median magnitude of its coordinates: float64 cannot score it (beside it the other cells' squared distances underflow to 0); such a coordinate is almost certainly corrupt",
+			what, atM.Data[at], at/atM.Cols, at%atM.Cols, eMax-eMed, math.Ldexp(1, eMax-eMed))
 	}
 	if eMax <= safeExponent && eMax > -safeExponent {
-		return x, "", nil
+		return 0, maxAbs, nil
 	}
+	return -eMed, maxAbs, nil
+}
+
+// shiftDense returns x times 2^shift (exact in float64 for the shifts
+// conditionShift returns).
+func shiftDense(x *data.Dense, shift int) *data.Dense {
 	out := &data.Dense{Rows: x.Rows, Cols: x.Cols, Data: make([]float64, len(x.Data))}
 	for p, v := range x.Data {
-		out.Data[p] = math.Ldexp(v, -eMed)
+		out.Data[p] = math.Ldexp(v, shift)
 	}
-	return out, fmt.Sprintf("%s rescaled by 2^%d (largest magnitude %.3g is outside float64's safe range for squared distances; the metrics are scale-invariant except LISI, computed on the rescaled values)", what, -eMed, maxAbs), nil
+	return out
 }
 
 // checkResult is the last guard of Benchmark: a metric value that is not

@@ -20,7 +20,9 @@ import (
 //
 // ref and query are cells × dims with the same dims; refLabels and
 // queryLabels one label per row. It errors on mismatched lengths or dims,
-// empty sets, k < 1, or a non-finite value. When the reference has fewer
+// empty sets, k < 1, a non-finite value, or magnitudes float64 cannot
+// rank (conditionShift; coordinates outside its safe range are rescaled by
+// a power of two, which changes no rank). When the reference has fewer
 // than k cells all of them vote.
 //
 // Memory: a dims-major copy of ref (8·n_ref·d bytes) and one n_ref buffer.
@@ -41,6 +43,16 @@ func KNNTransfer(ref *data.Dense, refLabels []string, query *data.Dense, queryLa
 				return math.NaN(), math.NaN(), fmt.Errorf("knn transfer: non-finite embedding value")
 			}
 		}
+	}
+	// Neighbour ranks are scale-invariant: reference and query are brought
+	// into float64's safe range together (coordinates near 1e160 made every
+	// squared distance +Inf), and magnitudes beyond it are an error.
+	shift, _, err := conditionShift("knn transfer: embedding", ref, query)
+	if err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	if shift != 0 {
+		ref, query = shiftDense(ref, shift), shiftDense(query, shift)
 	}
 	names := map[string]int{}
 	code := func(l string) int {

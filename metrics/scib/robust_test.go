@@ -221,3 +221,32 @@ func TestKMeansPlusPlusNonFinite(t *testing.T) {
 		t.Fatalf("%d centres, want 4", len(c))
 	}
 }
+
+// TestKNNTransferScaleRobust: cross-batch kNN typing of an embedding at
+// 2^530 (squared distances +Inf before) equals that at scale 1, and a
+// 1e200 coordinate is an error.
+func TestKNNTransferScaleRobust(t *testing.T) {
+	x, lab, _ := blobs(9, 3, 1, 20, 3, 0)
+	ref, query := subsetRows(x, seq(0, 40)), subsetRows(x, seq(40, 60))
+	a0, b0, err := KNNTransfer(ref, lab[:40], query, lab[40:], 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, b1, err := KNNTransfer(scaled(ref, 530), lab[:40], scaled(query, 530), lab[40:], 5)
+	if err != nil || a1 != a0 || b1 != b0 {
+		t.Errorf("at 2^530: %v %v (%v), want %v %v", a1, b1, err, a0, b0)
+	}
+	bad := scaled(query, 0)
+	bad.Data[0] = 1e200
+	if _, _, err := KNNTransfer(ref, lab[:40], bad, lab[40:], 5); err == nil || !strings.Contains(err.Error(), "value 1e+200") {
+		t.Errorf("1e200: err = %v", err)
+	}
+}
+
+func seq(lo, hi int) []int {
+	out := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
+}
