@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/fsutil"
 )
 
 func init() {
@@ -49,6 +50,9 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	path, err := data.NewRegistry(*dir).Resolve(*in)
 	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
+	}
+	if err := fsutil.CheckOutFile(*out, path, *genesFrom); err != nil {
 		return fmt.Errorf("data prep: %w", err)
 	}
 	// What the flags name, from the metadata, before reading X.

@@ -109,14 +109,21 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			col = e.Labels["batch"]
 		}
 	}
+	if err := fsutil.CheckOutFile(*out, path); err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
+	if col != "" { // before reading X
+		meta, err := h5ad.ReadMeta(path)
+		if err != nil {
+			return fmt.Errorf("embed: %w", err)
+		}
+		if _, err := meta.Obs.Column(col); err != nil {
+			return fmt.Errorf("embed: --sample-col: %s: obs: %w", path, err)
+		}
+	}
 	d, err := h5ad.Read(path)
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
-	}
-	if col != "" {
-		if _, err := d.ObsLabels(col); err != nil {
-			return fmt.Errorf("embed: --sample-col: %w", err)
-		}
 	}
 	fmt.Fprintf(stderr, "embed: %s on %s (%d cells × %d genes), sets within %s\n", entry.Name, *dataName, d.NCells(), d.NGenes(), orWhole(col))
 	emb, err := m.Embed(ctx, d, tasks.EmbedSpec{SampleCol: col, Seed: *seed})

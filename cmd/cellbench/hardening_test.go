@@ -466,6 +466,23 @@ func TestHardeningOutputDirectories(t *testing.T) {
 			t.Fatalf("%s: the input was removed", c.name)
 		}
 	}
+	// An output file that is an input would destroy it (data prep's raw
+	// counts replaced by their log1p copy; an .h5ad written back loses what
+	// cellbench does not model).
+	src, _ := os.ReadFile(pertFixture(t))
+	in := filepath.Join(dir, "in.h5ad")
+	os.WriteFile(in, src, 0o644)
+	for _, c := range []cliCase{
+		{name: "data prep --out = --in", args: []string{"data", "prep", "--in", in, "--out", in}},
+		{name: "embed --out = --data", args: []string{"embed", "--model", "pca", "--data", in, "--out", in}},
+		{name: "predict --out = --data", args: []string{"predict", "--ckpt", filepath.Join(dir, "ck"), "--data", in, "--out", in}},
+	} {
+		c.code, c.err = 1, []string{"is " + in + ", an input of this command: choose another --out"}
+		c.check(t)
+		if b, _ := os.ReadFile(in); string(b) != string(src) {
+			t.Fatalf("%s: the input was changed", c.name)
+		}
+	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".*partial*"))
 	if len(left) > 0 {
 		t.Errorf("staging directories left: %v", left)

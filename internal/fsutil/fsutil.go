@@ -195,6 +195,29 @@ func (r OutDirRule) Check(out string, force bool) error {
 	return fmt.Errorf("--out %s is not empty and holds no earlier %s (%d entries, e.g. %q); the new output replaces the whole directory: choose another --out, or pass --force", out, r.What, len(ents), ents[0].Name())
 }
 
+// CheckOutFile refuses an output file that is one of the command's inputs
+// (the same path, or the same file through a link): replacing it would
+// destroy the input (data prep --out equal to --in would replace raw
+// counts by their log1p copy, and an .h5ad written back loses what
+// cellbench does not model, e.g. uns). Call it before any work.
+func CheckOutFile(out string, inputs ...string) error {
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		same := filepath.Clean(in) == filepath.Clean(out)
+		if a, err := os.Stat(in); err == nil {
+			if b, err := os.Stat(out); err == nil && os.SameFile(a, b) {
+				same = true
+			}
+		}
+		if same {
+			return fmt.Errorf("--out %s is %s, an input of this command: choose another --out", out, in)
+		}
+	}
+	return nil
+}
+
 // Inside reports whether path is dir or below it (after making both
 // absolute and clean).
 func Inside(path, dir string) bool {
