@@ -11,6 +11,7 @@ import (
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/fsutil"
 	"github.com/cellbench/cellbench/model"
 	"github.com/cellbench/cellbench/model/nn"
 	"github.com/cellbench/cellbench/tasks"
@@ -40,6 +41,13 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
+	}
+	inputs := []string{*ckpt, df.data}
+	if p, err := data.NewRegistry(df.dataDir).Resolve(df.data); err == nil {
+		inputs = append(inputs, p)
+	}
+	if err := fsutil.CheckOutFile(*out, inputs...); err != nil {
+		return fmt.Errorf("predict: %w", err)
 	}
 	if pf.given() {
 		return runPredictInContext(ctx, entry, &pf, &df, *ckpt, *out, stdout, stderr)
