@@ -183,6 +183,10 @@ func TestNamedConfigsAndResumeGuard(t *testing.T) {
 	if err := m.checkResumeConfig(dir, d.Genes(), fixtureSpec); err != nil {
 		t.Fatalf("same config refused: %v", err)
 	}
+	// A saved step (nn.CheckStart replaces a start file with none beside it).
+	if err := os.WriteFile(filepath.Join(dir, "history.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	other, _ := Params.Resolve("tiny", "steps=4")
 	m2 := New(other)
 	m2.CheckpointDir = dir
