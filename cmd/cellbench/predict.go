@@ -42,7 +42,7 @@ func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *ckpt == "" || *out == "" {
 		return fmt.Errorf("predict: --ckpt and --out are required")
 	}
-	inputs := []string{*ckpt, df.data}
+	inputs := []string{*ckpt, df.data, pf.prompt, pf.query}
 	if p, err := data.NewRegistry(df.dataDir).Resolve(df.data); err == nil {
 		inputs = append(inputs, p)
 	}
