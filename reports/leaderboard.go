@@ -117,20 +117,7 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 	}
 	cells := Summarize(filter(records, func(r results.Record) bool { return keep[r.Metric] }))
 
-	type expKey struct{ Task, Dataset, Split string }
-	byExp := map[expKey]map[string]map[string]Cell{} // exp → model → metric → cell
-	var exps []expKey
-	for _, c := range cells {
-		k := expKey{c.Task, c.Dataset, c.Split}
-		if byExp[k] == nil {
-			byExp[k] = map[string]map[string]Cell{}
-			exps = append(exps, k)
-		}
-		if byExp[k][c.Model] == nil {
-			byExp[k][c.Model] = map[string]Cell{}
-		}
-		byExp[k][c.Model][c.Metric] = c
-	}
+	byExp, exps := pivotCells(cells)
 	sort.Slice(exps, func(i, j int) bool {
 		a, b := exps[i], exps[j]
 		if a.Task != b.Task {
@@ -227,6 +214,25 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 	return writeFailedMarkdown(w, opts.Status)
 }
 
+// pivotCells indexes cells by (task, dataset, split) → model → metric,
+// with the groups in their first-seen order.
+func pivotCells(cells []Cell) (map[groupKey]map[string]map[string]Cell, []groupKey) {
+	byExp := map[groupKey]map[string]map[string]Cell{}
+	var exps []groupKey
+	for _, c := range cells {
+		k := groupKey{c.Task, c.Dataset, c.Split}
+		if byExp[k] == nil {
+			byExp[k] = map[string]map[string]Cell{}
+			exps = append(exps, k)
+		}
+		if byExp[k][c.Model] == nil {
+			byExp[k][c.Model] = map[string]Cell{}
+		}
+		byExp[k][c.Model][c.Metric] = c
+	}
+	return byExp, exps
+}
+
 // typingCells summarises the cell-typing records (scib.TypingMetrics) of
 // the groups without scIB metrics — celltype-zeroshot, whose typing is not
 // part of a scIB table: one Cell per (task, dataset, split, embedding,
@@ -244,19 +250,7 @@ func typingCells(records []results.Record) []Cell {
 // name), a column per typing metric with its mean over seeds and 95 %
 // bootstrap interval over seeds (formatCell); the best value is bold.
 func writeTypingMarkdown(w io.Writer, cells []Cell) error {
-	byExp := map[groupKey]map[string]map[string]Cell{}
-	var exps []groupKey
-	for _, c := range cells {
-		k := groupKey{c.Task, c.Dataset, c.Split}
-		if byExp[k] == nil {
-			byExp[k] = map[string]map[string]Cell{}
-			exps = append(exps, k)
-		}
-		if byExp[k][c.Model] == nil {
-			byExp[k][c.Model] = map[string]Cell{}
-		}
-		byExp[k][c.Model][c.Metric] = c
-	}
+	byExp, exps := pivotCells(cells)
 	for i, k := range exps {
 		var cols []string
 		for _, m := range scib.TypingMetrics {
