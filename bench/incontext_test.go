@@ -3,12 +3,18 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/cellbench/cellbench/data"
+	"github.com/cellbench/cellbench/data/h5ad"
+	"github.com/cellbench/cellbench/internal/testdata"
+	"github.com/cellbench/cellbench/model/stack"
 	"github.com/cellbench/cellbench/results"
 	"github.com/cellbench/cellbench/tasks"
 )
@@ -140,5 +146,161 @@ func TestInContextSuiteValidation(t *testing.T) {
 	// Plain perturbation models alone may form an in-context suite.
 	if _, err := ParseSuite([]byte(strings.Replace(inContextSuite, "models: [control, perturbation-mean, prompt-shift]", "models: [linear]", 1))); err != nil {
 		t.Errorf("in-context suite of a perturbation model: %v", err)
+	}
+}
+
+// STACK in the incontext task, on Kang restricted to three cell types: a
+// tiny STACK is pre-trained in the run on the symphony fixture (train_on,
+// a pool without Kang) and each in-context cell post-trains from that
+// checkpoint (no fallback note, the progress line says which checkpoint);
+// records carry the three prompt variants. The same pre-trained checkpoint
+// named by checkpoint: ("{seed}") gives the same records. A checkpoint
+// pre-trained on Kang itself is refused by the cell, a model whose
+// train_on holds Kang gets no Kang cell, and a plain perturbation model
+// given a checkpoint is refused by validation.
+func TestInContextStackFromCheckpoint(t *testing.T) {
+	dir := testdata.Dir(t)
+	testdata.Path(t, "kang_muscat_example_sce.h5ad")
+	testdata.Path(t, "fixture_tiny_integration_300cells.h5ad")
+	const suite = `
+name: ic-stack
+datasets:
+  - name: kang3
+    file: kang-muscat
+    pert_col: group_id
+    context_col: cluster_id
+    control: ctrl
+    contexts: [B cells, CD14+ Monocytes, CD4 T cells]
+tasks:
+  - name: incontext
+    prompt_cells: 16
+    datasets: [kang3]
+models:
+  - {name: stack, params: {config: tiny, ic_steps: "4"}, train_on: [fixture-integration]}
+seeds: [0]
+eval:
+  metrics: [pearson_delta, mae]
+  max_cells: 20
+  max_controls: 24
+`
+	s, err := ParseSuite([]byte(suite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var log strings.Builder
+	if _, err := (&Runner{Suite: s, Out: out, DataDir: dir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "pre-trained on 1 datasets") {
+		t.Errorf("progress does not say the cell pre-trained on the pool:\n%s", log.String())
+	}
+	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]float64{}
+	for _, rec := range recs {
+		if strings.Contains(rec.Warnings, "no pre-trained checkpoint") {
+			t.Fatalf("the cell fell back to pre-training on its own cells: %s", rec.Warnings)
+		}
+		byKey[rec.Prompt+"/"+rec.Perturbation+"/"+rec.Metric] = rec.Value
+	}
+	for _, p := range []string{tasks.PromptMatched, tasks.PromptNone, tasks.PromptWrong} {
+		if _, ok := byKey[p+"/"+results.AggregatePerturbation+"/pearson_delta"]; !ok {
+			t.Errorf("no %s aggregate pearson_delta among %d records", p, len(recs))
+		}
+	}
+	metas, _ := filepath.Glob(filepath.Join(out, "models", "stack", "*", stack.MetaFile))
+	if len(metas) != 1 {
+		t.Fatalf("pre-trained checkpoints in the run: %v", metas)
+	}
+
+	// The run's checkpoint named by checkpoint: gives the same records.
+	ck := strings.Replace(filepath.Dir(metas[0]), "-seed-0", "-seed-{seed}", 1)
+	viaCkpt := strings.Replace(suite, "train_on: [fixture-integration]", "checkpoint: \""+ck+"\"", 1)
+	s2, err := ParseSuite([]byte(viaCkpt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2 := t.TempDir()
+	log.Reset()
+	if _, err := (&Runner{Suite: s2, Out: out2, DataDir: dir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "loaded "+filepath.Dir(metas[0])) {
+		t.Errorf("progress does not name the checkpoint:\n%s", log.String())
+	}
+	recs2, err := results.ReadJSONL(filepath.Join(out2, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs2) != len(recs) {
+		t.Fatalf("checkpoint run: %d records, trained run %d", len(recs2), len(recs))
+	}
+	for _, rec := range recs2 {
+		if w := byKey[rec.Prompt+"/"+rec.Perturbation+"/"+rec.Metric]; w != rec.Value && !(math.IsNaN(w) && math.IsNaN(rec.Value)) {
+			t.Errorf("checkpoint run: %s %s %s = %v, trained run %v", rec.Prompt, rec.Perturbation, rec.Metric, rec.Value, w)
+		}
+	}
+
+	// A checkpoint pre-trained on Kang itself is refused.
+	cfg, err := stack.Params.ResolveParams(map[string]string{"config": "tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kang, err := h5ad.Read(filepath.Join(dir, "kang_muscat_example_sce.h5ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := stack.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.CheckpointDir = filepath.Join(t.TempDir(), "own")
+	if err := own.FitEmbed(context.Background(), []*data.Dataset{kang}, tasks.EmbedSpec{SampleCol: "sample_id"}); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := ParseSuite([]byte(strings.Replace(suite, "train_on: [fixture-integration]", "checkpoint: \""+own.CheckpointDir+"\"", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Runner{Suite: s3, Out: t.TempDir(), DataDir: dir, GitSHA: "test"}).Run(context.Background())
+	var failed *CellsFailedError
+	if !errors.As(err, &failed) || !strings.Contains(failed.Failed[0].Reason, "was trained on kang-muscat") {
+		t.Fatalf("a checkpoint trained on the evaluated dataset: %v", err)
+	}
+
+	// train_on holding the evaluated dataset: no cell; placeholders and
+	// models that cannot take a checkpoint are refused.
+	s4, err := ParseSuite([]byte(strings.Replace(suite, "train_on: [fixture-integration]", "train_on: [kang-muscat]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := s4.Grid(); len(g) != 0 {
+		t.Errorf("a model pre-trained on the evaluated dataset has %d cells", len(g))
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"train_on: [fixture-integration]", `checkpoint: "ck-{dataset}"`, "unknown placeholder {dataset}"},
+		{"{name: stack, params: {config: tiny, ic_steps: \"4\"}, train_on: [fixture-integration]}", `{name: state, checkpoint: x}`, "in-context models with checkpoints ([stack])"},
+		{"{name: stack, params: {config: tiny, ic_steps: \"4\"}, train_on: [fixture-integration]}", `{name: prompt-shift, train_on: [tapseq]}`, "in-context models with checkpoints"},
+	} {
+		if _, err := ParseSuite([]byte(strings.Replace(suite, tc.old, tc.new, 1))); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.new, err, tc.want)
+		}
+	}
+}
+
+// checkpointFor replaces {seed} and {file} (a registry name as is, a
+// path's base name without extension).
+func TestCheckpointFor(t *testing.T) {
+	for _, tc := range []struct{ ckpt, file, want string }{
+		{"runs/p/excl-{file}-s{seed}", "kang-muscat", "runs/p/excl-kang-muscat-s2"},
+		{"runs/p/excl-{file}-s{seed}", "/x/y/my_data.h5ad", "runs/p/excl-my_data-s2"},
+		{"/abs/ck", "kang-muscat", "/abs/ck"},
+	} {
+		if got := checkpointFor(ModelSpec{Name: "stack", Checkpoint: tc.ckpt}, DatasetSpec{File: tc.file}, 2); got != tc.want {
+			t.Errorf("checkpointFor(%q, %q) = %q, want %q", tc.ckpt, tc.file, got, tc.want)
+		}
 	}
 }

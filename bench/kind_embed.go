@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -350,8 +349,9 @@ func SampleColumn(file, dataDir string) string {
 }
 
 // modelEmbedding embeds the cell's dataset with its model: loaded from the
-// model's checkpoint, or pre-trained on its train_on datasets into
-// OUT/models/<model>/<fingerprint>-seed-<s> (reused by every cell of that
+// checkpoint modelCheckpoint gives (the model's checkpoint, or one
+// pre-trained on its train_on datasets into
+// OUT/models/<model>/<fingerprint>-seed-<s>, reused by every cell of that
 // model and seed, resumable), or built untrained (pca). The cells with a
 // missing label or batch are dropped as for the dataset's own embedding,
 // whose pre-integration PCA is kept for pcr_comparison. It returns the
@@ -370,68 +370,19 @@ func modelEmbedding(ctx context.Context, r *Runner, c Cell, e EmbedSpec, own *ta
 		return nil, "", "", err
 	}
 	rt := nn.Runtime{Backend: backend}
-	t0 := time.Now()
 	var m tasks.Embedder
-	fitInfo := ""
-	switch {
-	case c.Model.Checkpoint != "":
-		ckpt := strings.ReplaceAll(c.Model.Checkpoint, "{seed}", strconv.FormatUint(c.Seed, 10))
-		loaded, err := entry.LoadCheckpoint(ckpt, rt)
+	dir, fitInfo, err := modelCheckpoint(ctx, r, c, entry, cfg, rt)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if dir != "" {
+		loaded, err := entry.LoadCheckpoint(dir, rt)
 		if err != nil {
 			return nil, "", "", err
 		}
 		m = loaded.(tasks.Embedder)
-		fitInfo = "loaded " + ckpt
-		if tr, ok := loaded.(interface{ TrainedOn() []string }); ok {
-			path, err := data.NewRegistry(r.DataDir).Resolve(c.Dataset.File)
-			if err != nil {
-				return nil, "", "", err
-			}
-			for _, p := range tr.TrainedOn() {
-				if sameFile(p, path) {
-					return nil, "", "", fmt.Errorf("model %s: checkpoint %s was trained on %s, the dataset being embedded (zero-shot evaluation must exclude it: list it in the model's train_on)", c.Model.ID(), ckpt, c.Dataset.File)
-				}
-			}
-		}
-	case len(c.Model.TrainOn) > 0:
-		dir := filepath.Join(r.Out, "models", fileSafe(c.Model.ID()), fmt.Sprintf("%s-seed-%d", fingerprint(c.Model, cfg.String()), c.Seed))
-		if _, err := os.Stat(filepath.Join(dir, entry.MetaFile)); err == nil {
-			loaded, err := entry.LoadCheckpoint(dir, rt)
-			if err != nil {
-				return nil, "", "", err
-			}
-			m = loaded.(tasks.Embedder)
-			fitInfo = "loaded " + dir
-			break
-		}
-		rt.CheckpointDir = dir
-		if m, err = entry.NewEmbedder(cfg, rt); err != nil {
-			return nil, "", "", err
-		}
-		pool := make([]*data.Dataset, len(c.Model.TrainOn))
-		cols := make([]string, len(c.Model.TrainOn))
-		reg := data.NewRegistry(r.DataDir)
-		for i, name := range c.Model.TrainOn {
-			path, err := reg.Resolve(name)
-			if err != nil {
-				return nil, "", "", fmt.Errorf("model %s: train_on: %w", c.Model.ID(), err)
-			}
-			if pool[i], err = h5ad.Read(path); err != nil {
-				return nil, "", "", fmt.Errorf("model %s: train_on: %w", c.Model.ID(), err)
-			}
-			cols[i] = SampleColumn(name, r.DataDir)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, "", "", err
-		}
-		if err := m.FitEmbed(ctx, pool, tasks.EmbedSpec{SampleCols: cols, Seed: c.Seed}); err != nil {
-			return nil, "", "", fmt.Errorf("model %s: %w", c.Model.ID(), err)
-		}
-		fitInfo = fmt.Sprintf("pre-trained on %d datasets in %.1fs", len(pool), time.Since(t0).Seconds())
-	default:
-		if m, err = entry.NewEmbedder(cfg, rt); err != nil {
-			return nil, "", "", err
-		}
+	} else if m, err = entry.NewEmbedder(cfg, rt); err != nil {
+		return nil, "", "", err
 	}
 	path, err := data.NewRegistry(r.DataDir).Resolve(c.Dataset.File)
 	if err != nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,11 @@ type inContextRunner struct{}
 
 func (inContextRunner) needsModels() bool { return true }
 
-// validate checks the task's parameters and that every dataset has
-// perturbation, control and context columns and is an expression matrix.
+// validate checks the task's parameters, that every dataset has
+// perturbation, control and context columns and is an expression matrix,
+// and the suite models' checkpoint and train_on: they seed the
+// post-training of in-context models that have checkpoints (stack); a
+// plain perturbation model given one is an error, not silently ignored.
 func (inContextRunner) validate(s *Suite, t TaskSpec) error {
 	if t.TrainFraction != 0 || t.TestFraction != 0 {
 		return fmt.Errorf("task %s: train_fraction and test_fraction do not apply (every perturbed cell of the query context is held out)", t.Name)
@@ -43,7 +47,34 @@ func (inContextRunner) validate(s *Suite, t TaskSpec) error {
 			return fmt.Errorf("dataset %s: a CSV embedding cannot be used by task %s", d.Name, t.Name)
 		}
 	}
+	for _, m := range s.Models {
+		if m.External() || (m.Checkpoint == "" && len(m.TrainOn) == 0) {
+			continue
+		}
+		e, err := model.Lookup(m.Name)
+		if err != nil || !e.Runs(tasks.KindInContext) {
+			continue // Validate reports unknown models; other kinds check their own
+		}
+		switch {
+		case !e.Has(tasks.KindInContext) || e.Load == nil:
+			return fmt.Errorf("model %s: checkpoint and train_on seed the post-training of in-context models with checkpoints (%v) in task %s; %s has none", m.ID(), inContextCheckpointModels(), t.Name, e.Name)
+		case len(m.TrainOn) > 0 && m.Checkpoint == "" && !e.Has(tasks.KindEmbedding):
+			return fmt.Errorf("model %s: train_on pre-trains an embedding model; %s is not one", m.ID(), e.Name)
+		}
+	}
 	return nil
+}
+
+// inContextCheckpointModels lists the registry's in-context models that
+// load checkpoints.
+func inContextCheckpointModels() []string {
+	var out []string
+	for _, e := range model.All {
+		if e.Has(tasks.KindInContext) && e.Load != nil {
+			out = append(out, e.Name)
+		}
+	}
+	return out
 }
 
 // inContextConfig is the task configuration with the prompt size resolved
@@ -53,10 +84,15 @@ func inContextConfig(t tasks.TaskConfig) tasks.TaskConfig {
 	return t
 }
 
-// cells lists seeds × the suite's models that run in-context tasks.
+// cells lists seeds × the suite's models that run in-context tasks,
+// except a model on a dataset of its train_on list (zero-shot: its
+// pre-training pool must exclude the evaluated dataset).
 func (inContextRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	for _, seed := range s.Seeds {
 		for _, m := range s.Models {
+			if slices.Contains(m.TrainOn, d.File) {
+				continue
+			}
 			if e, err := model.Lookup(m.Name); err == nil && e.Runs(tasks.KindInContext) {
 				add(m, seed, fingerprint(d, inContextConfig(t.TaskConfig), m, s.Eval, seed))
 			}
@@ -102,7 +138,9 @@ type inContextPrompts struct {
 	WrongCells   []string `json:"wrong_cells"`
 }
 
-// run builds the split, fits the model on its training cells, predicts the
+// run builds the split, fits the model on its training cells (an
+// in-context model with a checkpoint or train_on post-trains from the
+// checkpoint modelCheckpoint gives: Runtime.InitFrom), predicts the
 // query under each tested perturbation per prompt variant and evaluates
 // each variant like a perturbation task (EvaluatePertReport: the suite's
 // metrics or profile; the control reference is the query, see
@@ -132,8 +170,18 @@ func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) 
 		return nil, "", nil, err
 	}
 	var m tasks.PerturbationModel
+	preInfo := ""
 	if entry.Has(tasks.KindInContext) {
-		m, err = entry.NewInContext(cfg, nn.Runtime{})
+		// The model's checkpoint (or one pre-trained on its train_on
+		// datasets) seeds the post-training on the split's training cells.
+		rt := nn.Runtime{}
+		if rt.InitFrom, preInfo, err = modelCheckpoint(ctx, r, c, entry, cfg, rt); err != nil {
+			return nil, "", nil, err
+		}
+		if preInfo != "" {
+			preInfo += "; "
+		}
+		m, err = entry.NewInContext(cfg, rt)
 	} else {
 		m, err = entry.NewPerturbation(cfg, nn.Runtime{})
 	}
@@ -171,7 +219,7 @@ func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) 
 	for i := range recs {
 		recs[i].WallS = wall
 	}
-	info := fmt.Sprintf("fit %.2fs, predict %s, eval %.2fs; query %q, prompt %q, %d test perturbations",
+	info := preInfo + fmt.Sprintf("fit %.2fs, predict %s, eval %.2fs; query %q, prompt %q, %d test perturbations",
 		outs[0].Out.FitSeconds, strings.Join(predict, ", "), time.Since(t1).Seconds(), sp.QueryContext, sp.PromptContext, len(sp.Perturbations))
 	return recs, info, art, nil
 }

@@ -198,17 +198,20 @@ type ModelSpec struct {
 	Workdir string `yaml:"workdir,omitempty" json:",omitempty"`
 	// Env adds variables to the command's environment.
 	Env map[string]string `yaml:"env,omitempty" json:",omitempty"`
-	// Checkpoint (embedding models with checkpoints, e.g. stack) is a
-	// trained checkpoint directory to embed with instead of training one;
-	// "{seed}" in it is replaced by the cell's seed. A checkpoint that
-	// records its training datasets (stack) is refused for a dataset it
-	// was trained on.
+	// Checkpoint (models with checkpoints that embed or predict in
+	// context, e.g. stack) is a trained checkpoint directory: embedding
+	// cells embed with it instead of training one, in-context cells
+	// post-train from it (nn.Runtime.InitFrom). "{seed}" in it is replaced
+	// by the cell's seed and "{file}" by the evaluated dataset's file
+	// (CheckpointPlaceholders). A checkpoint that records its training
+	// datasets (stack) is refused for a dataset it was trained on.
 	Checkpoint string `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
 	// TrainOn (neural embedding models) lists the datasets (registry names
 	// or paths) the model is pre-trained on in the run, once per seed, into
-	// OUT/models/ — or, with Checkpoint, was pre-trained on. A model never
-	// embeds a dataset it was trained on: its cells for such datasets are
-	// left out of the grid (zero-shot).
+	// OUT/models/ — or, with Checkpoint, was pre-trained on. The embedding
+	// and in-context cells of the model start from that pre-training. A
+	// model never embeds nor is prompted on a dataset it was trained on:
+	// its cells for such datasets are left out of the grid (zero-shot).
 	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
 }
 
@@ -471,6 +474,9 @@ func (s *Suite) Validate() error {
 			}
 			if _, err := e.Resolve(m.Params); err != nil {
 				return fmt.Errorf("suite %s: models[%d]: %w", s.Name, i, err)
+			}
+			if err := checkCheckpointPath(m); err != nil {
+				return fmt.Errorf("suite %s: %w", s.Name, err)
 			}
 			if m.Timeout != "" || m.Workdir != "" || len(m.Env) > 0 {
 				return fmt.Errorf("suite %s: model %s: timeout, workdir and env apply to external models (with a command)", s.Name, m.ID())

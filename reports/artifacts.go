@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellbench/cellbench/metrics"
 	"github.com/cellbench/cellbench/metrics/de"
+	"github.com/cellbench/cellbench/metrics/scib"
 	"github.com/cellbench/cellbench/results"
 )
 
@@ -76,10 +77,22 @@ func ExtrasFromArtifacts(records []results.Record, refs []results.ArtifactRef, o
 	cells := Summarize(records)
 	// Groups with records but no artifacts (e.g. cells run by an older
 	// cellbench, or a custom evaluation) cannot have these figures.
+	// Cell typing (celltype-zeroshot) and imputation cells never write
+	// artifacts: their groups need no note.
+	noArtifacts := map[groupKey]bool{}
+	for _, c := range cells {
+		k := groupKey{c.Task, c.Dataset, c.Split}
+		if _, ok := noArtifacts[k]; !ok {
+			noArtifacts[k] = true
+		}
+		if !slices.Contains(scib.TypingMetrics, c.Metric) && c.MaskRatio == 0 {
+			noArtifacts[k] = false
+		}
+	}
 	seenGroup := map[groupKey]bool{}
 	for _, c := range cells {
 		k := groupKey{c.Task, c.Dataset, c.Split}
-		if seenGroup[k] {
+		if seenGroup[k] || noArtifacts[k] {
 			continue
 		}
 		seenGroup[k] = true

@@ -26,7 +26,9 @@ type MetricBarsOptions struct {
 // in rs: a grid of panels, one per metric, each with one bar per model at
 // Cell.Value (mean over seeds of the aggregate), whiskers at the Cell's
 // interval (see Summarize for how it is formed) and the raw value printed
-// above the bar. NaN values are drawn as an empty bar labelled "NaN".
+// above the bar. NaN values are drawn as an empty bar labelled "NaN" at
+// 0, without a whisker. Panels are labelled by the metric (title) and its
+// unit and direction (y axis).
 // Figures are named "bars_<task>_<dataset>_<split>".
 func NewMetricBarsFigures(rs []results.Record, opts MetricBarsOptions) []*Figure {
 	if opts.Columns <= 0 {
@@ -67,7 +69,7 @@ func metricBarsFigure(k groupKey, cells []Cell, rs []results.Record, opts Metric
 	var panels []*plot.Plot
 	intervals := map[string]bool{}
 	for _, m := range metricNames {
-		p := newPlot(m, "", axisLabel(m))
+		p := newPlot(m, "", unitLabel(m))
 		p.Add(plotter.NewGrid())
 		any := false
 		lo, hi := 0.0, 0.0
@@ -79,7 +81,8 @@ func metricBarsFigure(k groupKey, cells []Cell, rs []results.Record, opts Metric
 			any = true
 			v := c.Value
 			label := formatValue(v)
-			if math.IsNaN(v) || math.IsInf(v, 0) {
+			finiteValue := !math.IsNaN(v) && !math.IsInf(v, 0)
+			if !finiteValue {
 				v = 0
 			}
 			bar, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(18))
@@ -92,7 +95,9 @@ func metricBarsFigure(k groupKey, cells []Cell, rs []results.Record, opts Metric
 			p.Add(bar)
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 			top := v
-			if !math.IsNaN(c.Low) {
+			// A NaN mean gets no whisker (its interval, from the finite
+			// per-perturbation values, would place the label mid-air).
+			if finiteValue && !math.IsNaN(c.Low) {
 				intervals[c.Interval] = true
 				eb, err := plotter.NewYErrorBars(errorPoint{x: float64(i), y: c.Value, lo: c.Value - c.Low, hi: c.High - c.Value})
 				if err == nil {

@@ -35,22 +35,33 @@ type ScibTable struct {
 	Computed map[string]bool
 }
 
+// isScibMetric reports whether m is a scIB bio, batch or aggregate metric.
+func isScibMetric(m string) bool {
+	return slices.Contains(scib.BioMetrics, m) || slices.Contains(scib.BatchMetrics, m) ||
+		slices.Contains(scib.Aggregates, m)
+}
+
+// scibGroups returns the (task, dataset, split) groups of rs that hold a
+// scIB metric (isScibMetric): their cell-typing metrics are part of the
+// scIB table.
+func scibGroups(rs []results.Record) map[groupKey]bool {
+	has := map[groupKey]bool{}
+	for _, r := range rs {
+		if isScibMetric(r.Metric) {
+			has[groupKey{r.Task, r.Dataset, r.Split}] = true
+		}
+	}
+	return has
+}
+
 // NewScibTables builds one ScibTable per (task, dataset, split) of rs that
 // holds any scIB metric. Aggregates present in the records ("bio", "batch",
 // "total") are used as recorded; missing ones are computed here as the mean
 // of the present member metrics (NaN ignored) and 0.6·bio + 0.4·batch.
 func NewScibTables(rs []results.Record) []ScibTable {
-	isScib := func(m string) bool {
-		return slices.Contains(scib.BioMetrics, m) || slices.Contains(scib.BatchMetrics, m) ||
-			slices.Contains(scib.Aggregates, m)
-	}
+	isScib := isScibMetric
 	// Groups with a scIB metric; their cell-typing metrics join the table.
-	hasScib := map[groupKey]bool{}
-	for _, r := range rs {
-		if isScib(r.Metric) {
-			hasScib[groupKey{r.Task, r.Dataset, r.Split}] = true
-		}
-	}
+	hasScib := scibGroups(rs)
 	inTable := func(r results.Record) bool {
 		return isScib(r.Metric) || (slices.Contains(scib.TypingMetrics, r.Metric) && hasScib[groupKey{r.Task, r.Dataset, r.Split}])
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/metrics/de"
+	"github.com/cellbench/cellbench/results"
 )
 
 // writeFigureForInspection writes f as PNG and SVG under $REPORTS_FIGDIR when
@@ -63,6 +64,28 @@ func TestMetricBarsFigures(t *testing.T) {
 		}
 	}
 	checkFigure(t, f)
+}
+
+// A metric whose mean over seeds is NaN (one seed NaN) but whose finite
+// per-perturbation values would give a bootstrap interval is drawn without
+// a whisker: with no other interval, the caption says none was formed.
+func TestMetricBarsNaNMeanHasNoWhisker(t *testing.T) {
+	var rs []results.Record
+	for seed := range uint64(2) {
+		for k, p := range []string{"A", "B", "C"} {
+			v := 0.1 * float64(k+1)
+			if seed == 1 {
+				v = math.NaN()
+			}
+			rs = append(rs, results.Record{Task: "pert-fewshot", Dataset: "d", Split: "s", Model: "m", Seed: seed,
+				Perturbation: p, Metric: "pearson_delta", Value: v})
+		}
+	}
+	figs := NewMetricBarsFigures(rs, MetricBarsOptions{})
+	if len(figs) != 1 || !strings.Contains(figs[0].Caption, "no interval could be formed") {
+		t.Fatalf("caption: %q", figs[0].Caption)
+	}
+	checkFigure(t, figs[0])
 }
 
 func TestDiscriminationMatrix(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -338,6 +339,7 @@ td.best{font-weight:bold;background:#eef7ee} .sub{display:block;color:#777;font-
 caption{caption-side:bottom;text-align:left;color:#555;font-size:12px;padding-top:4px}
 figure{margin:16px 0} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px} .tbl{overflow-x:auto;max-width:100%}
+.tbl td:first-child{position:sticky;left:0;background:#fff;z-index:1} .tbl th:first-child{position:sticky;left:0;z-index:1}
 .incomplete{background:#fff4e5;border:1px solid #f0a040;padding:8px 12px;font-weight:bold}
 #failed th,#failed td{text-align:left}
 </style></head><body>
@@ -354,7 +356,7 @@ figcaption{font-size:12px;color:#444;max-width:1100px} .files{font-size:12px} .t
 {{end}}</section>
 {{end}}
 {{if .Notes}}<section id="notes"><h2>Notes</h2><ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
-{{if .Warnings}}<section id="warnings"><h2>Warnings carried by the records</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
+{{if .Warnings}}<section id="warnings"><h2>Warnings carried by the records</h2><details><summary>{{len .Warnings}} distinct warnings, each with the (task / dataset / model) and metrics whose records carry it</summary><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></details></section>{{end}}
 </body></html>
 `))
 
@@ -392,20 +394,56 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		view.Sections = append(view.Sections, sv)
 	}
-	warn := map[string]bool{}
-	for _, rec := range r.Records {
+	view.Warnings = warningLines(r.Records)
+	return reportTemplate.Execute(w, view)
+}
+
+// warningLines lists each distinct warning of the records once per (task,
+// dataset, model variant), with the metrics whose records carry it: "every
+// metric" when all of that model's metrics there do, else their names (at
+// most maxWarningMetrics, then a count). A record's warnings are its
+// "; "-separated parts (the model's notes, then the metric's reasons), so
+// a note repeated on every metric is listed once. Sorted.
+func warningLines(rs []results.Record) []string {
+	type key struct{ Task, Dataset, Model string }
+	all := map[key]map[string]bool{}       // metrics per (task, dataset, model)
+	carry := map[key]map[string][]string{} // warning → metrics carrying it
+	for _, rec := range rs {
+		k := key{rec.Task, rec.Dataset, results.ModelVariant(rec.Model, rec.Prompt)}
+		if all[k] == nil {
+			all[k] = map[string]bool{}
+			carry[k] = map[string][]string{}
+		}
+		all[k][rec.Metric] = true
 		if rec.Warnings == "" {
 			continue
 		}
-		w := fmt.Sprintf("%s / %s / %s / %s: %s", rec.Task, rec.Dataset, rec.Model, rec.Metric, rec.Warnings)
-		if !warn[w] {
-			warn[w] = true
-			view.Warnings = append(view.Warnings, w)
+		for _, part := range strings.Split(rec.Warnings, "; ") {
+			if !slices.Contains(carry[k][part], rec.Metric) {
+				carry[k][part] = append(carry[k][part], rec.Metric)
+			}
 		}
 	}
-	sort.Strings(view.Warnings)
-	return reportTemplate.Execute(w, view)
+	var out []string
+	for k, ws := range carry {
+		for w, ms := range ws {
+			sort.Strings(ms)
+			what := "every metric"
+			if len(ms) < len(all[k]) {
+				what = strings.Join(ms[:min(len(ms), maxWarningMetrics)], ", ")
+				if len(ms) > maxWarningMetrics {
+					what += fmt.Sprintf(" and %d more metrics", len(ms)-maxWarningMetrics)
+				}
+			}
+			out = append(out, fmt.Sprintf("%s / %s / %s (%s): %s", k.Task, k.Dataset, k.Model, what, w))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
+
+// maxWarningMetrics is how many metric names a warning line lists.
+const maxWarningMetrics = 6
 
 func orNA(s string) string {
 	if s == "" {

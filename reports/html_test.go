@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/results"
 )
 
 func TestReportHTMLSelfContained(t *testing.T) {
@@ -63,5 +64,36 @@ func TestReportHTMLSelfContained(t *testing.T) {
 func TestBuildEmpty(t *testing.T) {
 	if _, err := Build(nil, Options{}); err == nil {
 		t.Error("no records: no error")
+	}
+}
+
+// warningLines lists a warning once per (task, dataset, model variant)
+// with the metrics carrying it, "every metric" when all do.
+func TestWarningLines(t *testing.T) {
+	rec := func(model, prompt, metric, w string, seed uint64) results.Record {
+		return results.Record{Task: "incontext", Dataset: "kang", Model: model, Prompt: prompt, Metric: metric, Warnings: w, Seed: seed}
+	}
+	var rs []results.Record
+	for seed := range uint64(3) {
+		for _, m := range []string{"mae", "pearson_delta", "pdisc_norm"} {
+			rs = append(rs, rec("stack", "matched", m, "293 genes unknown", seed))
+			w := ""
+			if m == "pdisc_norm" {
+				w = "one perturbation"
+			}
+			if m == "mae" {
+				w = "one perturbation; a note"
+			}
+			rs = append(rs, rec("control", "", m, w, seed))
+		}
+	}
+	got := warningLines(rs)
+	want := []string{
+		"incontext / kang / control (mae): a note",
+		"incontext / kang / control (mae, pdisc_norm): one perturbation",
+		"incontext / kang / stack [prompt=matched] (every metric): 293 genes unknown",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warning lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -54,8 +54,13 @@ type LeaderboardOptions struct {
 // rank over the RankBy metrics (rank 1 = best in that metric's direction,
 // ties share the average rank, NaN ranks last), then by name.
 //
+// After these sections come the scIB tables of embedding tasks
+// (writeScibMarkdown) and, with the default metrics, one table per
+// (task, dataset, split) of cell typing outside a scIB table
+// (celltype-zeroshot; writeTypingMarkdown).
+//
 // It returns an error when there are no records or no leaderboard metric
-// is present in them.
+// (nor scIB or typing metric, with the default metrics) is present in them.
 func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions) error {
 	if len(records) == 0 {
 		return fmt.Errorf("leaderboard: no records")
@@ -78,8 +83,9 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 		}
 	}
 	scibTables := NewScibTables(records)
+	typing := typingCells(records)
 	if len(cols) == 0 {
-		if len(scibTables) == 0 || len(opts.Metrics) > 0 {
+		if (len(scibTables) == 0 && len(typing) == 0) || len(opts.Metrics) > 0 {
 			return fmt.Errorf("leaderboard: none of the metrics %v is in the records", want)
 		}
 		fmt.Fprintf(w, "# %s\n\n", opts.Title)
@@ -90,6 +96,9 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 			seedList(records),
 			strings.Join(distinct(records, func(r results.Record) string { return r.Backend }), ", "))
 		if err := writeScibMarkdown(w, scibTables); err != nil {
+			return err
+		}
+		if err := writeTypingMarkdown(w, typing); err != nil {
 			return err
 		}
 		return writeFailedMarkdown(w, opts.Status)
@@ -108,20 +117,7 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 	}
 	cells := Summarize(filter(records, func(r results.Record) bool { return keep[r.Metric] }))
 
-	type expKey struct{ Task, Dataset, Split string }
-	byExp := map[expKey]map[string]map[string]Cell{} // exp → model → metric → cell
-	var exps []expKey
-	for _, c := range cells {
-		k := expKey{c.Task, c.Dataset, c.Split}
-		if byExp[k] == nil {
-			byExp[k] = map[string]map[string]Cell{}
-			exps = append(exps, k)
-		}
-		if byExp[k][c.Model] == nil {
-			byExp[k][c.Model] = map[string]Cell{}
-		}
-		byExp[k][c.Model][c.Metric] = c
-	}
+	byExp, exps := pivotCells(cells)
 	sort.Slice(exps, func(i, j int) bool {
 		a, b := exps[i], exps[j]
 		if a.Task != b.Task {
@@ -210,7 +206,109 @@ func Leaderboard(records []results.Record, w io.Writer, opts LeaderboardOptions)
 	if err := writeScibMarkdown(w, scibTables); err != nil {
 		return err
 	}
+	if opts.Metrics == nil {
+		if err := writeTypingMarkdown(w, typing); err != nil {
+			return err
+		}
+	}
 	return writeFailedMarkdown(w, opts.Status)
+}
+
+// pivotCells indexes cells by (task, dataset, split) → model → metric,
+// with the groups in their first-seen order.
+func pivotCells(cells []Cell) (map[groupKey]map[string]map[string]Cell, []groupKey) {
+	byExp := map[groupKey]map[string]map[string]Cell{}
+	var exps []groupKey
+	for _, c := range cells {
+		k := groupKey{c.Task, c.Dataset, c.Split}
+		if byExp[k] == nil {
+			byExp[k] = map[string]map[string]Cell{}
+			exps = append(exps, k)
+		}
+		if byExp[k][c.Model] == nil {
+			byExp[k][c.Model] = map[string]Cell{}
+		}
+		byExp[k][c.Model][c.Metric] = c
+	}
+	return byExp, exps
+}
+
+// typingCells summarises the cell-typing records (scib.TypingMetrics) of
+// the groups without scIB metrics — celltype-zeroshot, whose typing is not
+// part of a scIB table: one Cell per (task, dataset, split, embedding,
+// metric), the mean over seeds of the mean over held-out batches (the
+// record of Context "").
+func typingCells(records []results.Record) []Cell {
+	hasScib := scibGroups(records)
+	return Summarize(filter(records, func(r results.Record) bool {
+		return slices.Contains(scib.TypingMetrics, r.Metric) && !hasScib[groupKey{r.Task, r.Dataset, r.Split}]
+	}))
+}
+
+// writeTypingMarkdown writes one table per (task, dataset, split) of
+// typing cells: a row per embedding, ordered by balanced accuracy (then
+// name), a column per typing metric with its mean over seeds and 95 %
+// bootstrap interval over seeds (formatCell); the best value is bold.
+func writeTypingMarkdown(w io.Writer, cells []Cell) error {
+	byExp, exps := pivotCells(cells)
+	for i, k := range exps {
+		var cols []string
+		for _, m := range scib.TypingMetrics {
+			for _, mc := range byExp[k] {
+				if _, ok := mc[m]; ok && !slices.Contains(cols, m) {
+					cols = append(cols, m)
+				}
+			}
+		}
+		models := make([]string, 0, len(byExp[k]))
+		for m := range byExp[k] {
+			models = append(models, m)
+		}
+		rank := rankModels(models, []string{scib.KNNBalancedAccuracyName}, func(model, metric string) (float64, bool) {
+			c, ok := byExp[k][model][metric]
+			return c.Value, ok
+		})
+		sort.Slice(models, func(a, b int) bool {
+			if rank[models[a]] != rank[models[b]] {
+				return rank[models[a]] < rank[models[b]]
+			}
+			return models[a] < models[b]
+		})
+		fmt.Fprintf(w, "\n## %s — %s (%s)\n\n", k.Task, k.Dataset, k.Split)
+		if i == 0 {
+			fmt.Fprintf(w, "Zero-shot 5-NN cell typing: each batch typed from the cells of the other batches, "+
+				"averaged over the held-out batches; mean over seeds [95 %% bootstrap interval over seeds]. Higher is better.\n\n")
+		}
+		table := tablewriter.NewTable(w,
+			tablewriter.WithRenderer(renderer.NewMarkdown()),
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithRowAlignment(tw.AlignLeft))
+		table.Header(append(append([]string{"embedding"}, cols...), "seeds"))
+		for _, model := range models {
+			row := []string{model}
+			nSeeds := 0
+			for _, m := range cols {
+				c, ok := byExp[k][model][m]
+				if !ok {
+					row = append(row, "—")
+					continue
+				}
+				nSeeds = max(nSeeds, len(c.Seeds))
+				row = append(row, formatCell(c, bestValue(models, m, func(model string) (float64, bool) {
+					c, ok := byExp[k][model][m]
+					return c.Value, ok
+				})))
+			}
+			if err := table.Append(append(row, fmt.Sprint(nSeeds))); err != nil {
+				return fmt.Errorf("leaderboard: %w", err)
+			}
+		}
+		if err := table.Render(); err != nil {
+			return fmt.Errorf("leaderboard: %w", err)
+		}
+	}
+	return nil
 }
 
 // writeScibMarkdown writes, per task with scIB tables, one markdown table:

@@ -101,3 +101,54 @@ func TestLeaderboardPromptVariants(t *testing.T) {
 		t.Errorf("baseline metric models %v", models)
 	}
 }
+
+// Cell typing outside a scIB table (celltype-zeroshot) gets a table of its
+// own: one row per embedding ordered by balanced accuracy, the mean over
+// seeds of the mean over held-out batches (Context ""; the per-batch
+// records do not enter it), with a bootstrap interval over seeds. The
+// typing columns of an embed-integration group stay in its scIB table,
+// and typing records alone make a leaderboard.
+func TestLeaderboardTypingTables(t *testing.T) {
+	var rs []results.Record
+	add := func(task, model, context string, seed uint64, metric string, v float64) {
+		rs = append(rs, results.Record{Suite: "s", Task: task, Dataset: "pbmc", Split: "label=cell_type,batch=donor", Model: model,
+			Seed: seed, Context: context, Perturbation: "_agg", Metric: metric, Value: v, GitSHA: "abc", Backend: "cpu"})
+	}
+	for s := uint64(0); s < 3; s++ {
+		for _, m := range []string{"knn_accuracy", "knn_balanced_accuracy"} {
+			// per-batch values far from the means: they must not enter the table
+			add("celltype-zeroshot", "PCA50", "donor1", s, m, 0.1)
+			add("celltype-zeroshot", "PCA50", "", s, m, 0.9)
+			add("celltype-zeroshot", "stack", "", s, m, 0.60+0.01*float64(s))
+		}
+	}
+	var buf bytes.Buffer
+	if err := Leaderboard(rs, &buf, LeaderboardOptions{Title: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	// stack: mean of 0.60, 0.61, 0.62 = 0.61 (hand-computed).
+	for _, want := range []string{"## celltype-zeroshot — pbmc (label=cell_type,batch=donor)", "| embedding | knn_accuracy",
+		"| PCA50     | **0.9** [0.9, 0.9]", "| stack     | 0.61 [0.6"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("leaderboard lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "| PCA50") > strings.Index(out, "| stack") {
+		t.Error("PCA50 should come first")
+	}
+	// With a scIB metric in the group the typing columns join the scIB
+	// table instead.
+	for s := uint64(0); s < 3; s++ {
+		add("embed-integration", "PCA50", "", s, "knn_accuracy", 0.8)
+		add("embed-integration", "PCA50", "", s, "nmi_kmeans", 0.7)
+	}
+	buf.Reset()
+	if err := Leaderboard(rs, &buf, LeaderboardOptions{Title: "T"}); err != nil {
+		t.Fatal(err)
+	}
+	out = buf.String()
+	if strings.Contains(out, "## embed-integration — pbmc") || !strings.Contains(out, "## embed-integration: scIB metrics") || strings.Count(out, "## celltype-zeroshot") != 1 {
+		t.Errorf("embed-integration typing outside its scIB table:\n%s", out)
+	}
+}

@@ -48,8 +48,14 @@ func metricKind(name string) (metrics.Kind, bool) {
 }
 
 // axisLabel is "name (unit; higher is better)".
-func axisLabel(name string) string {
-	l := name + " (" + metricUnit(name)
+func axisLabel(name string) string { return name + " " + unitLabel(name) }
+
+// unitLabel is "(unit; direction)" of a metric: the y label of a panel
+// whose title already names the metric (metric bars). A full axisLabel
+// there is longer than the panel is high, which pushes the aligned panels
+// of a grid out of line.
+func unitLabel(name string) string {
+	l := "(" + metricUnit(name)
 	if d := metricDirection(name); d != "" {
 		l += "; " + d
 	}

@@ -283,7 +283,7 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 	}
 	m.cfg = cfg
 	m.meta = meta{Stage: StageInContext, Genes: base.meta.Genes, Pool: base.meta.Pool, Seed: spec.Seed,
-		Spec: &spec, InitFrom: initFrom, DataGenes: slices.Clone(train.Var.Index), Steps: cfg.Int("ic_steps")}
+		Spec: &spec, InitFrom: initFrom, DataGenes: slices.Clone(train.Var.Index), Data: train.Path, Steps: cfg.Int("ic_steps")}
 	cfgJSON, _ := cfg.MarshalJSON()
 	m.meta.Config = cfgJSON
 	a := m.arch()

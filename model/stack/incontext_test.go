@@ -46,7 +46,7 @@ func rowsOf(t testing.TB, d *data.Dataset, ctx, pert string) []int {
 // prompt: one log1p cell per query cell over the fixture's genes, finite,
 // deterministic for a seed; the prompt changes the prediction; Predict
 // (no prompt) runs; the post-training loss curve is reproducible and logs
-// every term.
+// every term; TrainedOn names the pool and the post-training file.
 func TestInContextTiny(t *testing.T) {
 	cfg := tinyConfig(t, "")
 	pre := pretrainTiny(t, cfg, t.TempDir(), 1)
@@ -72,6 +72,10 @@ func TestInContextTiny(t *testing.T) {
 		return m
 	}
 	m := fit()
+	// A post-trained model was trained on its post-training cells too.
+	if train.Path == "" || !slices.Contains(m.TrainedOn(), train.Path) || !slices.Contains(m.TrainedOn(), pre.TrainedOn()[0]) {
+		t.Fatalf("TrainedOn %v lacks the post-training data %q or the pool", m.TrainedOn(), train.Path)
+	}
 	h := m.History()
 	if len(h.Records) != cfg.Int("ic_steps") {
 		t.Fatalf("%d post-training records", len(h.Records))

@@ -69,7 +69,10 @@ type meta struct {
 	Spec      *tasks.PertSpec `json:"spec,omitempty"`
 	InitFrom  string          `json:"init_from,omitempty"`
 	DataGenes []string        `json:"data_genes,omitempty"`
-	Steps     int             `json:"steps"`
+	// Data is the file of the in-context stage's training cells ("" when
+	// they came from memory): part of TrainedOn.
+	Data  string `json:"data,omitempty"`
+	Steps int    `json:"steps"`
 }
 
 // New returns an unfitted STACK with a resolved configuration (see Params).
@@ -377,12 +380,16 @@ func checkResume(dir string, mt meta) error {
 	return nn.CheckStart(dir, startFile, "stack", want)
 }
 
-// TrainedOn returns the files of the datasets the model was pre-trained on
-// (the zero-shot check of the suite runner).
+// TrainedOn returns the files of the datasets the model was trained on
+// (the zero-shot check of the suite runner): its pre-training pool and,
+// for an in-context stage, the file of its post-training cells.
 func (m *Model) TrainedOn() []string {
-	out := make([]string, len(m.meta.Pool))
-	for i, p := range m.meta.Pool {
-		out[i] = p.Name
+	out := make([]string, 0, len(m.meta.Pool)+1)
+	for _, p := range m.meta.Pool {
+		out = append(out, p.Name)
+	}
+	if m.meta.Data != "" {
+		out = append(out, m.meta.Data)
 	}
 	return out
 }
