@@ -3,7 +3,7 @@
 
 Same layers, initialisation scheme, loss and optimiser as the GoMLX graph
 (model/stack/graph.go), written from the ArcInstitute/stack description in
-notes/stack-reference.md §1, §2 and §7 (no code copied):
+docs/references/stack-reference.md §1, §2 and §7 (no code copied):
 
   log1p(counts) with masked genes set to 0 -> Linear(G, T*d) + GELU -> tokens
   L x [ xc = LN_d(xc + MHA_intra(xc + pos)); xg = LN_D(xg + MHA_inter(xg));

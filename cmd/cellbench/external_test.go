@@ -73,7 +73,7 @@ func commandModel(name, py, script string, args ...string) string {
 
 // strippedRecords are a run's records as sorted JSON without the fields
 // that vary between runs (wall_s, peak_mem, git_sha), optionally of one
-// model only (/work/notes/stripdiff.py's rule).
+// model only (scripts/stripdiff.py's rule).
 func strippedRecords(t *testing.T, dir, model string) []string {
 	t.Helper()
 	recs, err := results.ReadJSONL(filepath.Join(dir, "results.jsonl"))

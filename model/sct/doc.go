@@ -4,7 +4,7 @@
 // over K binned cells that imputes masked expression bins. It implements
 // tasks.Imputer (tasks impute-genes, impute-cells). Every architectural
 // fact below is taken from InstaDeep's released code as studied in
-// notes/sct-reference.md (cited as §n); where the code and the paper
+// docs/references/sct-reference.md (cited as §n); where the code and the paper
 // disagree the code wins, where both are silent the choice is ours and
 // said so.
 //

@@ -3,7 +3,7 @@
 // reimplementation of its tabular-attention model, masked pre-training,
 // cell embeddings, in-context post-training and iterative generation. The
 // notes that cite the release's source line by line are
-// /work/notes/stack-reference.md (§ numbers below refer to them).
+// docs/references/stack-reference.md (§ numbers below refer to them).
 //
 // # Model (§1)
 //

@@ -159,7 +159,7 @@ func validateConfig(c hparams.Config) error {
 // configuration over genes genes (the pre-trained model; incontext adds
 // the query embedding and the classifier head), by the layer shapes of
 // graph.go. At the paper config over Stack-Large's 15,012 genes it is
-// 217,484,712 (notes/stack-reference.md §1.7; tested).
+// 217,484,712 (docs/references/stack-reference.md §1.7; tested).
 func ParamCount(c hparams.Config, genes int, incontext bool) int {
 	a := archFrom(c, genes)
 	d, T, D, G := a.tokenDim, a.tokens, a.dim(), genes

@@ -261,7 +261,7 @@ func TestEmbedOrderInvariance(t *testing.T) {
 }
 
 // ParamCount at the paper config over Stack-Large's 15,012 genes: 217,484,712
-// (notes/stack-reference.md §1.7, counted from the release's layer shapes),
+// (docs/references/stack-reference.md §1.7, counted from the release's layer shapes),
 // and 321,801 more for the in-context extras (query embedding 1,600 + cls
 // head 3200·100+100 + 100+1).
 func TestParamCountPaper(t *testing.T) {
