@@ -58,6 +58,7 @@ var CommandPlaceholders = []string{"train", "requests", "data", "out", "dir", "s
 // kindFiles are the input files a kind writes and the output it reads.
 var kindFiles = map[tasks.Kind]struct{ inputs []string }{
 	tasks.KindPerturbation: {[]string{"train", "requests"}},
+	tasks.KindInContext:    {[]string{"train", "requests"}},
 	tasks.KindEmbedding:    {[]string{"data"}},
 }
 
