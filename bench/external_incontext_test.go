@@ -343,3 +343,50 @@ func TestExternalInContextValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsInContextTemplate runs the minimal in-context model of
+// docs/external-models.md: it predicts every query cell unchanged, so each
+// of its prompt variants gives the built-in prompt-shift's records without
+// a prompt (variant none), value for value.
+func TestDocsInContextTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs python external models")
+	}
+	py := testdata.Python(t, "anndata", "numpy", "pandas")
+	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(doc), "\n## In-context models\n")
+	_, block, ok2 := strings.Cut(sec, "\n```python\n")
+	block, _, ok3 := strings.Cut(block, "\n```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/external-models.md has no ```python block under \"## In-context models\"")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "template.py")
+	os.WriteFile(script, []byte(block+"\n"), 0o644)
+	by, err := runExtIC(t, fmt.Sprintf(externalICSuite, icCommandModel("template", py, script, "{train}", "{requests}", "{out}")), filepath.Join(dir, "run"), "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := map[string]results.Record{}
+	for _, r := range by["prompt-shift"] {
+		if r.Prompt == tasks.PromptNone {
+			r.Prompt = ""
+			none[recordKey(r)] = r
+		}
+	}
+	if len(by["template"]) != 3*len(none) || len(none) == 0 {
+		t.Fatalf("template: %d records, want 3 × %d", len(by["template"]), len(none))
+	}
+	for _, r := range by["template"] {
+		p := r.Prompt
+		r.Prompt = ""
+		w, ok := none[recordKey(r)]
+		if !ok || r.N != w.N || r.Warnings != w.Warnings || !(r.Value == w.Value || (math.IsNaN(r.Value) && math.IsNaN(w.Value))) {
+			t.Errorf("template, prompt %s, %s: %v (n %d, %q); prompt-shift without a prompt: %v (n %d, %q)", p, recordKey(r), r.Value, r.N, r.Warnings, w.Value, w.N, w.Warnings)
+		}
+	}
+}
