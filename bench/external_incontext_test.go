@@ -56,13 +56,31 @@ func icCommandModel(name string, argv ...string) string {
 	return fmt.Sprintf("  - name: %s\n    kind: incontext\n    command: [%s]\n", name, strings.Join(q, ", "))
 }
 
-// promptShiftPeer is the models entry of bench/peers/promptshift_model.py.
-func promptShiftPeer(t *testing.T, py, name string) string {
+// icPython is Debian's python3 for the tests that run python external
+// models on the perturbation fixture; they skip in -short mode, without
+// the fixture, or (unless CELLBENCH_REQUIRE_ANNDATA=1) without anndata.
+func icPython(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs python external models")
+	}
+	py := testdata.Python(t, "anndata", "numpy", "pandas")
+	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	return py
+}
+
+// promptShiftPeerPath is bench/peers/promptshift_model.py's absolute path.
+func promptShiftPeerPath(t *testing.T) string {
 	peer, err := filepath.Abs(filepath.Join("peers", "promptshift_model.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return icCommandModel(name, py, peer, "--train", "{train}", "--requests", "{requests}", "--out", "{out}")
+	return peer
+}
+
+// promptShiftPeer is the models entry of bench/peers/promptshift_model.py.
+func promptShiftPeer(t *testing.T, py, name string) string {
+	return icCommandModel(name, py, promptShiftPeerPath(t), "--train", "{train}", "--requests", "{requests}", "--out", "{out}")
 }
 
 // recordKey is a record's identity within a model's records.
@@ -98,13 +116,9 @@ func runExtIC(t *testing.T, text, out, predictions string, resume bool) (map[str
 // only their own cell with a one-line reason, and --resume (fault gone)
 // retries them.
 func TestExternalInContextModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python external models")
-	}
-	py := testdata.Python(t, "anndata", "numpy", "pandas")
-	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	py := icPython(t)
 	dir := t.TempDir()
-	peer, _ := filepath.Abs(filepath.Join("peers", "promptshift_model.py"))
+	peer := promptShiftPeerPath(t)
 	// A faulty model is the peer whose output is then damaged while the
 	// file FAULT exists (deleted before --resume).
 	fault := filepath.Join(dir, "FAULT")
@@ -212,11 +226,7 @@ func TestExternalInContextModel(t *testing.T) {
 // `run --predictions` scores them into the very records of the command
 // model.
 func TestExternalInContextExportRoundTrip(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python external models")
-	}
-	py := testdata.Python(t, "anndata", "numpy", "pandas")
-	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	py := icPython(t)
 	dir := t.TempDir()
 	text := fmt.Sprintf(externalICSuite, promptShiftPeer(t, py, "prompt-shift-py"))
 	direct, err := runExtIC(t, text, filepath.Join(dir, "direct"), "", false)
@@ -349,11 +359,7 @@ func TestExternalInContextValidation(t *testing.T) {
 // of its prompt variants gives the built-in prompt-shift's records without
 // a prompt (variant none), value for value.
 func TestDocsInContextTemplate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs python external models")
-	}
-	py := testdata.Python(t, "anndata", "numpy", "pandas")
-	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	py := icPython(t)
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
 	if err != nil {
 		t.Fatal(err)
