@@ -396,3 +396,55 @@ func TestDocsInContextTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestReadInContextOutputValidation: the request-level checks of an
+// in-context {out}, on files made by code (the matrix checks are the
+// perturbation path's, TestReadPertOutputValidation).
+func TestReadInContextOutputValidation(t *testing.T) {
+	dir := t.TempDir()
+	genes := []string{"g0", "g1"}
+	q := func(n int) *data.CSR { return data.NewCSRFromDense(n, 2, make([]float32, 2*n)) }
+	variants := []string{tasks.PromptMatched, tasks.PromptNone}
+	reqs := [][]tasks.InContextRequest{
+		{{Perturbation: "p", QueryContext: "B", PromptContext: "A", Query: q(2)}},
+		{{Perturbation: "p", QueryContext: "B", PromptContext: "A", Query: q(2)}},
+	}
+	build := func(name string, ids []int64, col string) string {
+		dense := make([]float32, 2*len(ids))
+		index := make([]string, len(ids))
+		for i, id := range ids {
+			dense[2*i] = float32(id) + 0.5 // request 1's cells read 1.5
+			index[i] = fmt.Sprint("c", i)
+		}
+		obs := data.Frame{Index: index}
+		obs.Set(&data.Column{Name: col, Kind: data.Int, Ints: ids})
+		p := filepath.Join(dir, name+".h5ad")
+		if err := h5ad.Write(p, &data.Dataset{X: data.NewCSRFromDense(len(ids), 2, dense), Obs: obs, Var: data.Frame{Index: genes}}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct{ name, path, want string }{
+		{"valid, rows in any order", build("good", []int64{1, 0, 1, 0}, RequestIndexCol), ""},
+		{"missing request", build("missing", []int64{0, 0}, RequestIndexCol), `missing request 1 ("p" in "B", prompt none): no cells (2 requested)`},
+		{"miscounted request", build("count", []int64{0, 0, 0, 1, 1}, RequestIndexCol), `request 0 ("p" in "B", prompt matched) has 3 cells, 2 requested`},
+		{"request not asked for", build("extra", []int64{0, 0, 1, 1, 7}, RequestIndexCol), "request 7 was not requested (1 cells)"},
+		{"no request column", build("nocol", []int64{0, 0, 1, 1}, "req"), `obs: no column "request"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			preds, err := readInContextOutput(c.path, "out.h5ad", genes, variants, reqs)
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(preds) != 2 || preds[0][0].Rows != 2 || preds[1][0].At(1, 0) != 1.5 || preds[0][0].At(0, 0) != 0.5 {
+					t.Errorf("requests split wrongly: %+v", preds)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "output out.h5ad: ") || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), dir) {
+				t.Errorf("error %v; want one naming out.h5ad and saying %q", err, c.want)
+			}
+		})
+	}
+}
