@@ -14,6 +14,9 @@
 //	cellbench.figure(request)                    → FigureResult (of the last score)
 //	cellbench.leaderboard(name, bytes)           → LeaderboardResult
 //	cellbench.predict(checkpointFiles, dataset, options, onProgress) → PredictResult
+//	cellbench.checkpointInfo(checkpointFiles)    → CheckpointInfo (which model, stage)
+//	cellbench.countCells(name, bytes, pertCol, contextCol) → Crosstab
+//	cellbench.incontext(checkpointFiles, dataset, options, onProgress) → InContextResult
 //
 // A file is {name, bytes} with bytes a Uint8Array; checkpointFiles is an
 // array of files (one .zip, or the files of a checkpoint folder with
@@ -108,16 +111,9 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			if args[0].Type() != js.TypeObject || args[0].Get("length").Type() != js.TypeNumber {
-				return nil, fmt.Errorf("checkpoint: want an array of files")
-			}
-			var files []app.File
-			for i := 0; i < args[0].Length(); i++ {
-				f, err := goFile(args[0].Index(i), "checkpoint file")
-				if err != nil {
-					return nil, err
-				}
-				files = append(files, f)
+			files, err := goFiles(args[0])
+			if err != nil {
+				return nil, err
 			}
 			fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
 			if err != nil {
@@ -128,6 +124,48 @@ func main() {
 				return nil, err
 			}
 			return session.Predict(context.Background(), fsys, name, ds, opts, progressFunc(args, 3))
+		}),
+		"checkpointInfo": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 1, "checkpointInfo(checkpointFiles)"); err != nil {
+				return nil, err
+			}
+			files, err := goFiles(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return app.InspectCheckpoint(files)
+		}),
+		"countCells": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 4, "countCells(name, bytes, pertCol, contextCol)"); err != nil {
+				return nil, err
+			}
+			return app.CountCells(app.File{Name: args[0].String(), Bytes: goBytes(args[1])}, args[2].String(), args[3].String())
+		}),
+		"incontext": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 3, "incontext(checkpointFiles, dataset, options)"); err != nil {
+				return nil, err
+			}
+			var opts app.InContextOptions
+			if err := fromJS(args[2], &opts); err != nil {
+				return nil, fmt.Errorf("in-context options: %w", err)
+			}
+			files, err := goFiles(args[0])
+			if err != nil {
+				return nil, err
+			}
+			entry, err := model.Lookup("stack")
+			if err != nil {
+				return nil, err
+			}
+			fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
+			if err != nil {
+				return nil, err
+			}
+			ds, err := goFile(args[1], "dataset")
+			if err != nil {
+				return nil, err
+			}
+			return session.PredictInContext(context.Background(), fsys, name, ds, opts, progressFunc(args, 3))
 		}),
 	}
 	js.Global().Set("cellbench", js.ValueOf(api))
@@ -209,6 +247,22 @@ func goFile(v js.Value, what string) (app.File, error) {
 		name = n.String()
 	}
 	return app.File{Name: name, Bytes: goBytes(v.Get("bytes"))}, nil
+}
+
+// goFiles reads an array of {name, bytes} objects (a checkpoint's files).
+func goFiles(v js.Value) ([]app.File, error) {
+	if v.Type() != js.TypeObject || v.Get("length").Type() != js.TypeNumber {
+		return nil, fmt.Errorf("checkpoint: want an array of files")
+	}
+	var files []app.File
+	for i := 0; i < v.Length(); i++ {
+		f, err := goFile(v.Index(i), "checkpoint file")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // fromJS decodes a plain JavaScript object into dst through JSON; unknown
