@@ -41,7 +41,10 @@ def to_csv(pred, out):
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["cell_id", "query_cell", "gen_logit"] + list(a.var_names))
         for i in range(n, a.n_obs):
-            w.writerow([names[i], names[i - n], repr(float(a.obs["gen_logit"].iloc[i]))] + [repr(float(v)) for v in x[i]])
+            # float32 values in their shortest round-trip spelling (numpy's
+            # Dragon4), as Go's strconv.FormatFloat(v, 'g', -1, 32) writes them.
+            w.writerow([names[i], names[i - n], repr(float(a.obs["gen_logit"].iloc[i]))] +
+                       [np.format_float_positional(v, unique=True, trim="-") for v in x[i]])
 
 
 if __name__ == "__main__":
