@@ -75,6 +75,8 @@ func InspectCheckpoint(files []File) (*CheckpointInfo, error) {
 	return nil, fmt.Errorf("checkpoint %s: no marker file of a trained checkpoint (%v) among its files", files[0].Name, markers)
 }
 
+// loadCheckpoint loads a registry model's checkpoint from fsys on the
+// backend nn.NewBackend chooses (the go backend in wasm).
 func loadCheckpoint(e model.Entry, fsys fs.FS, name string) (model.Checkpointed, error) {
 	backend, err := nn.NewBackend()
 	if err != nil {

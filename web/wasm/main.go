@@ -32,6 +32,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -107,19 +108,7 @@ func main() {
 			if opts.Model == "" {
 				opts.Model = "state"
 			}
-			entry, err := model.Lookup(opts.Model)
-			if err != nil {
-				return nil, err
-			}
-			files, err := goFiles(args[0])
-			if err != nil {
-				return nil, err
-			}
-			fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
-			if err != nil {
-				return nil, err
-			}
-			ds, err := goFile(args[1], "dataset")
+			fsys, name, ds, err := checkpointAndDataset(args, opts.Model)
 			if err != nil {
 				return nil, err
 			}
@@ -149,19 +138,7 @@ func main() {
 			if err := fromJS(args[2], &opts); err != nil {
 				return nil, fmt.Errorf("in-context options: %w", err)
 			}
-			files, err := goFiles(args[0])
-			if err != nil {
-				return nil, err
-			}
-			entry, err := model.Lookup("stack")
-			if err != nil {
-				return nil, err
-			}
-			fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
-			if err != nil {
-				return nil, err
-			}
-			ds, err := goFile(args[1], "dataset")
+			fsys, name, ds, err := checkpointAndDataset(args, "stack")
 			if err != nil {
 				return nil, err
 			}
@@ -247,6 +224,25 @@ func goFile(v js.Value, what string) (app.File, error) {
 		name = n.String()
 	}
 	return app.File{Name: name, Bytes: goBytes(v.Get("bytes"))}, nil
+}
+
+// checkpointAndDataset reads args[0] (a checkpoint's files) as a
+// checkpoint of the registry model modelName and args[1] as the dataset.
+func checkpointAndDataset(args []js.Value, modelName string) (fs.FS, string, app.File, error) {
+	entry, err := model.Lookup(modelName)
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	files, err := goFiles(args[0])
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	ds, err := goFile(args[1], "dataset")
+	return fsys, name, ds, err
 }
 
 // goFiles reads an array of {name, bytes} objects (a checkpoint's files).
