@@ -724,7 +724,9 @@ function renderInContext(node, r) {
     el("p", { id: "ic-alignment", text: `Prompt: ${r.prompt_cells} cells of ${o.perturbation} in ${where(o.prompt_context)} ` +
       `(${r.prompt_unknown} of the ${r.dataset_genes} genes unknown to the checkpoint, masked); query: ${r.query_cells} ${o.control} cells of ` +
       `${where(o.query_context)} (${r.query_unknown} of the ${r.dataset_genes} genes unknown, masked and returned unchanged); ` +
-      `${r.shared} of the checkpoint's ${r.checkpoint_genes} genes present. ${r.rounds} generation rounds, seed ${o.seed}, ` +
+      `${r.shared} of the checkpoint's ${r.checkpoint_genes} genes present` +
+      (r.query_unknown ? ` (the ${r.query_unknown} unknown genes keep the query's values: predicted log2 fold change 0 in the scatters)` : "") +
+      `. ${r.rounds} generation rounds, seed ${o.seed}, ` +
       `GoMLX ${r.backend} backend in WebAssembly.` }),
     el("p", { text: r.real_cells
       ? `Real answer: ${r.real_cells} cells of ${o.perturbation} in ${where(o.query_context)}; fold changes are against its ${r.query_cells} controls (metrics/de, as cellbench score pert --control-ref real).`
@@ -735,10 +737,12 @@ function renderInContext(node, r) {
         ...r.variants.map((v) => [`generate (${v.name})`, v.generate_s]), ["score", t.score_s], ["total", t.total_s]]
         .map(([k, v]) => el("tr", {}, el("td", { text: k }), el("td", { class: "num", text: `${v.toFixed(3)} s` }))))));
   const cols = r.variants.map((v, i) => {
-    const keyMetrics = v.score ? v.score.aggregates.filter((a) => ["pearson_delta", "de_spearman_lfc_sig", "de_direction_match", "mse"].includes(a.metric)) : [];
+    // One perturbation: discrimination against the others is undefined, so
+    // its metrics are left out of the summary line (results.csv has them).
+    const keyMetrics = v.score ? v.score.aggregates.filter((a) => !/discrimination|pdisc/.test(a.metric)) : [];
     const box = el("div", { class: "ic-variant" },
       el("h3", { text: v.name === "prompt" ? `With the prompt (${v.prompt_cells} cells)` : "Without a prompt" }),
-      keyMetrics.length ? el("p", { class: "meta", text: keyMetrics.map((a) => `${a.metric} ${fmt(a.mean)}`).join(" · ") }) : null,
+      keyMetrics.length ? el("p", { class: "meta ic-metrics", text: keyMetrics.map((a) => `${a.metric} ${fmt(a.mean)}`).join(" · ") }) : null,
       el("div", { class: "downloads" }, el("button", { class: "secondary", id: `dl-ic-${i}`,
         onclick: () => download(`stack_${o.perturbation}_${v.name.replace(" ", "_")}.csv`, v.csv, "text/csv") }, "Download predicted cells (CSV)")));
     if (v.score) {

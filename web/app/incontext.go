@@ -316,11 +316,11 @@ func (s *Session) PredictInContext(ctx context.Context, ckpt fs.FS, ckptName str
 			t := time.Now()
 			so := ScoreOptions{PertCol: o.PertCol, Control: o.Control, Scale: "log1p", TargetSum: data.DefaultTargetSum,
 				ControlRef: "real", Profile: firstNonEmpty(o.Profile, "vcc")}
-			name := fmt.Sprintf("STACK checkpoint %s, %s", ckptName, variant.name)
+			name := fmt.Sprintf("STACK %s, %s", ckptName, variant.name)
 			if v == 0 {
 				name += fmt.Sprintf(": %s", o.Perturbation)
 				if o.ContextCol != "" {
-					name += fmt.Sprintf(" in %s %s", o.ContextCol, o.PromptContext)
+					name += " in " + o.PromptContext
 				}
 				name += fmt.Sprintf(" (%d cells)", len(promptRows))
 			}

@@ -225,6 +225,9 @@ func TestPredictInContextEqualsCommandPath(t *testing.T) {
 		if v.Score == nil || !v.Score.HasDE || len(v.Score.Rows) != 1 || v.Score.Rows[0].Perturbation != "SGK1" {
 			t.Fatalf("%s: score %+v", v.Name, v.Score)
 		}
+		if len(v.Score.Aggregates) == 0 || v.Score.Aggregates[0].Metric == "" {
+			t.Fatalf("%s: aggregates %+v", v.Name, v.Score.Aggregates)
+		}
 		fig, err := s.Figure(FigureRequest{Of: v.Of, Kind: "lfc"})
 		if err != nil || !strings.HasPrefix(fig.Name, "lfc_") || len(fig.PNG) == 0 {
 			t.Fatalf("%s: figure %v", v.Name, err)

@@ -114,7 +114,7 @@ try {
 function maxRel(got, want, cols) {
   const g = got.trim().split("\n"), w = want.trim().split("\n");
   if (g.length !== w.length || g[0] !== w[0]) throw new Error("browser CSV shape or header differs from the native one");
-  let worst = 0, differing = 0;
+  let worst = 0, differing = 0, worstAbs = 0;
   for (let i = 1; i < g.length; i++) {
     const x = g[i].split(","), y = w[i].split(",");
     for (let k = 0; k < x.length; k++) {
@@ -122,9 +122,10 @@ function maxRel(got, want, cols) {
       const rel = Math.abs(Number(x[k]) - Number(y[k])) / Math.max(Math.abs(Number(y[k])), 1e-300);
       if (!(rel <= 1e-5)) differing++;
       worst = Math.max(worst, rel);
+      worstAbs = Math.max(worstAbs, Math.abs(Number(x[k]) - Number(y[k])));
     }
   }
-  return { worst, differing };
+  return { worst, differing, worstAbs, values: (g.length - 1) * (g[0].split(",").filter((_, k) => cols(k)).length) };
 }
 const cells = maxRel(runs[0].variants[0].csv, nativeCSV, (k) => k >= 3);
 const logits = maxRel(runs[0].variants[0].csv, nativeCSV, (k) => k === 2);
@@ -138,8 +139,9 @@ console.log(`STACK in-context: ${a.pert} in ${a["query-ctx"]} prompted by ${a["p
   `${r0.query_cells} query cells, ${r0.rounds} rounds, seed ${a.seed}); ${path.basename(a.ckpt)} on ${path.basename(a.data)}; medians of ${n} runs.`);
 console.log(`Gene alignment: ${r0.prompt_unknown} prompt / ${r0.query_unknown} query genes of ${r0.dataset_genes} unknown; ${r0.shared} of the checkpoint's ${r0.checkpoint_genes} present.`);
 console.log(`Native command stderr: ${stderr.trim().split("\n")[0]}`);
-console.log(`Equality: generated values max relative difference ${cells.worst.toExponential(2)} (${cells.differing} over 1e-5); ` +
-  `gen_logit max relative difference ${logits.worst.toExponential(2)} (${logits.differing} over 1e-5).\n`);
+console.log(`Equality: generated values max relative difference ${cells.worst.toExponential(2)} (absolute ${cells.worstAbs.toExponential(2)}; ` +
+  `${cells.differing} of ${cells.values} over 1e-5); gen_logit max relative difference ${logits.worst.toExponential(2)} ` +
+  `(absolute ${logits.worstAbs.toExponential(2)}; ${logits.differing} of ${logits.values} over 1e-5).\n`);
 console.log("| where | load (s) | read + prepare (s) | generate, prompt (s) | generate, no prompt (s) | score both (s) | request total (s) |");
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 console.log(`| native cellbench predict --prompt --query (whole command, wall clock) | | | | | | ${fmt(nat)} |`);

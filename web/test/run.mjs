@@ -285,6 +285,8 @@ try {
       null, { timeout: 60000 });
     const names = await page.evaluate(() => [window.cellbenchPage.last.figure_incontext.name, window.cellbenchPage.last["figure_incontext-noprompt"].name]);
     assert(names.every((n) => n.startsWith("lfc_")), `figures ${names}`);
+    const lines = await page.$$eval("#results-ic .ic-metrics", (ps) => ps.map((p) => p.textContent));
+    assert(lines.length === 2 && lines.every((l) => /mae \d/.test(l)), `metric lines ${lines}`);
     const imgs = await page.$$eval("#results-ic img.figure", (is) => is.map((i) => (i.hidden ? 0 : i.naturalWidth)));
     assert(imgs.length === 2 && imgs.every((w) => w > 300), `scatter widths ${imgs}`);
     Object.assign(timings, { browser_stack_load_s: r.timings.load_s, browser_stack_generate_s: r.variants[0].generate_s,
