@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,9 +160,20 @@ func TestPredictInContextEqualsCommandPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.PredictInContext(context.Background(), fsys, name, f, opts, nil)
+	var rounds []int
+	progress := func(stage string, done, total int) {
+		if strings.HasPrefix(stage, "generating") {
+			rounds = append(rounds, done, total)
+		}
+	}
+	res, err := s.PredictInContext(context.Background(), fsys, name, f, opts, progress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Progress: one report per generation round of each variant (tiny:
+	// gen_steps 2), counting 0..3 of 4.
+	if fmt.Sprint(rounds) != "[0 4 1 4 2 4 3 4]" {
+		t.Fatalf("generation progress (done, total): %v", rounds)
 	}
 	if res.PromptCells != 30 || res.QueryCells != 30 || res.RealCells != 30 || res.Shared != 200 || res.PromptUnknown != 0 ||
 		res.QueryUnknown != 0 || res.CheckpointGenes != 200 || res.Rounds != 2 || len(res.Variants) != 2 {
