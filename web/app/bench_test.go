@@ -43,13 +43,7 @@ func BenchmarkPredict(b *testing.B) {
 			if err := m.Fit(context.Background(), d, tasks.PertSpec{PertCol: "perturbation", ContextCol: "cell_type", Control: "control"}); err != nil {
 				b.Fatal(err)
 			}
-			var files []File
-			entries, _ := os.ReadDir(dir)
-			for _, en := range entries {
-				bs, _ := os.ReadFile(filepath.Join(dir, en.Name()))
-				files = append(files, File{Name: en.Name(), Bytes: bs})
-			}
-			fsys, label, err := CheckpointFS(files, state.MetaFile)
+			fsys, label, err := CheckpointFS(dirFiles(b, dir, "ckpt"), state.MetaFile)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -103,19 +97,7 @@ func BenchmarkPredictInContext(b *testing.B) {
 	if err != nil {
 		b.Skipf("%s not available: %v", name, err)
 	}
-	var files []File
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, en := range entries {
-		bs, err := os.ReadFile(filepath.Join(dir, en.Name()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		files = append(files, File{Name: en.Name(), Bytes: bs})
-	}
-	fsys, label, err := CheckpointFS(files, stack.MetaFile)
+	fsys, label, err := CheckpointFS(dirFiles(b, dir, "ckpt"), stack.MetaFile)
 	if err != nil {
 		b.Fatal(err)
 	}

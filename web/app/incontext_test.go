@@ -73,7 +73,7 @@ func log1pOf(t *testing.T, d *data.Dataset) *data.Dataset {
 
 // dirFiles returns a checkpoint directory's files as the page gets them
 // from a folder picker (the folder name first).
-func dirFiles(t *testing.T, dir, folder string) []File {
+func dirFiles(t testing.TB, dir, folder string) []File {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {

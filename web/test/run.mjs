@@ -294,6 +294,18 @@ try {
     await page.screenshot({ path: path.join(out, "stack.png"), fullPage: true });
   });
 
+  await check("browser: the example STACK checkpoint of make serve is recognised as in-context", async () => {
+    await page.evaluate(() => { window.cellbenchPage.lastError = null; });
+    const i = manifest.checkpoints.findIndex((c) => c.model === "stack");
+    assert(i >= 0, "no STACK checkpoint in the examples' index.json");
+    await page.selectOption("#ckpt-example", String(i));
+    await page.waitForFunction(() => !window.cellbenchPage.busy && /stack \(incontext stage\)/.test(document.getElementById("info-ckpt").textContent),
+      null, { timeout: 60000 });
+    assert(await page.isVisible("#ic-options") && !(await page.isVisible("#model-options")), "in-context options not shown instead of Predict & score");
+    const err = await page.evaluate(() => window.cellbenchPage.lastError);
+    assert(!err, err);
+  });
+
   await check("browser: no script errors on the page", async () => {
     assert(consoleErrors.length === 0, consoleErrors.join("\n"));
   });
