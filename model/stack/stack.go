@@ -52,6 +52,7 @@ type Model struct {
 
 	embedExec *gmodel.Exec
 	genExec   *gmodel.Exec
+	reconExec *gmodel.Exec // imputation (Imputer)
 	dir       string // checkpoint directory this model was loaded from
 }
 
@@ -187,7 +188,7 @@ func (m *Model) fitPretrain(ctx context.Context, train []*data.Dataset, cols []s
 		return err
 	}
 	m.store = nn.NewStore(seed)
-	m.embedExec, m.genExec = nil, nil
+	m.embedExec, m.genExec, m.reconExec = nil, nil, nil
 	pb := &pretrainBatcher{a: a, pool: pool, seed: seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
 	swWeight := m.cfg.Float("sw_weight")
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node { return []*Node{a.pretrainLoss(scope, in, swWeight)} }
