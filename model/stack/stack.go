@@ -53,7 +53,7 @@ type Model struct {
 	embedExec *gmodel.Exec
 	genExec   *gmodel.Exec
 	reconExec *gmodel.Exec // imputation (Imputer)
-	dir       string // checkpoint directory this model was loaded from
+	dir       string       // checkpoint directory this model was loaded from
 }
 
 // meta is what a checkpoint holds besides the weights.
