@@ -105,21 +105,9 @@ models:
   - {name: stack, params: {config: tiny}, train_on: [fixture-integration]}
 seeds: [0]
 `
-	s, err := ParseSuite([]byte(suite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	var log strings.Builder
-	if _, err := (&Runner{Suite: s, Out: out, DataDir: dir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(log.String(), "pre-trained on 1 datasets") {
-		t.Errorf("progress does not say the cell pre-trained on the pool:\n%s", log.String())
-	}
-	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
-	if err != nil {
-		t.Fatal(err)
+	out, log, recs := runSuiteText(t, suite, dir)
+	if !strings.Contains(log, "pre-trained on 1 datasets") {
+		t.Errorf("progress does not say the cell pre-trained on the pool:\n%s", log)
 	}
 	if len(recs) != 3 {
 		t.Fatalf("%d records, want 3 (mcc, mcc_expressed, mae_counts)", len(recs))
@@ -138,18 +126,7 @@ seeds: [0]
 
 	// the run's checkpoint named by checkpoint: gives the same records
 	ck := filepath.Dir(metas[0])
-	s2, err := ParseSuite([]byte(strings.Replace(suite, "train_on: [fixture-integration]", "checkpoint: \""+ck+"\"", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := t.TempDir()
-	if _, err := (&Runner{Suite: s2, Out: out2, DataDir: dir, GitSHA: "test"}).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	recs2, err := results.ReadJSONL(filepath.Join(out2, "results.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, recs2 := runSuiteText(t, strings.Replace(suite, "train_on: [fixture-integration]", "checkpoint: \""+ck+"\"", 1), dir)
 	for _, rec := range recs2 {
 		if w, ok := byMetric[rec.Metric]; !ok || w != rec.Value {
 			t.Errorf("checkpoint run: %s = %v, trained run %v", rec.Metric, rec.Value, w)

@@ -297,26 +297,8 @@ func (im *Imputer) reconFractions(ctx context.Context, d *data.Dataset, gm geneM
 			return nil, err
 		}
 		chunk := sets[start:min(start+B, len(sets))]
-		counts := make([]float32, B*S*G)
-		cells := make([]bool, B*S)
-		for b := range B {
-			if b >= len(chunk) {
-				cells[b*S] = true // dummy set keeps the batch shape
-				continue
-			}
-			for i, r := range chunk[b].Rows {
-				row := counts[(b*S+i)*G : (b*S+i+1)*G]
-				gm.denseRow(row, d.X, r)
-				for _, g := range maskedOf[r] { // absent from d already; 0 whatever d holds
-					if u := gm.col[g]; u >= 0 {
-						row[u] = 0
-					}
-				}
-				cells[b*S+i] = chunk[b].Mask[i]
-			}
-		}
-		res, err := im.reconExec.Call1(tensors.FromFlatDataAndDimensions(counts, B, S, G),
-			tensors.FromFlatDataAndDimensions(cells, B, S), tensors.FromFlatDataAndDimensions(genes, B, G))
+		counts, cells := packSets(gm, d.X, chunk, B, S, G, maskedOf)
+		res, err := im.reconExec.Call1(counts, cells, tensors.FromFlatDataAndDimensions(genes, B, G))
 		if err != nil {
 			return nil, fmt.Errorf("stack: impute: %w", err)
 		}
