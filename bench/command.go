@@ -27,7 +27,8 @@ import (
 // cell's input files into the cell's command directory, the command runs
 // with the placeholders of its argv replaced by their paths, and the
 // runner reads and validates the output file. The kinds supply the files
-// (kind_pert.go: {train}, {requests}; kind_embed.go: {data}); this file
+// (external_pert.go and external_incontext.go: {train}, {requests};
+// external_embed.go: {data}); this file
 // runs the program and records what happened:
 //
 //	OUT/cells/<task>/<dataset>/<model>/seed=<s>/
@@ -47,8 +48,9 @@ const DefaultCommandTimeout = time.Hour
 
 // CommandPlaceholders are the names a command's arguments may contain in
 // braces. Files: {train} (.h5ad, the training cells), {requests} (.h5ad,
-// the control cells of each requested group), {data} (.h5ad, the cells to
-// embed), {out} (the output file to write), {dir} (the cell's command
+// the control cells of each requested group; for an in-context model the
+// prompt and query cells of each request, external_incontext.go), {data}
+// (.h5ad, the cells to embed), {out} (the output file to write), {dir} (the cell's command
 // directory). Values: {seed}, {task}, {dataset}, {model}, {pert_col},
 // {context_col}, {control}. Each that is not empty is also in the
 // environment as PlaceholderEnv(name): CELLBENCH_TRAIN, CELLBENCH_SEED, …
@@ -58,6 +60,7 @@ var CommandPlaceholders = []string{"train", "requests", "data", "out", "dir", "s
 // kindFiles are the input files a kind writes and the output it reads.
 var kindFiles = map[tasks.Kind]struct{ inputs []string }{
 	tasks.KindPerturbation: {[]string{"train", "requests"}},
+	tasks.KindInContext:    {[]string{"train", "requests"}},
 	tasks.KindEmbedding:    {[]string{"data"}},
 }
 

@@ -58,14 +58,19 @@
 // # External models
 //
 // A suite model with a command (ModelSpec.Command) is an external
-// program, run once per cell of its kind (perturbation or embedding) on
-// files (command.go, external_pert.go, external_embed.go; the user's
-// manual is docs/external-models.md). For a perturbation cell the runner
+// program, run once per cell of its kind (perturbation, incontext or
+// embedding) on files (command.go, external_pert.go,
+// external_incontext.go, external_embed.go; the user's manual is
+// docs/external-models.md). For a perturbation cell the runner
 // builds the split as for any model and hands the program {train} (the
 // training cells) and {requests} (each requested group's training
 // controls), runs it in OUT/cells/<task>/<dataset>/<model>/seed=<s>/ with
 // its logs and command.json, and validates {out} as strictly as `score
-// pert` validates files before scoring it. Export writes the inputs of
+// pert` validates files before scoring it. An in-context cell hands it
+// {train} and one {requests} holding the prompt and query cells of every
+// (prompt variant, tested perturbation): one run answers the three
+// variants (tasks.InContextBatchModel), validated by the same code.
+// Export writes the inputs of
 // every external-model cell instead (one unit per task, dataset and seed,
 // with a manifest and commands.sh), and Runner.Predictions reads outputs
 // made elsewhere from such a directory: same validation, same records.

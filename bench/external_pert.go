@@ -54,6 +54,7 @@ const (
 type externalPert struct {
 	r    *Runner
 	c    Cell
+	kind tasks.Kind // the cell's kind (its input files)
 	spec tasks.PertSpec
 	cc   *commandCell // command mode
 	// unit is the cell's export unit (export and predictions modes) and
@@ -64,10 +65,11 @@ type externalPert struct {
 	fp      hash.Hash // fingerprint of the inputs (train, then requests)
 }
 
-// newExternalPert prepares the external model of cell c: its command
-// directory (command mode) or its export unit.
+// newExternalPert prepares the external model of cell c (perturbation or
+// in-context: both write {train} in Fit): its command directory (command
+// mode) or its export unit.
 func (r *Runner) newExternalPert(c Cell, spec tasks.PertSpec) (*externalPert, error) {
-	e := &externalPert{r: r, c: c, spec: spec, fp: sha256.New()}
+	e := &externalPert{r: r, c: c, kind: c.Model.externalKind(), spec: spec, fp: sha256.New()}
 	switch {
 	case r.export != nil:
 		e.unit, e.unitDir = r.export.unit(c, spec)
@@ -134,35 +136,48 @@ func (e *externalPert) Predict(ctx context.Context, reqs []tasks.PredictRequest)
 		hashStrings(e.fp, []string{q.Context, q.Perturbation, fmt.Sprint(q.NCells)})
 		hashCSR(e.fp, q.Controls)
 	}
+	path, rel, err := e.output(ctx, func(p string) error { return writeRequests(p, e.genes, e.spec, reqs) })
+	if err != nil {
+		return nil, err
+	}
+	return readPertOutput(path, rel, e.genes.Index, e.spec, reqs)
+}
+
+// output finishes the fingerprint (the caller has hashed its requests)
+// and returns the output file to read and its name in errors: in command
+// mode after writing {requests} with write and running the command, in
+// predictions mode the unit's file once its fingerprint matches; in export
+// mode it writes {requests} and returns errExported.
+func (e *externalPert) output(ctx context.Context, write func(path string) error) (path, rel string, err error) {
 	fp := hex.EncodeToString(e.fp.Sum(nil))[:16]
 	switch {
 	case e.r.export != nil:
-		if err := writeRequests(filepath.Join(e.unitDir, "requests.h5ad"), e.genes, e.spec, reqs); err != nil {
-			return nil, err
+		if err := write(filepath.Join(e.unitDir, "requests.h5ad")); err != nil {
+			return "", "", err
 		}
 		e.unit.Fingerprint = fp
-		return nil, errExported
+		return "", "", errExported
 	case e.r.predictions != nil:
 		if e.unit.Fingerprint != fp {
-			return nil, fmt.Errorf("predictions directory %s: unit %s was exported for another split or cellbench version (input fingerprint %s, this run's %s): export again", e.r.predictions.Dir, e.unit.Dir, e.unit.Fingerprint, fp)
+			return "", "", fmt.Errorf("predictions directory %s: unit %s was exported for another split or cellbench version (input fingerprint %s, this run's %s): export again", e.r.predictions.Dir, e.unit.Dir, e.unit.Fingerprint, fp)
 		}
 		out := e.unit.Outputs[e.c.Model.ID()].Out
-		return readPertOutput(filepath.Join(e.r.predictions.Dir, filepath.FromSlash(out)), out, e.genes.Index, e.spec, reqs)
+		return filepath.Join(e.r.predictions.Dir, filepath.FromSlash(out)), out, nil
 	}
-	if err := writeRequests(e.cc.setFile("requests", "requests.h5ad"), e.genes, e.spec, reqs); err != nil {
-		return nil, err
+	if err := write(e.cc.setFile("requests", "requests.h5ad")); err != nil {
+		return "", "", err
 	}
 	out := e.cc.setFile("out", "out.h5ad")
 	if err := e.cc.run(ctx); err != nil {
-		return nil, err
+		return "", "", err
 	}
-	return readPertOutput(out, e.cc.relPath("out.h5ad"), e.genes.Index, e.spec, reqs)
+	return out, e.cc.relPath("out.h5ad"), nil
 }
 
 // done removes a successful command cell's inputs.
 func (e *externalPert) done() {
 	if e.cc != nil {
-		e.cc.removeInputs(tasks.KindPerturbation)
+		e.cc.removeInputs(e.kind)
 	}
 }
 
@@ -218,39 +233,14 @@ func writeRequests(path string, genes data.Frame, spec tasks.PertSpec, reqs []ta
 // readPertOutput reads an external model's predicted cells from path
 // (named rel in errors) and returns one CSR per request, in request
 // order, each with the group's cells in file order. It fails, with one
-// line naming the file and the first problems, on: a missing or
-// unreadable file; an invalid matrix or NaN/Inf (data.Dataset.Validate);
-// genes that differ from {train} in set or order; a scale other than
-// log1p (negative values, raw counts, non-integers ≥ 15: data.DetectScale);
-// a missing perturbation or context column; a group that was not
+// line naming the file and the first problems, on what readPredicted
+// refuses; a missing perturbation or context column; a group that was not
 // requested; a requested group with no cells or another number of cells
 // than requested.
 func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs []tasks.PredictRequest) ([]*data.CSR, error) {
-	fail := func(format string, a ...any) error {
-		return fmt.Errorf("output %s: %s", rel, fmt.Sprintf(format, a...))
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fail("no such file (the model wrote no output)")
-	}
-	d, err := h5ad.Read(path)
+	d, fail, err := readPredicted(path, rel, genes)
 	if err != nil {
-		return nil, fail("%s", relErr(err, path, rel))
-	}
-	if err := d.Validate(); err != nil {
-		return nil, fail("%s", relErr(err, path, rel))
-	}
-	if i := data.FirstOrderDifference(genes, d.Genes()); i >= 0 {
-		if _, err := data.AlignGenes(genes, d.Genes()); err != nil {
-			return nil, fail("genes differ from {train}: %v", err)
-		}
-		return nil, fail("genes are in another order than in {train} (position %d is %q, {train} has %q): write them in {train}'s order", i, d.Genes()[i], genes[i])
-	}
-	rep, err := data.DetectScale(d.X)
-	if err != nil {
-		return nil, fail("not log1p: %v", err)
-	}
-	if rep.Scale == data.Counts && rep.Max >= 1 {
-		return nil, fail("values look like raw counts (every value an integer, max %g): write log1p values on the scale of {train}", rep.Max)
+		return nil, err
 	}
 	perts, err := d.ObsLabels(spec.PertCol)
 	if err != nil {
@@ -262,28 +252,91 @@ func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs 
 			return nil, fail("%s", relErr(err, path, rel))
 		}
 	}
-	rows := map[tasks.Group][]int{}
+	keys := make([]string, len(perts))
 	for i := range perts {
-		g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
-		rows[g] = append(rows[g], i)
+		keys[i] = "group " + groupName(tasks.Group{Context: ctxs[i], Perturbation: perts[i]})
 	}
-	requested := map[tasks.Group]bool{}
+	want := make([]wantRows, len(reqs))
+	for k, q := range reqs {
+		want[k] = wantRows{key: "group " + groupName(tasks.Group{Context: q.Context, Perturbation: q.Perturbation}), n: q.NCells}
+	}
+	return splitPredicted(d, keys, want, fail)
+}
+
+// readPredicted reads and checks an external model's predicted cells (the
+// checks every kind's {out} of predicted cells shares): a missing or
+// unreadable file; an invalid matrix or NaN/Inf (data.Dataset.Validate);
+// genes that differ from {train} in set or order; a scale other than
+// log1p (negative values, raw counts, non-integers ≥ 15: data.DetectScale).
+// fail formats the one-line error naming the file.
+func readPredicted(path, rel string, genes []string) (*data.Dataset, func(string, ...any) error, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("output %s: %s", rel, fmt.Sprintf(format, a...))
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fail, fail("no such file (the model wrote no output)")
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		return nil, fail, fail("%s", relErr(err, path, rel))
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fail, fail("%s", relErr(err, path, rel))
+	}
+	if i := data.FirstOrderDifference(genes, d.Genes()); i >= 0 {
+		if _, err := data.AlignGenes(genes, d.Genes()); err != nil {
+			return nil, fail, fail("genes differ from {train}: %v", err)
+		}
+		return nil, fail, fail("genes are in another order than in {train} (position %d is %q, {train} has %q): write them in {train}'s order", i, d.Genes()[i], genes[i])
+	}
+	rep, err := data.DetectScale(d.X)
+	if err != nil {
+		return nil, fail, fail("not log1p: %v", err)
+	}
+	if rep.Scale == data.Counts && rep.Max >= 1 {
+		return nil, fail, fail("values look like raw counts (every value an integer, max %g): write log1p values on the scale of {train}", rep.Max)
+	}
+	return d, fail, nil
+}
+
+// wantRows is one requested block of predicted cells: its key (as the
+// rows' keys spell it, used in errors) and how many cells it must have.
+type wantRows struct {
+	key string
+	n   int
+	// name is the block in errors (default key).
+	name string
+}
+
+// splitPredicted splits d's rows by their keys (one per row) into the
+// requested blocks, in want's order, each with its rows in file order. It
+// fails (through fail, naming at most three problems) on a requested key
+// with no rows or another number of rows than requested, and on a key
+// that was not requested.
+func splitPredicted(d *data.Dataset, keys []string, want []wantRows, fail func(string, ...any) error) ([]*data.CSR, error) {
+	rows := map[string][]int{}
+	for i, k := range keys {
+		rows[k] = append(rows[k], i)
+	}
+	requested := map[string]bool{}
 	var problems []string
-	for _, q := range reqs {
-		g := tasks.Group{Context: q.Context, Perturbation: q.Perturbation}
-		requested[g] = true
-		switch n := len(rows[g]); {
+	for _, w := range want {
+		requested[w.key] = true
+		name := w.name
+		if name == "" {
+			name = w.key
+		}
+		switch n := len(rows[w.key]); {
 		case n == 0:
-			problems = append(problems, fmt.Sprintf("missing group %s: no cells (%d requested)", groupName(g), q.NCells))
-		case n != q.NCells:
-			problems = append(problems, fmt.Sprintf("group %s has %d cells, %d requested", groupName(g), n, q.NCells))
+			problems = append(problems, fmt.Sprintf("missing %s: no cells (%d requested)", name, w.n))
+		case n != w.n:
+			problems = append(problems, fmt.Sprintf("%s has %d cells, %d requested", name, n, w.n))
 		}
 	}
-	for i := range perts {
-		g := tasks.Group{Context: ctxs[i], Perturbation: perts[i]}
-		if !requested[g] {
-			problems = append(problems, fmt.Sprintf("group %s was not requested (%d cells)", groupName(g), len(rows[g])))
-			requested[g] = true // once
+	for _, k := range keys {
+		if !requested[k] {
+			problems = append(problems, fmt.Sprintf("%s was not requested (%d cells)", k, len(rows[k])))
+			requested[k] = true // once
 		}
 	}
 	if len(problems) > 0 {
@@ -293,9 +346,9 @@ func readPertOutput(path, rel string, genes []string, spec tasks.PertSpec, reqs 
 		}
 		return nil, fail("%s", msg)
 	}
-	out := make([]*data.CSR, len(reqs))
-	for k, q := range reqs {
-		out[k] = d.X.SubsetRows(rows[tasks.Group{Context: q.Context, Perturbation: q.Perturbation}])
+	out := make([]*data.CSR, len(want))
+	for k, w := range want {
+		out[k] = d.X.SubsetRows(rows[w.key])
 	}
 	return out, nil
 }

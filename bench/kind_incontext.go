@@ -16,8 +16,8 @@ import (
 
 // inContextRunner runs the cells of in-context tasks (tasks.KindInContext):
 // one cell per (task, dataset, seed, model) of the suite's models that run
-// them (InContextModels, and every PerturbationModel, which ignores the
-// prompt), each a split (tasks.BuildInContextSplit), a fit on its training
+// them (InContextModels, every PerturbationModel, which ignores the
+// prompt, and external models of kind incontext), each a split (tasks.BuildInContextSplit), a fit on its training
 // cells, the predictions of each prompt variant (tasks.RunInContext) and
 // metrics/pert per variant.
 type inContextRunner struct{}
@@ -48,6 +48,9 @@ func (inContextRunner) validate(s *Suite, t TaskSpec) error {
 		}
 	}
 	for _, m := range s.Models {
+		if m.External() && (m.Checkpoint != "" || len(m.TrainOn) > 0) {
+			return fmt.Errorf("model %s: checkpoint and train_on apply to registry in-context models, not external ones", m.ID())
+		}
 		if m.External() || (m.Checkpoint == "" && len(m.TrainOn) == 0) {
 			continue
 		}
@@ -77,6 +80,18 @@ func inContextCheckpointModels() []string {
 	return out
 }
 
+// runsInContext reports whether suite model m has in-context cells: an
+// external model of kind incontext, a registry model that runs the kind
+// (InContextModels and every PerturbationModel). An external perturbation
+// model does not: it runs perturbation tasks only.
+func runsInContext(m ModelSpec) bool {
+	if m.External() {
+		return m.externalKind() == tasks.KindInContext
+	}
+	e, err := model.Lookup(m.Name)
+	return err == nil && e.Runs(tasks.KindInContext)
+}
+
 // inContextConfig is the task configuration with the prompt size resolved
 // (part of the cell's fingerprint, so a changed default is a new cell).
 func inContextConfig(t tasks.TaskConfig) tasks.TaskConfig {
@@ -93,7 +108,7 @@ func (inContextRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m Mod
 			if slices.Contains(m.TrainOn, d.File) {
 				continue
 			}
-			if e, err := model.Lookup(m.Name); err == nil && e.Runs(tasks.KindInContext) {
+			if runsInContext(m) {
 				add(m, seed, fingerprint(d, inContextConfig(t.TaskConfig), m, s.Eval, seed))
 			}
 		}
@@ -146,7 +161,9 @@ type inContextPrompts struct {
 // metrics or profile; the control reference is the query, see
 // tasks.RunInContext). Records carry the variant in Prompt; the artifact
 // holds the first variant (matched, or the plain prediction) under the
-// model name results.ModelVariant gives it.
+// model name results.ModelVariant gives it. An external model
+// (external_incontext.go) runs through files, one command run for every
+// variant; its records' Backend is "external".
 func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]results.Record, string, *artifact, error) {
 	t0 := time.Now()
 	if p.Data == nil {
@@ -165,27 +182,15 @@ func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) 
 	if err := r.writeSplitFile(c, newInContextSplitFile(c, sp, p.Data.Obs.Index)); err != nil {
 		return nil, "", nil, err
 	}
-	entry, cfg, err := cellModel(c)
-	if err != nil {
-		return nil, "", nil, err
-	}
 	var m tasks.PerturbationModel
-	preInfo := ""
-	if entry.Has(tasks.KindInContext) {
-		// The model's checkpoint (or one pre-trained on its train_on
-		// datasets) seeds the post-training on the split's training cells.
-		rt := nn.Runtime{}
-		if rt.InitFrom, preInfo, err = modelCheckpoint(ctx, r, c, entry, cfg, rt); err != nil {
+	var ext *externalPert
+	preInfo, backend := "", ExternalBackend
+	if c.Model.External() {
+		if ext, err = r.newExternalPert(c, spec); err != nil {
 			return nil, "", nil, err
 		}
-		if preInfo != "" {
-			preInfo += "; "
-		}
-		m, err = entry.NewInContext(cfg, rt)
-	} else {
-		m, err = entry.NewPerturbation(cfg, nn.Runtime{})
-	}
-	if err != nil {
+		m = externalInContext{ext}
+	} else if m, preInfo, backend, err = inContextModel(ctx, r, c); err != nil {
 		return nil, "", nil, err
 	}
 	outs, err := tasks.RunInContext(ctx, m, p.Data, spec, sp, tasks.EvalOptions{MaxCells: r.Suite.Eval.MaxCells, MaxControls: r.Suite.Eval.MaxControls})
@@ -201,7 +206,7 @@ func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) 
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("prompt %q: %w", o.Prompt, err)
 		}
-		recs = append(recs, r.pertRecords(c, vals, o.Out.Notes, o.Prompt, 0, entry.Backend())...)
+		recs = append(recs, r.pertRecords(c, vals, o.Out.Notes, o.Prompt, 0, backend)...)
 		if k == 0 {
 			meta := r.artifactMeta(c)
 			meta.Model = results.ModelVariant(meta.Model, o.Prompt)
@@ -221,7 +226,39 @@ func (inContextRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) 
 	}
 	info := preInfo + fmt.Sprintf("fit %.2fs, predict %s, eval %.2fs; query %q, prompt %q, %d test perturbations",
 		outs[0].Out.FitSeconds, strings.Join(predict, ", "), time.Since(t1).Seconds(), sp.QueryContext, sp.PromptContext, len(sp.Perturbations))
+	if ext != nil {
+		ext.done()
+	}
 	return recs, info, art, nil
+}
+
+// inContextModel is the registry model of an in-context cell, the
+// progress note on its checkpoint ("" for none) and its records' Backend.
+func inContextModel(ctx context.Context, r *Runner, c Cell) (tasks.PerturbationModel, string, string, error) {
+	entry, cfg, err := cellModel(c)
+	if err != nil {
+		return nil, "", "", err
+	}
+	var m tasks.PerturbationModel
+	preInfo := ""
+	if entry.Has(tasks.KindInContext) {
+		// The model's checkpoint (or one pre-trained on its train_on
+		// datasets) seeds the post-training on the split's training cells.
+		rt := nn.Runtime{}
+		if rt.InitFrom, preInfo, err = modelCheckpoint(ctx, r, c, entry, cfg, rt); err != nil {
+			return nil, "", "", err
+		}
+		if preInfo != "" {
+			preInfo += "; "
+		}
+		m, err = entry.NewInContext(cfg, rt)
+	} else {
+		m, err = entry.NewPerturbation(cfg, nn.Runtime{})
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	return m, preInfo, entry.Backend(), nil
 }
 
 // newInContextSplitFile names the cells of each role of sp.

@@ -188,7 +188,7 @@ type ModelSpec struct {
 	// CommandPlaceholders) run once per cell.
 	Command []string `yaml:"command,omitempty" json:",omitempty"`
 	// Kind is the task kind an external model runs: "perturbation"
-	// (default) or "embedding". A model with a kind and no command is
+	// (default), "incontext" or "embedding". A model with a kind and no command is
 	// external too: its outputs come from `run --predictions DIR`.
 	Kind string `yaml:"kind,omitempty" json:",omitempty"`
 	// Timeout bounds one run of the command (Go duration, e.g. "30m";

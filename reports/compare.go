@@ -155,6 +155,43 @@ func NewBaseline(rs []results.Record, suite, source string, defaults BaselineDef
 	return bl
 }
 
+// KeepOverrides carries what a person set by hand in old — each metric
+// entry's Direction, AbsTol and RelTol and each timing's BudgetRatio —
+// onto the entries of bl with the same key (task, dataset, split, model,
+// metric; task, dataset, model for timings), so that refreshing a
+// baseline's values (`compare --write-baseline` over an existing file)
+// keeps its per-entry tolerances. Entries of old that bl lacks are
+// dropped, and bl's new entries get the defaults. It returns how many
+// metric and timing entries kept an override.
+func (bl *Baseline) KeepOverrides(old *Baseline) (metrics, timings int) {
+	type mkey struct{ Task, Dataset, Split, Model, Metric string }
+	om := make(map[mkey]BaselineMetric)
+	for _, m := range old.Metrics {
+		if m.Direction != "" || m.AbsTol != 0 || m.RelTol != 0 {
+			om[mkey{m.Task, m.Dataset, m.Split, m.Model, m.Metric}] = m
+		}
+	}
+	for i, m := range bl.Metrics {
+		if o, ok := om[mkey{m.Task, m.Dataset, m.Split, m.Model, m.Metric}]; ok {
+			bl.Metrics[i].Direction, bl.Metrics[i].AbsTol, bl.Metrics[i].RelTol = o.Direction, o.AbsTol, o.RelTol
+			metrics++
+		}
+	}
+	ot := make(map[timingKey]float64)
+	for _, t := range old.Timings {
+		if t.BudgetRatio != 0 {
+			ot[timingKey{t.Task, t.Dataset, t.Model}] = t.BudgetRatio
+		}
+	}
+	for i, t := range bl.Timings {
+		if r, ok := ot[timingKey{t.Task, t.Dataset, t.Model}]; ok {
+			bl.Timings[i].BudgetRatio = r
+			timings++
+		}
+	}
+	return metrics, timings
+}
+
 func roundSig(v float64, digits int) float64 {
 	if v == 0 {
 		return 0

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/cellbench/cellbench/data"
@@ -34,7 +35,9 @@ type InContextOutput struct {
 //
 // An InContextModel is asked three times (PredictInContext), once per
 // variant, in the order matched, none, wrong: with A's cells of p, with no
-// prompt, and with A's cells of another perturbation (split.Prompts). A
+// prompt, and with A's cells of another perturbation (split.Prompts); an
+// InContextBatchModel is asked once for the three (its PredictSeconds are
+// the call's seconds split evenly among the variants). A
 // plain PerturbationModel is asked once through Predict with the query as
 // Controls and NCells = the query size (it ignores the prompt). d must be
 // log1p. Model errors and malformed predictions (wrong shape, invalid CSR,
@@ -91,48 +94,80 @@ func RunInContext(ctx context.Context, model PerturbationModel, d *data.Dataset,
 	} else {
 		variants = []variant{{"", nil}}
 	}
-	var real *data.Dataset
-	var out []InContextOutput
-	for _, v := range variants {
-		start = time.Now()
-		var preds []*data.CSR
-		if prompted {
-			reqs := make([]InContextRequest, len(groups))
+	// The requests of every variant, built once (an InContextBatchModel
+	// gets them all in one call).
+	icReqs := make([][]InContextRequest, len(variants))
+	if prompted {
+		for vi, v := range variants {
+			icReqs[vi] = make([]InContextRequest, len(groups))
 			for k, g := range groups {
-				reqs[k] = InContextRequest{Perturbation: g.Perturbation, PromptContext: split.PromptContext, QueryContext: g.Context, Query: queryX}
+				icReqs[vi][k] = InContextRequest{Perturbation: g.Perturbation, PromptContext: split.PromptContext, QueryContext: g.Context, Query: queryX}
 				if v.cells != nil {
-					reqs[k].Prompt = d.X.SubsetRows(v.cells(split.Prompts[k]))
+					icReqs[vi][k].Prompt = d.X.SubsetRows(v.cells(split.Prompts[k]))
 				}
 			}
-			preds, err = im.PredictInContext(ctx, reqs)
-		} else {
-			reqs := make([]PredictRequest, len(groups))
-			for k, g := range groups {
-				reqs[k] = PredictRequest{Context: g.Context, Perturbation: g.Perturbation, Controls: queryX, NCells: queryX.Rows}
-			}
-			preds, err = model.Predict(ctx, reqs)
 		}
-		what := "predict"
+	}
+	what := func(v variant) string {
 		if prompted {
-			what = "predict in context (prompt " + v.prompt + ")"
+			return "predict in context (prompt " + v.prompt + ")"
 		}
+		return "predict"
+	}
+	preds := make([][]*data.CSR, len(variants))
+	predS := make([]float64, len(variants))
+	if bm, ok := model.(InContextBatchModel); ok {
+		names := make([]string, len(variants))
+		for vi, v := range variants {
+			names[vi] = v.prompt
+		}
+		start = time.Now()
+		all, err := bm.PredictInContextVariants(ctx, names, icReqs)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", model.Name(), what, err)
+			return nil, fmt.Errorf("%s: predict in context (prompts %s): %w", model.Name(), strings.Join(names, ", "), err)
 		}
-		predS := time.Since(start).Seconds()
-		if len(preds) != len(groups) {
-			return nil, fmt.Errorf("%s: %s returned %d matrices for %d requests", model.Name(), what, len(preds), len(groups))
+		if len(all) != len(variants) {
+			return nil, fmt.Errorf("%s: predict in context returned %d variants for %d", model.Name(), len(all), len(variants))
 		}
-		for k, p := range preds {
+		// One call for every variant: each is charged an equal share.
+		for vi := range variants {
+			preds[vi], predS[vi] = all[vi], time.Since(start).Seconds()/float64(len(variants))
+		}
+	} else {
+		for vi, v := range variants {
+			start = time.Now()
+			var err error
+			if prompted {
+				preds[vi], err = im.PredictInContext(ctx, icReqs[vi])
+			} else {
+				reqs := make([]PredictRequest, len(groups))
+				for k, g := range groups {
+					reqs[k] = PredictRequest{Context: g.Context, Perturbation: g.Perturbation, Controls: queryX, NCells: queryX.Rows}
+				}
+				preds[vi], err = model.Predict(ctx, reqs)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", model.Name(), what(v), err)
+			}
+			predS[vi] = time.Since(start).Seconds()
+		}
+	}
+	var real *data.Dataset
+	var out []InContextOutput
+	for vi, v := range variants {
+		if len(preds[vi]) != len(groups) {
+			return nil, fmt.Errorf("%s: %s returned %d matrices for %d requests", model.Name(), what(v), len(preds[vi]), len(groups))
+		}
+		for k, p := range preds[vi] {
 			if err := checkPrediction(p, queryX.Rows, d.X.Cols); err != nil {
-				return nil, fmt.Errorf("%s: %s for (%q, %q): %w", model.Name(), what, groups[k].Context, groups[k].Perturbation, err)
+				return nil, fmt.Errorf("%s: %s for (%q, %q): %w", model.Name(), what(v), groups[k].Context, groups[k].Perturbation, err)
 			}
 		}
-		r, pred := evalSets(d, spec, groups, keep, preds, []string{split.QueryContext}, ctrl)
+		r, pred := evalSets(d, spec, groups, keep, preds[vi], []string{split.QueryContext}, ctrl)
 		if real == nil {
 			real = r
 		}
-		po := &PertOutput{Real: real, Pred: pred, FitSeconds: fitS, PredictSeconds: predS}
+		po := &PertOutput{Real: real, Pred: pred, FitSeconds: fitS, PredictSeconds: predS[vi]}
 		if n, ok := model.(Noter); ok {
 			po.Notes = n.Notes()
 		}

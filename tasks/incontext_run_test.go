@@ -2,6 +2,8 @@ package tasks_test
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -158,5 +160,59 @@ func TestRunInContextBadPrediction(t *testing.T) {
 	_, err := tasks.RunInContext(context.Background(), m, d, spec, sp, tasks.EvalOptions{})
 	if err == nil || !strings.Contains(err.Error(), "prompt matched") || !strings.Contains(err.Error(), "shape 2×3, want 6×3") {
 		t.Fatalf("error %v, want a shape error naming the variant", err)
+	}
+}
+
+// batchEcho is an InContextBatchModel answering every variant with echo;
+// its per-variant PredictInContext must not be called.
+type batchEcho struct {
+	echo
+	calls    int
+	variants []string
+}
+
+func (b *batchEcho) PredictInContext(context.Context, []tasks.InContextRequest) ([]*data.CSR, error) {
+	return nil, errors.New("PredictInContext called on a batch model")
+}
+
+func (b *batchEcho) PredictInContextVariants(ctx context.Context, variants []string, reqs [][]tasks.InContextRequest) ([][]*data.CSR, error) {
+	b.calls++
+	b.variants = variants
+	out := make([][]*data.CSR, len(reqs))
+	for v, rs := range reqs {
+		var err error
+		if out[v], err = b.echo.PredictInContext(ctx, rs); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// TestRunInContextBatchModel: an InContextBatchModel is asked once for the
+// three variants, with the very requests an InContextModel gets one
+// variant at a time, and gives the same evaluation sets.
+func TestRunInContextBatchModel(t *testing.T) {
+	d, spec, sp := inContextSetup(t)
+	opts := tasks.EvalOptions{MaxCells: 4, MaxControls: 5}
+	one := &echo{spy: spy{inner: baselines.NewControl()}}
+	want, err := tasks.RunInContext(context.Background(), one, d, spec, sp, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &batchEcho{echo: echo{spy: spy{inner: baselines.NewControl()}}}
+	got, err := tasks.RunInContext(context.Background(), b, d, spec, sp, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.calls != 1 || !slices.Equal(b.variants, []string{tasks.PromptMatched, tasks.PromptNone, tasks.PromptWrong}) {
+		t.Fatalf("%d batch calls with variants %v, want one with matched, none, wrong", b.calls, b.variants)
+	}
+	if !reflect.DeepEqual(b.reqs, one.reqs) {
+		t.Fatal("the batch model's requests differ from the per-variant requests")
+	}
+	for v := range want {
+		if got[v].Prompt != want[v].Prompt || !reflect.DeepEqual(got[v].Out.Pred, want[v].Out.Pred) || !reflect.DeepEqual(got[v].Out.Real, want[v].Out.Real) {
+			t.Fatalf("variant %s: evaluation sets differ", want[v].Prompt)
+		}
 	}
 }

@@ -152,6 +152,19 @@ type InContextModel interface {
 	PredictInContext(ctx context.Context, reqs []InContextRequest) ([]*data.CSR, error)
 }
 
+// InContextBatchModel is an InContextModel that answers every prompt
+// variant of a run in one call (an external program: one run of the
+// command for all of them). RunInContext calls PredictInContextVariants
+// once instead of PredictInContext per variant: reqs[v] are the requests
+// of variants[v] (PromptMatched, PromptNone, PromptWrong, in that order),
+// built exactly as for PredictInContext; the result has the same shape,
+// one matrix per request. The variant names are bookkeeping: a model must
+// predict from the request's cells and labels as PredictInContext does.
+type InContextBatchModel interface {
+	InContextModel
+	PredictInContextVariants(ctx context.Context, variants []string, reqs [][]InContextRequest) ([][]*data.CSR, error)
+}
+
 // Position is one masked entry of an expression matrix.
 type Position struct {
 	Cell, Gene int

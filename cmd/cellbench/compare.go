@@ -19,7 +19,10 @@ import (
 // stdout, optionally also to --summary FILE (for a pull-request comment),
 // and fails (exit 1) when a metric regressed beyond its tolerance, went
 // missing, or a timing exceeded its budget. --write-baseline instead writes
-// the run's values as a new baseline file.
+// the run's values as the baseline file; over an existing baseline it
+// keeps that file's defaults (unless a tolerance flag is given) and every
+// per-entry direction, abs_tol, rel_tol and budget_ratio set by hand
+// (reports.Baseline.KeepOverrides).
 func init() {
 	register(command{name: "compare", summary: "check a run against a committed baseline (exit 1 on regression)", run: runCompare})
 }
@@ -58,12 +61,39 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("compare: %w", err)
 	}
 	if *write {
-		bl := reports.NewBaseline(recs, suiteOf(recs), "cellbench compare --write-baseline "+pos[0]+" (git "+gitOf(recs)+")",
-			reports.BaselineDefaults{AbsTol: *absTol, RelTol: *relTol, BudgetRatio: *budget, FloorS: *floor})
+		defaults := reports.BaselineDefaults{AbsTol: *absTol, RelTol: *relTol, BudgetRatio: *budget, FloorS: *floor}
+		var old *reports.Baseline
+		if _, err := os.Stat(*baseline); err == nil {
+			// Refreshing an existing baseline: a file we cannot read is
+			// an error, not a reason to drop its tolerances silently.
+			if old, err = reports.ReadBaseline(*baseline); err != nil {
+				return fmt.Errorf("compare: --write-baseline over an existing file: %w", err)
+			}
+			set := map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			if !set["abs-tol"] {
+				defaults.AbsTol = old.Defaults.AbsTol
+			}
+			if !set["rel-tol"] {
+				defaults.RelTol = old.Defaults.RelTol
+			}
+			if !set["budget-ratio"] {
+				defaults.BudgetRatio = old.Defaults.BudgetRatio
+			}
+			if !set["floor-s"] {
+				defaults.FloorS = old.Defaults.FloorS
+			}
+		}
+		bl := reports.NewBaseline(recs, suiteOf(recs), "cellbench compare --write-baseline "+pos[0]+" (git "+gitOf(recs)+")", defaults)
+		kept := ""
+		if old != nil {
+			km, kt := bl.KeepOverrides(old)
+			kept = fmt.Sprintf("; kept %d per-entry metric tolerances and %d timing budgets of the previous file", km, kt)
+		}
 		if err := fsutil.WriteFileAtomic(*baseline, func(w io.Writer) error { return reports.WriteBaseline(w, bl) }); err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
-		fmt.Fprintf(stdout, "%s: baseline with %d metrics and %d timings from %s\n", *baseline, len(bl.Metrics), len(bl.Timings), pos[0])
+		fmt.Fprintf(stdout, "%s: baseline with %d metrics and %d timings from %s%s\n", *baseline, len(bl.Metrics), len(bl.Timings), pos[0], kept)
 		return nil
 	}
 	bl, err := reports.ReadBaseline(*baseline)
