@@ -183,21 +183,9 @@ eval:
   max_cells: 20
   max_controls: 24
 `
-	s, err := ParseSuite([]byte(suite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	var log strings.Builder
-	if _, err := (&Runner{Suite: s, Out: out, DataDir: dir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(log.String(), "pre-trained on 1 datasets") {
-		t.Errorf("progress does not say the cell pre-trained on the pool:\n%s", log.String())
-	}
-	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
-	if err != nil {
-		t.Fatal(err)
+	out, log, recs := runSuiteText(t, suite, dir)
+	if !strings.Contains(log, "pre-trained on 1 datasets") {
+		t.Errorf("progress does not say the cell pre-trained on the pool:\n%s", log)
 	}
 	byKey := map[string]float64{}
 	for _, rec := range recs {
@@ -219,21 +207,9 @@ eval:
 	// The run's checkpoint named by checkpoint: gives the same records.
 	ck := strings.Replace(filepath.Dir(metas[0]), "-seed-0", "-seed-{seed}", 1)
 	viaCkpt := strings.Replace(suite, "train_on: [fixture-integration]", "checkpoint: \""+ck+"\"", 1)
-	s2, err := ParseSuite([]byte(viaCkpt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := t.TempDir()
-	log.Reset()
-	if _, err := (&Runner{Suite: s2, Out: out2, DataDir: dir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(log.String(), "loaded "+filepath.Dir(metas[0])) {
-		t.Errorf("progress does not name the checkpoint:\n%s", log.String())
-	}
-	recs2, err := results.ReadJSONL(filepath.Join(out2, "results.jsonl"))
-	if err != nil {
-		t.Fatal(err)
+	_, log2, recs2 := runSuiteText(t, viaCkpt, dir)
+	if !strings.Contains(log2, "loaded "+filepath.Dir(metas[0])) {
+		t.Errorf("progress does not name the checkpoint:\n%s", log2)
 	}
 	if len(recs2) != len(recs) {
 		t.Fatalf("checkpoint run: %d records, trained run %d", len(recs2), len(recs))
@@ -289,6 +265,26 @@ eval:
 			t.Errorf("%s: error %v, want %q", tc.new, err, tc.want)
 		}
 	}
+}
+
+// runSuiteText parses a suite, runs it into a fresh directory and returns
+// the directory, the progress log and the records; any error is fatal.
+func runSuiteText(t *testing.T, suite, dataDir string) (string, string, []results.Record) {
+	t.Helper()
+	s, err := ParseSuite([]byte(suite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var log strings.Builder
+	if _, err := (&Runner{Suite: s, Out: out, DataDir: dataDir, GitSHA: "test", Progress: &log}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := results.ReadJSONL(filepath.Join(out, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, log.String(), recs
 }
 
 // checkpointFor replaces {seed} and {file} (a registry name as is, a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,16 +28,34 @@ import (
 // (",mask=0.15": reports summarise per split). Neural models train into
 // OUT/models/shard-I-of-N/<dataset>/<model>/<split>/seed-<s>, shared by the
 // imputation tasks of that seed (the same split and panel: one training,
-// not two) and resumed after a kill.
+// not two) and resumed after a kill. A model with a checkpoint or train_on
+// datasets (stack) starts from modelCheckpoint's checkpoint instead — the
+// one the embedding and in-context runners use, refused when it was
+// trained on the evaluated dataset — and is evaluated zero-shot; it has
+// no cell on its train_on datasets.
 type imputeRunner struct{}
 
 func (imputeRunner) needsModels() bool { return true }
 
-// validate checks the task's imputation parameters and that its datasets
-// are expression matrices.
+// validate checks the task's imputation parameters, that its datasets
+// are expression matrices, and that checkpoint and train_on name only
+// imputation models pre-trained on pools (embedding models with
+// checkpoints: stack).
 func (imputeRunner) validate(s *Suite, t TaskSpec) error {
 	if _, err := tasks.ImputeConfig(t.TaskConfig); err != nil {
 		return fmt.Errorf("task %s: %w", t.Name, err)
+	}
+	for _, m := range s.Models {
+		if m.External() || (m.Checkpoint == "" && len(m.TrainOn) == 0) {
+			continue
+		}
+		e, err := model.Lookup(m.Name)
+		if err != nil || !e.Has(tasks.KindImputation) {
+			continue // Validate reports unknown models; other kinds check their own
+		}
+		if !e.Has(tasks.KindEmbedding) || e.Load == nil {
+			return fmt.Errorf("model %s: checkpoint and train_on give imputation models pre-trained on a pool of datasets (%v) their checkpoint in task %s; %s is trained on each task's training cells", m.ID(), pretrainedImputers(), t.Name, e.Name)
+		}
 	}
 	for _, dn := range t.Datasets {
 		d := s.dataset(dn)
@@ -50,7 +69,20 @@ func (imputeRunner) validate(s *Suite, t TaskSpec) error {
 	return nil
 }
 
-// cells lists seeds × the suite's imputation models.
+// pretrainedImputers lists the registry's imputation models that load
+// pool-pre-trained checkpoints.
+func pretrainedImputers() []string {
+	var out []string
+	for _, e := range model.All {
+		if e.Has(tasks.KindImputation) && e.Has(tasks.KindEmbedding) && e.Load != nil {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+// cells lists seeds × the suite's imputation models, except a model on a
+// dataset of its train_on list (zero-shot).
 func (imputeRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	cfg, err := tasks.ImputeConfig(t.TaskConfig)
 	if err != nil {
@@ -58,6 +90,9 @@ func (imputeRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelS
 	}
 	for _, seed := range s.Seeds {
 		for _, m := range s.Models {
+			if slices.Contains(m.TrainOn, d.File) {
+				continue
+			}
 			if e, err := model.Lookup(m.Name); err == nil && e.Has(tasks.KindImputation) {
 				add(m, seed, fingerprint(d, cfg, m, seed))
 			}
@@ -120,12 +155,31 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 	if err != nil {
 		return nil, "", nil, err
 	}
+	fitInfo := ""
 	cfg, err := entry.Resolve(c.Model.Params)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	rt := nn.Runtime{}
-	if entry.Neural {
+	var m tasks.Imputer
+	if c.Model.Checkpoint != "" || len(c.Model.TrainOn) > 0 {
+		// A pool-pre-trained model (validate): its checkpoint, or one
+		// pre-trained on its train_on datasets, shared with the embedding
+		// and in-context runners (zero-shot check included).
+		rt.Progress = r.Progress
+		dir, preInfo, err := modelCheckpoint(ctx, r, c, entry, cfg, rt)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		loaded, err := entry.LoadCheckpoint(dir, rt)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if m, err = entry.ImputerOf(loaded); err != nil {
+			return nil, "", nil, err
+		}
+		fitInfo = preInfo + "; "
+	} else if entry.Neural {
 		// One fit per (dataset, model, split, seed) and shard: the
 		// imputation tasks of a seed share the split and gene panel, so the
 		// second task reloads the first one's finished checkpoint (Fit
@@ -134,9 +188,10 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 			fileSafe(c.Dataset.Name), fileSafe(c.Model.ID()), fileSafe(c.SplitName()), fmt.Sprintf("seed-%d", c.Seed))
 		rt.Progress = r.Progress
 	}
-	m, err := entry.NewImputer(cfg, rt)
-	if err != nil {
-		return nil, "", nil, err
+	if m == nil {
+		if m, err = entry.NewImputer(cfg, rt); err != nil {
+			return nil, "", nil, err
+		}
 	}
 	out, err := tasks.RunImpute(ctx, m, setup)
 	if err != nil {
@@ -172,7 +227,7 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 		}
 		info = append(info, fmt.Sprintf("%g: mcc %.3f", lv.Ratio, lv.Scores.MCC))
 	}
-	summary := fmt.Sprintf("fit %.2fs; %d train / %d test cells, %d genes, %d bags; %s", out.FitSeconds,
+	summary := fitInfo + fmt.Sprintf("fit %.2fs; %d train / %d test cells, %d genes, %d bags; %s", out.FitSeconds,
 		len(setup.Train), len(setup.Test), setup.Data.NGenes(), len(setup.Bags), strings.Join(info, ", "))
 	return recs, summary, nil, nil
 }

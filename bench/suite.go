@@ -201,16 +201,18 @@ type ModelSpec struct {
 	// Checkpoint (models with checkpoints that embed or predict in
 	// context, e.g. stack) is a trained checkpoint directory: embedding
 	// cells embed with it instead of training one, in-context cells
-	// post-train from it (nn.Runtime.InitFrom). "{seed}" in it is replaced
+	// post-train from it (nn.Runtime.InitFrom), imputation cells impute
+	// with it zero-shot (pool-pre-trained imputers). "{seed}" in it is replaced
 	// by the cell's seed and "{file}" by the evaluated dataset's file
 	// (CheckpointPlaceholders). A checkpoint that records its training
 	// datasets (stack) is refused for a dataset it was trained on.
 	Checkpoint string `yaml:"checkpoint,omitempty" json:"checkpoint,omitempty"`
 	// TrainOn (neural embedding models) lists the datasets (registry names
 	// or paths) the model is pre-trained on in the run, once per seed, into
-	// OUT/models/ — or, with Checkpoint, was pre-trained on. The embedding
-	// and in-context cells of the model start from that pre-training. A
-	// model never embeds nor is prompted on a dataset it was trained on:
+	// OUT/models/ — or, with Checkpoint, was pre-trained on. The embedding,
+	// in-context and imputation cells of the model start from that
+	// pre-training. A model never embeds, imputes nor is prompted on a
+	// dataset it was trained on:
 	// its cells for such datasets are left out of the grid (zero-shot).
 	TrainOn []string `yaml:"train_on,omitempty" json:"train_on,omitempty"`
 }

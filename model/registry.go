@@ -125,8 +125,8 @@ var All = []Entry{
 	{Name: "pca", Kinds: []tasks.Kind{tasks.KindEmbedding}, Params: baselines.PCAEmbedParams,
 		Doc: "PCA of the log1p expression (all genes, or the hvg most variable): the unintegrated embedding baseline",
 		New: func(c hparams.Config, _ nn.Runtime) (any, error) { return baselines.NewPCAEmbedFromConfig(c), nil }},
-	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding, tasks.KindInContext}, Neural: true, Params: stack.Params,
-		Doc: "STACK: tabular attention over cell sets, NB decoder, masked pre-training; in-context prompting",
+	{Name: "stack", Kinds: []tasks.Kind{tasks.KindEmbedding, tasks.KindInContext, tasks.KindImputation}, Neural: true, Params: stack.Params,
+		Doc: "STACK: tabular attention over cell sets, NB decoder, masked pre-training; in-context prompting; zero-shot NB imputation",
 		New: func(c hparams.Config, rt nn.Runtime) (any, error) {
 			m, err := stack.New(c)
 			if err != nil {
@@ -213,11 +213,39 @@ func newAs[T any](e Entry, kind tasks.Kind, cfg hparams.Config, rt nn.Runtime) (
 	if err != nil {
 		return zero, fmt.Errorf("model %s: %w", e.Name, err)
 	}
+	return as[T](e, kind, m), nil
+}
+
+// Adapter is implemented by a model whose value for one task kind is of
+// another type, because the interfaces of two of its kinds clash (STACK:
+// a PerturbationModel's Fit and an Imputer's Fit take different specs):
+// ForKind returns the value implementing the interface of kind k.
+type Adapter interface {
+	ForKind(k tasks.Kind) any
+}
+
+// as returns m (built or loaded from e) as the interface T of kind,
+// through its Adapter when it has one. A registered kind whose interface
+// is missing is a programming error: it panics (the registry test builds
+// every kind of every entry).
+func as[T any](e Entry, kind tasks.Kind, m any) T {
+	if a, ok := m.(Adapter); ok {
+		m = a.ForKind(kind)
+	}
 	t, ok := m.(T)
 	if !ok {
 		panic(fmt.Sprintf("model: %s is registered for %s tasks but %T does not implement their interface", e.Name, kind, m))
 	}
-	return t, nil
+	return t
+}
+
+// ImputerOf returns a model built or loaded from e (Load,
+// LoadCheckpoint) as its tasks.Imputer; it errors when e does not impute.
+func (e Entry) ImputerOf(m any) (tasks.Imputer, error) {
+	if !e.Has(tasks.KindImputation) {
+		return nil, fmt.Errorf("model %s does not run %s tasks (it runs: %s)", e.Name, tasks.KindImputation, kindList(e.Kinds))
+	}
+	return as[tasks.Imputer](e, tasks.KindImputation, m), nil
 }
 
 func kindList(ks []tasks.Kind) string {

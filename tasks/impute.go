@@ -393,8 +393,9 @@ func (s *ImputeSetup) Spec() ImputeSpec {
 // Score turns a model's answer for mask m into scored positions
 // (metrics/recon): the predicted bin is the argmax of Probs (ties to the
 // lower bin) and the predicted count expm1 of the probability-weighted
-// bin medians of the true cell; for a Log1p answer the bin is the value
-// binned with the true cell's edges and the count expm1 of it. A
+// bin medians of the true cell; for a Log1p answer (or a position whose
+// Probs entry is nil when both are given) the bin is the value binned with
+// the true cell's edges and the count expm1 of it. A
 // malformed answer (wrong length, probabilities not ≥ 0 or not summing to
 // 1 within 1e-3, a non-finite or negative log1p value) is an error.
 func (s *ImputeSetup) Score(m ImputeMask, imp Imputation) ([]recon.Position, recon.Scores, error) {
@@ -402,7 +403,7 @@ func (s *ImputeSetup) Score(m ImputeMask, imp Imputation) ([]recon.Position, rec
 	if imp.Probs == nil && imp.Log1p == nil {
 		return nil, recon.Scores{}, errors.New("answer has neither probabilities nor values")
 	}
-	if imp.Probs != nil && len(imp.Probs) != n || imp.Probs == nil && len(imp.Log1p) != n {
+	if imp.Probs != nil && len(imp.Probs) != n || imp.Log1p != nil && len(imp.Log1p) != n {
 		return nil, recon.Scores{}, fmt.Errorf("answer has %d predictions for %d masked positions", max(len(imp.Probs), len(imp.Log1p)), n)
 	}
 	out := make([]recon.Position, n)
@@ -412,7 +413,7 @@ func (s *ImputeSetup) Score(m ImputeMask, imp Imputation) ([]recon.Position, rec
 		trueCount := float64(s.Data.X.At(cell, p.Gene))
 		rp := recon.Position{Cell: s.Data.Obs.Index[cell], Gene: s.Data.Var.Index[p.Gene], TrueCount: trueCount,
 			TrueBin: tb.Bin(math.Log1p(trueCount))}
-		if imp.Probs != nil {
+		if imp.Probs != nil && (imp.Probs[k] != nil || imp.Log1p == nil) {
 			pr := imp.Probs[k]
 			if len(pr) != s.Bins {
 				return nil, recon.Scores{}, fmt.Errorf("position %d: %d probabilities for %d bins", k, len(pr), s.Bins)

@@ -197,6 +197,19 @@ func TestImputeScoreConversions(t *testing.T) {
 	if err != nil || math.Abs(sc.MCC-1) > 1e-12 {
 		t.Errorf("one-hot true bins: mcc %g (%v), want 1", sc.MCC, err)
 	}
+	// both given: a nil Probs entry is scored from Log1p (the one-hot of a
+	// wrong bin where Probs is set proves Probs wins there)
+	wrongBin := make([]float32, 5)
+	wrongBin[(s.Truth[m.Positions[0].Cell].Bin(truthLog[0])+1)%5] = 1
+	mixed := Imputation{Log1p: truthLog, Probs: make([][]float32, n)}
+	mixed.Probs[0] = wrongBin
+	ps, _, err := s.Score(m, mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps[0].PredBin == ps[0].TrueBin || ps[1].PredBin != ps[1].TrueBin || math.Abs(ps[1].PredCount-ps[1].TrueCount) > 1e-9 {
+		t.Errorf("mixed answer: position 0 %+v (want Probs' wrong bin), position 1 %+v (want Log1p's exact value)", ps[0], ps[1])
+	}
 	bad := slices.Clone(oneHot)
 	bad[0] = []float32{0.5, 0.6, 0, 0, 0}
 	for name, imp := range map[string]Imputation{
@@ -206,6 +219,8 @@ func TestImputeScoreConversions(t *testing.T) {
 		"NaN":         {Log1p: append([]float64{math.NaN()}, truthLog[1:]...)},
 		"sum 1.1":     {Probs: bad},
 		"bins 4 of 5": {Probs: append([][]float32{{1, 0, 0, 0}}, oneHot[1:]...)},
+		"mixed short": {Probs: oneHot, Log1p: truthLog[1:]},
+		"probs nil":   {Probs: make([][]float32, n)},
 	} {
 		if _, _, err := s.Score(m, imp); err == nil {
 			t.Errorf("%s: no error", name)

@@ -198,7 +198,9 @@ type Imputation struct {
 	Probs [][]float32
 	// Log1p[k] is the predicted log1p expression (log1p of a count) at
 	// position k; nil when the model predicts bins only. When both are
-	// set, Probs is scored.
+	// set (same length), position k is scored from Probs[k] when it is
+	// non-nil and from Log1p[k] otherwise (a model that predicts values
+	// and falls back to bin probabilities at some positions: stack).
 	Log1p []float64
 }
 

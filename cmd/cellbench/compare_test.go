@@ -63,8 +63,8 @@ func TestCompareCommand(t *testing.T) {
 		t.Errorf("summary lacks the regression:\n%s", md)
 	}
 	for _, args := range [][]string{
-		{"compare", good},                                               // no --baseline
-		{"compare", "--baseline", baseline},                             // no run
+		{"compare", good},                   // no --baseline
+		{"compare", "--baseline", baseline}, // no run
 		{"compare", filepath.Join(tmp, "nope"), "--baseline", baseline}, // missing run
 	} {
 		if err := run(context.Background(), args, &out, &errb); err == nil {

@@ -20,10 +20,10 @@ import (
 )
 
 func init() {
-	register(command{name: "impute", summary: "mask expression values of held-out cells, impute them with a model (sct, knn, mode) and score MCC / MAE", run: runImpute})
+	register(command{name: "impute", summary: "mask expression values of held-out cells, impute them with a model (sct, stack, knn, mode) and score MCC / MAE", run: runImpute})
 }
 
-const imputeUsage = `usage: cellbench impute --model sct|knn|mode --data D [--ckpt CKPT] --task impute-genes|impute-cells
+const imputeUsage = `usage: cellbench impute --model sct|stack|knn|mode --data D [--ckpt CKPT] --task impute-genes|impute-cells
                         --mask-ratio 0.15 --seed S --out DIR [flags]
 
 Prepares the task exactly as the suite runner does (tasks.NewImputeSetup: a
@@ -40,9 +40,12 @@ every bag, every gene) and scores the imputed bins. Writes into DIR:
 DIR is replaced as a whole (no file of an earlier run stays); a non-empty
 DIR that holds no earlier impute output is refused unless --force.
 
---ckpt (sct only) is a checkpoint directory: a finished model there is
-loaded; otherwise sCT is trained into it (resumable) and then used. Without
---ckpt a neural model is trained in memory.
+--ckpt is a checkpoint directory of a neural model: a finished model there
+is loaded; otherwise the model is trained into it (resumable) on the
+training cells and then used. Without --ckpt a neural model is trained in
+memory. A STACK checkpoint pre-trained on a pool of datasets (cellbench
+train --model stack, scripts/stack-pools.sh) imputes zero-shot: nothing is
+trained, only its fallback for genes outside its gene universe is fitted.
 
 Examples:
   cellbench impute --model knn --data pbmc3k-sct --task impute-genes --mask-ratio 0.15 --seed 0 --out out/knn
@@ -158,11 +161,19 @@ func runImpute(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return fmt.Errorf("impute: %w", err)
 			}
-			ck := loaded.(model.Checkpointed)
-			if !slices.Equal(ck.Genes(), setup.Data.Var.Index) {
-				return fmt.Errorf("impute: %s was trained on another gene panel (%d genes) than this task's (%d genes): same --data, --max-genes and --seed, or a new --ckpt", *ckpt, len(ck.Genes()), setup.Data.NGenes())
+			if _, pooled := loaded.(interface{ TrainedOn() []string }); pooled {
+				// pre-trained on a pool of datasets (stack): zero-shot, its
+				// Fit fits only what it needs from the training cells
+				if m, err = entry.ImputerOf(loaded); err != nil {
+					return fmt.Errorf("impute: %w", err)
+				}
+			} else {
+				ck := loaded.(model.Checkpointed)
+				if !slices.Equal(ck.Genes(), setup.Data.Var.Index) {
+					return fmt.Errorf("impute: %s was trained on another gene panel (%d genes) than this task's (%d genes): same --data, --max-genes and --seed, or a new --ckpt", *ckpt, len(ck.Genes()), setup.Data.NGenes())
+				}
+				m = fittedImputer{loaded.(tasks.Imputer)}
 			}
-			m = fittedImputer{loaded.(tasks.Imputer)}
 		}
 	}
 	if m == nil {

@@ -127,6 +127,45 @@ func TestImputeSCTCheckpoint(t *testing.T) {
 	}
 }
 
+// TestImputeStackCheckpoint: a STACK checkpoint pre-trained on another
+// dataset (cellbench train) imputes zero-shot through --ckpt: nothing is
+// trained into it (its meta file is unchanged), a second call gives the
+// same results, and the note names the mode fallback.
+func TestImputeStackCheckpoint(t *testing.T) {
+	sharedDataDir(t)
+	ck := filepath.Join(t.TempDir(), "ckpt")
+	if _, stderr, err := runCmd("train", "--model", "stack", "--config", "tiny", "--data", "fixture-integration", "--quiet", "--out", ck); err != nil {
+		t.Fatal(err, stderr)
+	}
+	meta, err := os.ReadFile(filepath.Join(ck, "stack_meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res [2]string
+	for i := range res {
+		dir := filepath.Join(t.TempDir(), "out")
+		_, stderr, err := runCmd("impute", "--model", "stack", "--quiet", "--data", "pbmc3k-sct", "--max-genes", "64",
+			"--task", "impute-genes", "--mask-ratio", "0.3", "--seed", "2", "--ckpt", ck, "--out", dir)
+		if err != nil {
+			t.Fatal(err, stderr)
+		}
+		if !strings.Contains(stderr, "note: stack:") || !strings.Contains(stderr, "most-frequent-bin baseline") {
+			t.Errorf("stderr does not carry the fallback note:\n%s", stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "results.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = string(b)
+	}
+	if res[0] != res[1] {
+		t.Errorf("two calls differ:\n%s\n%s", res[0], res[1])
+	}
+	if after, err := os.ReadFile(filepath.Join(ck, "stack_meta.json")); err != nil || string(after) != string(meta) {
+		t.Errorf("the checkpoint changed (err %v)", err)
+	}
+}
+
 // TestImputeBadInput: each bad invocation fails with one line naming the
 // problem and leaves no output directory.
 func TestImputeBadInput(t *testing.T) {

@@ -94,6 +94,18 @@
 // positive is masked again. Predict (tasks.PerturbationModel) is the same
 // with the prompt removed. Output: log1p CP10k.
 //
+// # Imputation — Imputer (Model.ForKind), cellbench impute, impute-genes / impute-cells
+//
+// Pre-training's objective at inference, zero-shot: a checkpoint's NB
+// decoder reconstructs the masked positions of the task's held-out cells
+// from the rest of each bag (one bag = one set). The library size μ is
+// scaled to is estimated from the observed counts rescaled by the model's
+// predicted unmasked mass (the release scales by the library before
+// masking, which imputation does not know); genes outside the gene
+// universe get the most-frequent-bin baseline, reported by Notes.
+// Details: impute.go. The release has no imputation entry point; this is
+// cellbench's use of its pre-training forward pass.
+//
 // # Deviations from the release (each is a [doc] item of §6 or new)
 //
 //   - Masking: one gene subset and rate per set, not per batch (§6.4);

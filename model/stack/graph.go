@@ -185,14 +185,33 @@ func (a arch) pretrainParts(scope *gmodel.Scope, in []*Node) (emb, mu, theta, re
 	B, C, G := counts.Shape().Dim(0), counts.Shape().Dim(1), counts.Shape().Dim(2)
 	ms := modelScope(scope)
 	lib := ReduceSum(counts, -1)
-	h := a.tokenize(ms, maskedLog1p(counts, masked), nil, true)
-	emb = a.encode(ms, h, cells, nil, true)
-	mu, theta = a.decode(ms, emb, lib, genes, true)
+	emb, mu, theta = a.forward(ms, maskedLog1p(counts, masked), cells, lib, genes, true)
 	nll := nn.NegativeBinomialNLLWithLogFactorial(counts, lnfact, mu, theta)
 	entry := LogicalAnd(BroadcastToDims(Reshape(masked, B, 1, G), B, C, G), BroadcastToDims(Reshape(cells, B, C, 1), B, C, G))
 	recon = MaskedReduceAllMean(nll, entry)
 	sw = swTerm(emb, swIdx, swProj, prior)
 	return emb, mu, theta, recon, sw
+}
+
+// forward is the masked-reconstruction model shared by pre-training and
+// imputation: the masked log1p input x [B,C,G] (maskedLog1p) → cell
+// embeddings [B,C,D] → NB μ and θ [B,C,G], with cells [B,C] the real-cell
+// mask, lib [B,C] the library sizes μ is scaled to and genes [B,G] the
+// genes of μ's softmax (StateICLModelBase.forward).
+func (a arch) forward(ms *gmodel.Scope, x, cells, lib, genes *Node, train bool) (emb, mu, theta *Node) {
+	emb = a.encode(ms, a.tokenize(ms, x, nil, train), cells, nil, train)
+	mu, theta = a.decode(ms, emb, lib, genes, train)
+	return emb, mu, theta
+}
+
+// reconGraph is imputation's inference graph: the pre-training forward
+// pass (no dropout) on counts [B,C,G] whose masked entries are already 0
+// — which is exactly what maskedLog1p makes of a masked entry, 0 in log1p
+// space — returning the NB mean fractions μ/lib [B,C,G] (softmax over
+// genes [B,G]; the caller scales them by its library estimate).
+func (a arch) reconGraph(scope *gmodel.Scope, counts, cells, genes *Node) *Node {
+	_, frac, _ := a.forward(modelScope(scope), maskedLog1p(counts, nil), cells, OnesLike(ReduceSum(counts, -1)), genes, false)
+	return frac
 }
 
 // embedGraph returns the embeddings [B,C,D] of sets of raw counts

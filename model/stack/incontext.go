@@ -304,7 +304,7 @@ func (m *Model) Fit(ctx context.Context, train *data.Dataset, spec tasks.PertSpe
 		return err
 	}
 	m.store = nn.NewStore(spec.Seed)
-	m.embedExec, m.genExec = nil, nil
+	m.embedExec, m.genExec, m.reconExec = nil, nil, nil
 	swW, clsW := cfg.Float("sw_weight"), cfg.Float("ic_cls_weight")
 	decay, every := cfg.Float("ic_ema_decay"), cfg.Int("ic_ema_every")
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node {

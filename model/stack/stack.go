@@ -56,7 +56,8 @@ type Model struct {
 
 	embedExec *gmodel.Exec
 	genExec   *gmodel.Exec
-	dir       string // checkpoint directory this model was loaded from
+	reconExec *gmodel.Exec // imputation (Imputer)
+	dir       string       // checkpoint directory this model was loaded from
 }
 
 // meta is what a checkpoint holds besides the weights.
@@ -191,7 +192,7 @@ func (m *Model) fitPretrain(ctx context.Context, train []*data.Dataset, cols []s
 		return err
 	}
 	m.store = nn.NewStore(seed)
-	m.embedExec, m.genExec = nil, nil
+	m.embedExec, m.genExec, m.reconExec = nil, nil, nil
 	pb := &pretrainBatcher{a: a, pool: pool, seed: seed, maskMin: m.cfg.Float("mask_rate_min"), maskMax: m.cfg.Float("mask_rate_max")}
 	swWeight := m.cfg.Float("sw_weight")
 	modelFn := func(scope *gmodel.Scope, in []*Node) []*Node { return []*Node{a.pretrainLoss(scope, in, swWeight)} }
@@ -302,19 +303,8 @@ func (m *Model) Embed(ctx context.Context, d *data.Dataset, spec tasks.EmbedSpec
 			return nil, err
 		}
 		chunk := sets[start:min(start+B, len(sets))]
-		counts := make([]float32, B*S*G)
-		cells := make([]bool, B*S)
-		for b := range B {
-			if b >= len(chunk) {
-				cells[b*S] = true // dummy set keeps the batch shape
-				continue
-			}
-			for i, r := range chunk[b].Rows {
-				gm.denseRow(counts[(b*S+i)*G:(b*S+i+1)*G], d.X, r)
-				cells[b*S+i] = chunk[b].Mask[i]
-			}
-		}
-		res, err := m.embedExec.Call1(tensors.FromFlatDataAndDimensions(counts, B, S, G), tensors.FromFlatDataAndDimensions(cells, B, S))
+		counts, cells := packSets(gm, d.X, chunk, B, S, G, nil)
+		res, err := m.embedExec.Call1(counts, cells)
 		if err != nil {
 			return nil, fmt.Errorf("stack: embed: %w", err)
 		}
@@ -333,6 +323,35 @@ func (m *Model) Embed(ctx context.Context, d *data.Dataset, spec tasks.EmbedSpec
 		}
 	}
 	return out, nil
+}
+
+// packSets lays out up to B sets of S rows of x as the model's inputs:
+// counts [B,S,G] over the gene universe (gm) and the real-cell mask [B,S]
+// (padding false); the batch is filled up to B with dummy sets holding one
+// "real" all-zero cell, so that the graph keeps its shape. The entries of
+// masked (row → columns of x; nil = none) are 0.
+func packSets(gm geneMap, x *data.CSR, chunk []nn.PaddedSet, B, S, G int, masked [][]int) (counts, cells *tensors.Tensor) {
+	c := make([]float32, B*S*G)
+	m := make([]bool, B*S)
+	for b := range B {
+		if b >= len(chunk) {
+			m[b*S] = true // dummy set keeps the batch shape
+			continue
+		}
+		for i, r := range chunk[b].Rows {
+			row := c[(b*S+i)*G : (b*S+i+1)*G]
+			gm.denseRow(row, x, r)
+			if masked != nil {
+				for _, j := range masked[r] {
+					if u := gm.col[j]; u >= 0 {
+						row[u] = 0
+					}
+				}
+			}
+			m[b*S+i] = chunk[b].Mask[i]
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(c, B, S, G), tensors.FromFlatDataAndDimensions(m, B, S)
 }
 
 // writeMeta writes MetaFile (last, atomically).
