@@ -561,7 +561,7 @@ const modelStatus = new Status($("status-model"));
 function updateModelButton() {
   $("run-model").disabled = !(model.ckpt && model.data && model.info?.perturbation);
   $("run-ic").disabled = !(model.ckpt && model.data && model.info?.in_context && $("ic-pert").value &&
-    $("ic-query").value !== undefined && $("ic-prompt").options.length && $("ic-query").options.length);
+    $("ic-prompt").options.length && $("ic-query").options.length);
 }
 
 // setCheckpoint keeps a checkpoint's files and asks cellbench which model

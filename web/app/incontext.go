@@ -257,9 +257,10 @@ func (s *Session) PredictInContext(ctx context.Context, ckpt fs.FS, ckptName str
 		return nil, err
 	}
 	var promptRows, queryRows, realRows []int
+	// Prompt: A's cells of p; query: B's controls; real: B's controls and
+	// B's cells of p (the reference the fold changes are taken against).
 	for i := range perts {
-		switch {
-		case ctxs[i] == o.PromptContext && perts[i] == o.Perturbation:
+		if ctxs[i] == o.PromptContext && perts[i] == o.Perturbation {
 			promptRows = append(promptRows, i)
 		}
 		if ctxs[i] == o.QueryContext && perts[i] == o.Control {
