@@ -7,11 +7,18 @@
 #   scripts/web-examples.sh [OUT]     (default runs/web-examples)
 #
 # OUT/ckpt/               a tiny ST checkpoint (cellbench train --config tiny)
+# OUT/stack/              a tiny STACK checkpoint post-trained for in-context
+#                         prediction (cellbench train --model stack, twice)
 # OUT/pred_state_tiny.h5ad  its prediction of every fixture group (cellbench predict)
 # OUT/results.jsonl       a small suite run (web/examples/suite.yaml)
 # OUT/index.json          the manifest the page reads
 # OUT/native/             cellbench score pert of the prediction (reference for the tests)
 # OUT/report/             cellbench report of the run (reference leaderboard.md)
+# OUT/native/stack_*      cellbench predict --prompt/--query of the STACK
+#                         checkpoint (prompt: k562 SGK1 cells; query: A172
+#                         controls; seed 3) and its generated cells as the
+#                         page's CSV (web/test/stack_native.py: Debian python3
+#                         with anndata cuts the files and writes the CSV)
 #
 # Written into a staging folder and renamed into place, so a failure leaves
 # the previous examples (or none), never half of them.
@@ -39,6 +46,22 @@ REAL=$("$BIN" data fetch fixture-perturbation) # the registry's path, checksum v
 log "scoring it natively ($REAL)"
 quiet "$BIN" score pert --real "$REAL" --pred "$STAGE/pred_state_tiny.h5ad" "${COLS[@]}" --control-ref real --profile full \
   --out "$STAGE/native"
+log "training a tiny STACK on fixture-perturbation (pre-training, then in-context post-training)"
+quiet "$BIN" train --model stack --config tiny --quiet --data fixture-perturbation --out "$STAGE/stack-pre"
+quiet "$BIN" train --model stack --stage incontext --init "$STAGE/stack-pre" --quiet --data fixture-perturbation \
+  --split pert-fewshot:A172 -set ic_steps=10 --out "$STAGE/stack"
+rm -rf "$STAGE/stack-pre"
+rm -f "$STAGE/stack/history.json" "$STAGE/stack/stack_train_start.json"
+if /usr/bin/python3 -c "import anndata" 2>/dev/null; then
+  log "predicting A172 SGK1 from k562 SGK1 with STACK natively"
+  quiet /usr/bin/python3 web/test/stack_native.py subset "$REAL" perturbation cell_type \
+    "$STAGE/native/stack_prompt.h5ad:k562:SGK1" "$STAGE/native/stack_query.h5ad:A172:control"
+  quiet "$BIN" predict --model stack --ckpt "$STAGE/stack" --prompt "$STAGE/native/stack_prompt.h5ad" \
+    --query "$STAGE/native/stack_query.h5ad" --pert-col perturbation --control control --seed 3 --out "$STAGE/native/stack_pred.h5ad"
+  quiet /usr/bin/python3 web/test/stack_native.py csv "$STAGE/native/stack_pred.h5ad" "$STAGE/native/stack_pred.csv"
+else
+  log "no Debian python3 with anndata: no native STACK reference (its web test fails)"
+fi
 log "running web/examples/suite.yaml"
 quiet "$BIN" run web/examples/suite.yaml --out "$STAGE/run"
 cp "$STAGE/run/results.jsonl" "$STAGE/results.jsonl"
@@ -46,6 +69,7 @@ quiet "$BIN" report "$STAGE/run" --out "$STAGE/report" --title "Leaderboard — 
 rm -rf "$STAGE/run" "$STAGE/.log"
 
 ckpt_files=$(cd "$STAGE/ckpt" && ls | sed 's/.*/"ckpt\/&"/' | paste -sd, -)
+stack_files=$(cd "$STAGE/stack" && ls | sed 's/.*/"stack\/&"/' | paste -sd, -)
 cat > "$STAGE/index.json" <<EOF
 {
   "made_by": "scripts/web-examples.sh at git $(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
@@ -56,7 +80,9 @@ cat > "$STAGE/index.json" <<EOF
   ],
   "leaderboard": [{"name": "web-example suite on the fixture (2 tasks, 5 models, 2 seeds)", "file": "results.jsonl"}],
   "checkpoints": [{"name": "ST tiny, trained on fixture-perturbation", "model": "state",
-                   "dataset": "fixture-perturbation", "files": [$ckpt_files]}]
+                   "dataset": "fixture-perturbation", "files": [$ckpt_files]},
+                  {"name": "STACK tiny, in-context, trained on fixture-perturbation", "model": "stack",
+                   "dataset": "fixture-perturbation", "files": [$stack_files]}]
 }
 EOF
 rm -rf "$OUT.old"

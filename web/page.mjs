@@ -416,9 +416,12 @@ function renderScore(node, r, of, title) {
   fig.draw();
 }
 
-function figurePanel(r, of) {
+// figurePanel draws the figures of an evaluation; start is the first
+// figure's kind (discrimination, or lfc when the evaluation has DE tables).
+function figurePanel(r, of, start = "discrimination") {
   const kind = el("select", {}, el("option", { value: "discrimination", text: "discrimination heat map" }),
     ...(r.has_de ? [el("option", { value: "lfc", text: "LFC scatter (predicted vs real)" })] : []));
+  if (start === "lfc" && r.has_de) kind.value = "lfc";
   const ctx = el("select", {}, ...r.contexts.map((c) => el("option", { value: c, text: c || "(one context)" })));
   // Start with the context that has the most perturbations (the richest heat map).
   const perContext = (c) => r.rows.filter((x) => x.context === c).length;
@@ -556,21 +559,44 @@ const model = { ckpt: null, data: null, preset: null };
 const modelStatus = new Status($("status-model"));
 
 function updateModelButton() {
-  $("run-model").disabled = !(model.ckpt && model.data);
+  $("run-model").disabled = !(model.ckpt && model.data && model.info?.perturbation);
+  $("run-ic").disabled = !(model.ckpt && model.data && model.info?.in_context && $("ic-pert").value &&
+    $("ic-prompt").options.length && $("ic-query").options.length);
 }
 
-function setCheckpoint(files, label) {
-  model.ckpt = files;
+// setCheckpoint keeps a checkpoint's files and asks cellbench which model
+// it is: an in-context STACK checkpoint shows the in-context options
+// instead of Predict & score.
+async function setCheckpoint(files, label) {
+  model.ckpt = null;
+  model.info = null;
   const total = files.reduce((n, f) => n + f.bytes.length, 0);
-  $("info-ckpt").textContent = `${files.length} file${files.length > 1 ? "s" : ""}, ${mb(total)}: ${files.map((f) => f.name.split("/").pop()).join(", ")}`;
+  const list = `${files.length} file${files.length > 1 ? "s" : ""}, ${mb(total)}: ${files.map((f) => f.name.split("/").pop()).join(", ")}`;
+  $("info-ckpt").textContent = list;
   markLoaded("drop-ckpt", label);
+  const { result: info } = await call("checkpointInfo", [files]);
+  model.ckpt = files;
+  model.info = info;
+  $("info-ckpt").textContent = `${info.model}${info.stage ? ` (${info.stage} stage)` : ""} checkpoint, ${info.genes} genes · ${list}`;
+  if (!info.in_context && !info.perturbation) {
+    updateModelButton();
+    throw new Error(info.stage === "pretrain"
+      ? `${info.checkpoint} is a pre-trained STACK checkpoint: in-context prediction needs one post-trained with cellbench train --model stack --stage incontext --init ${info.checkpoint}`
+      : `${info.checkpoint}: the page runs perturbation models and in-context STACK checkpoints, not ${info.model}`);
+  }
+  $("ic-options").hidden = !info.in_context;
+  $("model-options").hidden = info.in_context;
+  if (info.perturbation) $("opt-model").value = info.model;
   updateModelButton();
 }
 
 async function setCheckpointFiles(list) {
   const files = await Promise.all(list.map(readFile));
   const top = files[0].name.includes("/") ? files[0].name.split("/")[0] : files[0].name;
-  setCheckpoint(files, top);
+  await busy(modelStatus, `reading the checkpoint ${top}`, async () => {
+    await setCheckpoint(files, top);
+    modelStatus.clear();
+  });
 }
 dropZone("drop-ckpt", "file-ckpt-dir", setCheckpointFiles);
 $("file-ckpt-zip").addEventListener("change", () => { const f = $("file-ckpt-zip").files; if (f.length) setCheckpointFiles([...f]); });
@@ -581,40 +607,156 @@ $("ckpt-example").addEventListener("change", async () => {
   await busy(modelStatus, `fetching ${ex.name}`, async () => {
     const files = [];
     for (const f of ex.files) files.push({ name: f, bytes: await fetchBytes(`examples/${f}`, "example checkpoint") });
-    setCheckpoint(files, ex.name);
-    $("opt-model").value = ex.model;
-    if (ex.dataset && !model.data) {
-      const { file } = await registryFile(ex.dataset);
-      model.data = file;
-      $("model-registry").value = ex.dataset;
-      $("info-model-data").textContent = `${file.name} (${mb(file.bytes.length)})`;
-      markLoaded("drop-model-data", file.name);
-      updateModelButton();
-    }
+    await setCheckpoint(files, ex.name);
     modelStatus.clear();
   });
+  if (ex.dataset && !model.data) {
+    $("model-registry").value = ex.dataset;
+    await setRegistryData(ex.dataset);
+  }
 });
 
-async function setModelData(file) {
+// setModelData inspects the dataset and fills the in-context choices
+// (labels: the registry's column roles, when it came from the registry).
+async function setModelData(file, labels) {
   await busy(modelStatus, `reading ${file.name}`, async () => {
     const { result: info } = await call("inspect", [file.name, file.bytes]);
     model.data = file;
+    model.dataInfo = info;
     $("info-model-data").textContent = describe(info);
     markLoaded("drop-model-data", file.name);
+    const cols = info.columns.filter((c) => c.kind !== "float").map((c) => c.name);
+    const guess = (names) => names.find((n) => cols.includes(n));
+    fillSelect($("ic-pert-col"), cols, labels?.pert_col || guess(["perturbation", "target_gene", "group_id", "condition", "gene"]) || cols[0]);
+    fillSelect($("ic-context-col"), [["", "— none —"], ...cols.map((c) => [c, c])],
+      labels?.context_col || guess(["cell_type", "cluster_id", "cell_line", "context"]) || "");
+    fillControls(labels?.control);
+    await fillCombinations();
     modelStatus.clear();
     updateModelButton();
   });
 }
+async function setRegistryData(name) {
+  let file, example;
+  try {
+    ({ file, example } = await registryFile(name));
+  } catch (e) { modelStatus.error(e.message); return; }
+  await setModelData(file, example);
+}
 dropZone("drop-model-data", "file-model-data", async (files) => setModelData(await readFile(files[0])));
 $("model-registry").addEventListener("change", async () => {
   const name = $("model-registry").value;
-  if (!name) return;
-  let file;
-  try {
-    ({ file } = await registryFile(name));
-  } catch (e) { modelStatus.error(e.message); return; }
-  await setModelData(file);
+  if (name) await setRegistryData(name);
 });
+
+// ---------------------------------------------------------------- panel 3: in-context (STACK)
+
+function fillControls(want) {
+  const col = model.dataInfo?.columns.find((c) => c.name === $("ic-pert-col").value);
+  const labels = col?.labels ?? [];
+  fillSelect($("ic-control"), labels, want || labels.find((l) => /^(control|ctrl|non-targeting|DMSO)$/i.test(l)) || labels[0]);
+}
+
+// fillCombinations asks for the cell counts per (context, perturbation)
+// and offers only what exists: p with cells in some context A and
+// controls in some context B; A with cells of p; B with controls.
+async function fillCombinations() {
+  model.counts = null;
+  if (!model.data || !$("ic-pert-col").value) return updateModelButton();
+  const { result: t } = await call("countCells", [model.data.name, model.data.bytes, $("ic-pert-col").value, $("ic-context-col").value]);
+  model.counts = t;
+  const control = $("ic-control").value;
+  const ci = t.perturbations.indexOf(control);
+  const n = (ctx, p) => t.counts[t.contexts.indexOf(ctx)][t.perturbations.indexOf(p)];
+  const withControls = ci < 0 ? [] : t.contexts.filter((c) => n(c, control) > 0);
+  const perts = t.perturbations.filter((p) => p !== control && withControls.length && t.contexts.some((c) => n(c, p) > 0));
+  const keep = $("ic-pert").value;
+  fillSelect($("ic-pert"), perts, keep);
+  fillContexts();
+}
+
+function fillContexts() {
+  const t = model.counts;
+  const p = $("ic-pert").value;
+  const control = $("ic-control").value;
+  if (!t || !p) {
+    fillSelect($("ic-prompt"), []);
+    fillSelect($("ic-query"), []);
+    return updateModelButton();
+  }
+  const n = (ctx, q) => t.counts[t.contexts.indexOf(ctx)][t.perturbations.indexOf(q)] ?? 0;
+  const name = (c) => c || "(one context)";
+  const keepA = $("ic-prompt").value, keepB = $("ic-query").value;
+  const promptCtx = t.contexts.filter((c) => n(c, p) > 0);
+  fillSelect($("ic-prompt"), promptCtx.map((c) => [c, `${name(c)} · ${n(c, p)} cells of ${p}`]), keepA);
+  const queryCtx = t.contexts.filter((c) => n(c, control) > 0);
+  const pick = keepB && queryCtx.includes(keepB) ? keepB
+    : queryCtx.find((c) => c !== $("ic-prompt").value && n(c, p) > 0) ?? queryCtx.find((c) => c !== $("ic-prompt").value) ?? queryCtx[0];
+  fillSelect($("ic-query"), queryCtx.map((c) => [c, `${name(c)} · ${n(c, control)} controls` + (n(c, p) ? `, ${n(c, p)} real ${p}` : ", no real cells of p")]), pick);
+  updateModelButton();
+}
+
+const reselect = (fn) => () => busy(modelStatus, "counting cells", async () => { await fn(); modelStatus.clear(); });
+$("ic-pert-col").addEventListener("change", reselect(async () => { fillControls(); await fillCombinations(); }));
+$("ic-control").addEventListener("change", reselect(fillCombinations));
+$("ic-context-col").addEventListener("change", reselect(fillCombinations));
+$("ic-pert").addEventListener("change", fillContexts);
+$("ic-prompt").addEventListener("change", () => { $("ic-query").value = ""; fillContexts(); });
+$("ic-query").addEventListener("change", updateModelButton);
+
+$("run-ic").addEventListener("click", () => busy(modelStatus, "loading the checkpoint", async () => {
+  const opts = { pert_col: $("ic-pert-col").value, context_col: $("ic-context-col").value, control: $("ic-control").value,
+    perturbation: $("ic-pert").value, prompt_context: $("ic-prompt").value, query_context: $("ic-query").value,
+    seed: Math.max(0, Math.floor(Number($("ic-seed").value) || 0)), profile: $("ic-profile").value };
+  const { result, seconds } = await call("incontext", [model.ckpt, model.data, opts], (s, d, t) => modelStatus.progress(s, d, t));
+  window.cellbenchPage.last.incontext = { result, seconds };
+  renderInContext($("results-ic"), result);
+  const g = result.variants.map((v) => v.generate_s.toFixed(2)).join(" s and ");
+  modelStatus.done(`Generated ${result.query_cells.toLocaleString()} cells of ${opts.perturbation} with and without the prompt in ${g} s.`);
+}));
+
+function renderInContext(node, r) {
+  const o = r.options;
+  const where = (c) => (o.context_col ? `${o.context_col} ${c}` : "the dataset");
+  const t = r.timings;
+  const summary = el("div", { class: "card model-summary" },
+    el("h3", { text: `STACK in-context: ${o.perturbation} in ${where(o.query_context)}, prompted from ${where(o.prompt_context)}` }),
+    el("p", { id: "ic-alignment", text: `Prompt: ${r.prompt_cells} cells of ${o.perturbation} in ${where(o.prompt_context)} ` +
+      `(${r.prompt_unknown} of the ${r.dataset_genes} genes unknown to the checkpoint, masked); query: ${r.query_cells} ${o.control} cells of ` +
+      `${where(o.query_context)} (${r.query_unknown} of the ${r.dataset_genes} genes unknown, masked and returned unchanged); ` +
+      `${r.shared} of the checkpoint's ${r.checkpoint_genes} genes present` +
+      (r.query_unknown ? ` (the ${r.query_unknown} unknown genes keep the query's values: predicted log2 fold change 0 in the scatters)` : "") +
+      `. ${r.rounds} generation rounds, seed ${o.seed}, ` +
+      `GoMLX ${r.backend} backend in WebAssembly.` }),
+    el("p", { text: r.real_cells
+      ? `Real answer: ${r.real_cells} cells of ${o.perturbation} in ${where(o.query_context)}; fold changes are against its ${r.query_cells} controls (metrics/de, as cellbench score pert --control-ref real).`
+      : `The dataset has no cells of ${o.perturbation} in ${where(o.query_context)}: nothing to compare the prediction with (no scatter).` }),
+    el("p", { class: "config" }, "config ", el("code", { text: r.config.replaceAll(";", "; ") })),
+    el("table", { class: "timings", id: "ic-timings" }, el("tbody", {},
+      ...[["load checkpoint", t.load_s], ["read + prepare data", t.read_s],
+        ...r.variants.map((v) => [`generate (${v.name})`, v.generate_s]), ["score", t.score_s], ["total", t.total_s]]
+        .map(([k, v]) => el("tr", {}, el("td", { text: k }), el("td", { class: "num", text: `${v.toFixed(3)} s` }))))));
+  const cols = r.variants.map((v, i) => {
+    // One perturbation: discrimination against the others is undefined, so
+    // its metrics are left out of the summary line (results.csv has them).
+    const keyMetrics = v.score ? v.score.aggregates.filter((a) => !/discrimination|pdisc/.test(a.metric)) : [];
+    const box = el("div", { class: "ic-variant" },
+      el("h3", { text: v.name === "prompt" ? `With the prompt (${v.prompt_cells} cells)` : "Without a prompt" }),
+      keyMetrics.length ? el("p", { class: "meta ic-metrics", text: keyMetrics.map((a) => `${a.metric} ${fmt(a.mean)}`).join(" · ") }) : null,
+      el("div", { class: "downloads" }, el("button", { class: "secondary", id: `dl-ic-${i}`,
+        onclick: () => download(`stack_${o.perturbation}_${v.name.replace(" ", "_")}.csv`, v.csv, "text/csv") }, "Download predicted cells (CSV)")));
+    if (v.score) {
+      const fig = figurePanel(v.score, v.of, "lfc");
+      box.append(fig);
+      box.draw = fig.draw;
+    }
+    return box;
+  });
+  node.replaceChildren(summary, el("div", { class: "grid2" }, ...cols));
+  node.hidden = false;
+  $("results-model").hidden = true;
+  for (const c of cols) c.draw?.();
+}
 
 $("run-model").addEventListener("click", () => busy(modelStatus, "loading the checkpoint", async () => {
   const opts = { model: $("opt-model").value, ncells: Number($("opt-ncells").value) || 0, profile: $("opt-model-profile").value };
@@ -623,6 +765,7 @@ $("run-model").addEventListener("click", () => busy(modelStatus, "loading the ch
   const t = result.timings;
   const node = $("results-model");
   renderScore(node, result.score, "predict", `prediction by ${result.model} (${result.checkpoint})`);
+  $("results-ic").hidden = true;
   node.prepend(el("div", { class: "card model-summary" },
     el("h3", { text: `${result.model} on ${result.dataset}` }),
     el("p", { text: `${result.groups} (context, perturbation) groups × ${(result.cells / result.groups).toFixed(0)} cells predicted from ` +

@@ -13,7 +13,7 @@
 import { startCellbench, whenExited } from "./load.mjs";
 
 // Operations that take a progress callback as their last argument.
-const withProgress = new Set(["score", "predict"]);
+const withProgress = new Set(["score", "predict", "incontext"]);
 
 async function download(url) {
   const resp = await fetch(url);

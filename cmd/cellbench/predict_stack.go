@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
-	"strconv"
 
 	"github.com/cellbench/cellbench/data"
 	"github.com/cellbench/cellbench/data/h5ad"
@@ -92,35 +89,11 @@ func runPredictInContext(ctx context.Context, e model.Entry, f *promptFlags, df 
 	}
 	fmt.Fprintf(stderr, "predict: prompt %s (%d cells; %d of its %d genes unknown to the checkpoint, masked), query %s (%d cells; %d of its %d genes unknown, masked and returned unchanged); %d of the checkpoint's %d genes present\n",
 		f.prompt, prompt.NCells(), pg.PromptUnknown, prompt.NGenes(), f.query, query.NCells(), pg.QueryUnknown, query.NGenes(), pg.Shared, len(m.Genes()))
-	rng := rand.New(rand.NewPCG(df.seed, 0x9e4e7a7e))
-	gen, err := m.Generate(ctx, pg.Prompting, rng)
+	m.OnRound = func(round, rounds int) { fmt.Fprintf(stderr, "predict: generation round %d/%d\n", round+1, rounds) }
+	res, err := m.PredictPrompted(ctx, pg, query, df.pertCol, pert, df.control, df.seed)
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	predX := pg.ToQueryGenes(gen.Cells, query.X)
-	names := make([]string, 0, 2*query.NCells())
-	labels := make([]string, 0, 2*query.NCells())
-	for _, id := range query.Obs.Index {
-		names = append(names, id)
-		labels = append(labels, df.control)
-	}
-	for i := range query.NCells() {
-		names = append(names, "pred-"+strconv.Itoa(i))
-		labels = append(labels, pert)
-	}
-	obs := data.Frame{IndexName: query.Obs.IndexName, Index: names}
-	obs.Set(data.NewCategorical(df.pertCol, labels))
-	// gen_logit: the classifier logit of the last round (NaN for the
-	// query cells themselves), as the release's obs['gen_logit'].
-	logit := make([]float64, 0, len(names))
-	for range query.NCells() {
-		logit = append(logit, math.NaN())
-	}
-	for _, v := range gen.Logits {
-		logit = append(logit, float64(v))
-	}
-	obs.Set(&data.Column{Name: "gen_logit", Kind: data.Float, Floats: logit})
-	res := &data.Dataset{X: data.VStack([]*data.CSR{query.X, predX}, query.NGenes()), Obs: obs, Var: query.Var, Scale: data.Log1p}
 	if err := writeH5adAtomic(out, res); err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}

@@ -73,6 +73,9 @@ func (m *Model) Generate(ctx context.Context, p Prompting, rng *rand.Rand) (Gene
 		if err := ctx.Err(); err != nil {
 			return Generation{}, err
 		}
+		if m.OnRound != nil {
+			m.OnRound(step, steps)
+		}
 		mr := 1 - float64(step+1)/float64(steps)
 		if step == steps-1 {
 			mr = 0

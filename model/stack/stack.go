@@ -45,6 +45,10 @@ type Model struct {
 	nn.Runtime
 	// Notes: the fallbacks taken (tasks.Noter).
 	nn.NoteLog
+	// OnRound, if set, is called by Generate before each generation round
+	// (round counts from 0 to rounds-1): a progress hook for the command's
+	// stderr and the browser page.
+	OnRound func(round, rounds int)
 
 	store *gmodel.Store
 	meta  meta

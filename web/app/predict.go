@@ -145,11 +145,7 @@ func (s *Session) Predict(ctx context.Context, ckpt fs.FS, ckptName string, ds F
 		return nil, fmt.Errorf("model %s does not predict perturbations (it runs %v tasks)", entry.Name, entry.Kinds)
 	}
 	progress.report("loading checkpoint "+ckptName, 0, 0)
-	backend, err := nn.NewBackend()
-	if err != nil {
-		return nil, err
-	}
-	loaded, err := entry.LoadCheckpointFS(ckpt, ckptName, nn.Runtime{Backend: backend})
+	loaded, err := loadCheckpoint(entry, ckpt, ckptName)
 	if err != nil {
 		return nil, err
 	}

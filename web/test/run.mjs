@@ -19,7 +19,11 @@
 //   browser  the checkpoint folder, uploaded, predicts the fixture → its score's
 //            results.csv == native score of cellbench predict's .h5ad, to a
 //            relative 1e-5 (float32 sums in another order natively; see below)
-// Writes DIR/page.png, DIR/model.png, DIR/leaderboard.png (screenshots) and
+//   browser  the STACK checkpoint folder (in-context), uploaded, generates
+//            A172 SGK1 from k562 SGK1 → its cells == cellbench predict
+//            --prompt --query --seed 3's, to a relative 1e-5; both LFC
+//            scatters (prompt, no prompt) drawn
+// Writes DIR/page.png, DIR/model.png, DIR/stack.png, DIR/leaderboard.png (screenshots) and
 // DIR/timings.json (seconds per stage; medians over --repeat runs).
 
 import { execFile } from "node:child_process";
@@ -244,6 +248,62 @@ try {
       browser_predict_s: r.timings.predict_s, browser_predict_total_s: r.timings.total_s });
     await page.waitForSelector("#results-model img.figure:not([hidden])", { timeout: 60000 });
     await page.screenshot({ path: path.join(out, "model.png"), fullPage: true });
+  });
+
+  await check("browser: an uploaded in-context STACK checkpoint generates as cellbench predict --prompt --query does", async () => {
+    // Native: scripts/web-examples.sh ran cellbench predict --model stack
+    // --prompt (k562 SGK1) --query (A172 controls) --seed 3 on files cut
+    // from the fixture, and wrote its generated cells as the page's CSV.
+    const nativeCSV = await readFile(path.join(ex, "native", "stack_pred.csv"), "utf8");
+    await page.evaluate(() => { window.cellbenchPage.lastError = null; delete window.cellbenchPage.last.incontext; });
+    await page.setInputFiles("#file-ckpt-dir", path.join(ex, "stack"));
+    await page.waitForSelector("#ic-options:not([hidden])", { timeout: 60000 });
+    await page.waitForFunction(() => !window.cellbenchPage.busy && document.querySelectorAll("#ic-pert option").length > 0);
+    assert(await page.inputValue("#ic-pert-col") === "perturbation" && await page.inputValue("#ic-context-col") === "cell_type" &&
+      await page.inputValue("#ic-control") === "control", "the registry's column roles are not preselected");
+    await page.selectOption("#ic-pert", "SGK1");
+    await page.selectOption("#ic-prompt", "k562");
+    await page.selectOption("#ic-query", "A172");
+    await page.fill("#ic-seed", "3");
+    await page.waitForSelector("#run-ic:not([disabled])");
+    await page.click("#run-ic");
+    await page.waitForFunction(() => window.cellbenchPage.last.incontext || window.cellbenchPage.lastError, null, { timeout: 300000 });
+    const err = await page.evaluate(() => window.cellbenchPage.lastError);
+    assert(!err, err);
+    const r = await page.evaluate(() => window.cellbenchPage.last.incontext.result);
+    assert(r.prompt_cells === 30 && r.query_cells === 30 && r.real_cells === 30 && r.shared === 200 && r.variants.length === 2,
+      `prompt ${r.prompt_cells}, query ${r.query_cells}, real ${r.real_cells}, shared ${r.shared}`);
+    // The generated values are NB draws from the same PCG stream: equal
+    // natively and in wasm unless a float32 sum's last bit moves a draw;
+    // gen_logit (a float32 logit) may differ in its last bits.
+    const column = (csv, k, keep) => csv.trim().split("\n").map((l) => l.split(",").filter((_, i) => (i === k) === keep).join(",")).join("\n");
+    timings.stack_cells_max_rel_diff = closeCSV(column(r.variants[0].csv, 2, false), column(nativeCSV, 2, false), 1e-5, 1e-9, "browser-generated STACK cells");
+    timings.stack_logit_max_rel_diff = closeCSV(column(r.variants[0].csv, 2, true), column(nativeCSV, 2, true), 1e-5, 1e-9, "browser STACK gen_logit");
+    assert(r.variants[1].csv !== r.variants[0].csv, "the prompt-removed variant generated the same cells");
+    sameBytes(await downloaded("#dl-ic-0"), r.variants[0].csv, "downloaded predicted cells");
+    await page.waitForFunction(() => window.cellbenchPage.last.figure_incontext && window.cellbenchPage.last["figure_incontext-noprompt"],
+      null, { timeout: 60000 });
+    const names = await page.evaluate(() => [window.cellbenchPage.last.figure_incontext.name, window.cellbenchPage.last["figure_incontext-noprompt"].name]);
+    assert(names.every((n) => n.startsWith("lfc_")), `figures ${names}`);
+    const lines = await page.$$eval("#results-ic .ic-metrics", (ps) => ps.map((p) => p.textContent));
+    assert(lines.length === 2 && lines.every((l) => /mae \d/.test(l)), `metric lines ${lines}`);
+    const imgs = await page.$$eval("#results-ic img.figure", (is) => is.map((i) => (i.hidden ? 0 : i.naturalWidth)));
+    assert(imgs.length === 2 && imgs.every((w) => w > 300), `scatter widths ${imgs}`);
+    Object.assign(timings, { browser_stack_load_s: r.timings.load_s, browser_stack_generate_s: r.variants[0].generate_s,
+      browser_stack_generate_noprompt_s: r.variants[1].generate_s, browser_stack_total_s: r.timings.total_s });
+    await page.screenshot({ path: path.join(out, "stack.png"), fullPage: true });
+  });
+
+  await check("browser: the example STACK checkpoint of make serve is recognised as in-context", async () => {
+    await page.evaluate(() => { window.cellbenchPage.lastError = null; });
+    const i = manifest.checkpoints.findIndex((c) => c.model === "stack");
+    assert(i >= 0, "no STACK checkpoint in the examples' index.json");
+    await page.selectOption("#ckpt-example", String(i));
+    await page.waitForFunction(() => !window.cellbenchPage.busy && /stack \(incontext stage\)/.test(document.getElementById("info-ckpt").textContent),
+      null, { timeout: 60000 });
+    assert(await page.isVisible("#ic-options") && !(await page.isVisible("#model-options")), "in-context options not shown instead of Predict & score");
+    const err = await page.evaluate(() => window.cellbenchPage.lastError);
+    assert(!err, err);
   });
 
   await check("browser: no script errors on the page", async () => {

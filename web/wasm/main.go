@@ -14,6 +14,9 @@
 //	cellbench.figure(request)                    → FigureResult (of the last score)
 //	cellbench.leaderboard(name, bytes)           → LeaderboardResult
 //	cellbench.predict(checkpointFiles, dataset, options, onProgress) → PredictResult
+//	cellbench.checkpointInfo(checkpointFiles)    → CheckpointInfo (which model, stage)
+//	cellbench.countCells(name, bytes, pertCol, contextCol) → Crosstab
+//	cellbench.incontext(checkpointFiles, dataset, options, onProgress) → InContextResult
 //
 // A file is {name, bytes} with bytes a Uint8Array; checkpointFiles is an
 // array of files (one .zip, or the files of a checkpoint folder with
@@ -29,6 +32,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -104,30 +108,41 @@ func main() {
 			if opts.Model == "" {
 				opts.Model = "state"
 			}
-			entry, err := model.Lookup(opts.Model)
-			if err != nil {
-				return nil, err
-			}
-			if args[0].Type() != js.TypeObject || args[0].Get("length").Type() != js.TypeNumber {
-				return nil, fmt.Errorf("checkpoint: want an array of files")
-			}
-			var files []app.File
-			for i := 0; i < args[0].Length(); i++ {
-				f, err := goFile(args[0].Index(i), "checkpoint file")
-				if err != nil {
-					return nil, err
-				}
-				files = append(files, f)
-			}
-			fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
-			if err != nil {
-				return nil, err
-			}
-			ds, err := goFile(args[1], "dataset")
+			fsys, name, ds, err := checkpointAndDataset(args, opts.Model)
 			if err != nil {
 				return nil, err
 			}
 			return session.Predict(context.Background(), fsys, name, ds, opts, progressFunc(args, 3))
+		}),
+		"checkpointInfo": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 1, "checkpointInfo(checkpointFiles)"); err != nil {
+				return nil, err
+			}
+			files, err := goFiles(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return app.InspectCheckpoint(files)
+		}),
+		"countCells": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 4, "countCells(name, bytes, pertCol, contextCol)"); err != nil {
+				return nil, err
+			}
+			return app.CountCells(app.File{Name: args[0].String(), Bytes: goBytes(args[1])}, args[2].String(), args[3].String())
+		}),
+		"incontext": promised(func(args []js.Value) (any, error) {
+			if err := needArgs(args, 3, "incontext(checkpointFiles, dataset, options)"); err != nil {
+				return nil, err
+			}
+			var opts app.InContextOptions
+			if err := fromJS(args[2], &opts); err != nil {
+				return nil, fmt.Errorf("in-context options: %w", err)
+			}
+			fsys, name, ds, err := checkpointAndDataset(args, "stack")
+			if err != nil {
+				return nil, err
+			}
+			return session.PredictInContext(context.Background(), fsys, name, ds, opts, progressFunc(args, 3))
 		}),
 	}
 	js.Global().Set("cellbench", js.ValueOf(api))
@@ -209,6 +224,41 @@ func goFile(v js.Value, what string) (app.File, error) {
 		name = n.String()
 	}
 	return app.File{Name: name, Bytes: goBytes(v.Get("bytes"))}, nil
+}
+
+// checkpointAndDataset reads args[0] (a checkpoint's files) as a
+// checkpoint of the registry model modelName and args[1] as the dataset.
+func checkpointAndDataset(args []js.Value, modelName string) (fs.FS, string, app.File, error) {
+	entry, err := model.Lookup(modelName)
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	files, err := goFiles(args[0])
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	fsys, name, err := app.CheckpointFS(files, entry.MetaFile)
+	if err != nil {
+		return nil, "", app.File{}, err
+	}
+	ds, err := goFile(args[1], "dataset")
+	return fsys, name, ds, err
+}
+
+// goFiles reads an array of {name, bytes} objects (a checkpoint's files).
+func goFiles(v js.Value) ([]app.File, error) {
+	if v.Type() != js.TypeObject || v.Get("length").Type() != js.TypeNumber {
+		return nil, fmt.Errorf("checkpoint: want an array of files")
+	}
+	var files []app.File
+	for i := 0; i < v.Length(); i++ {
+		f, err := goFile(v.Index(i), "checkpoint file")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // fromJS decodes a plain JavaScript object into dst through JSON; unknown
