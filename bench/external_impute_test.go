@@ -408,7 +408,9 @@ func TestReadImputeOutputValidation(t *testing.T) {
 				return imp[0].Log1p[0] == 1.5 && imp[1].Log1p[0] == 0 && imp[1].Log1p[1] == 0.5 && imp[0].Probs == nil
 			}},
 		{"count becomes log1p", "gene,cell,level,count\ng1,c0,0,3\ng0,c0,1,0\ng1,c0,1,1\n", "",
-			func(imp []tasks.Imputation) bool { return imp[0].Log1p[0] == math.Log1p(3) && imp[1].Log1p[1] == math.Ln2 }},
+			func(imp []tasks.Imputation) bool {
+				return imp[0].Log1p[0] == math.Log1p(3) && imp[1].Log1p[1] == math.Ln2
+			}},
 		{"probabilities", probs + "0,c0,g1,0.5,0.5,0,0,0\n1,c0,g0,1,0,0,0,0\n1,c0,g1,0,0,0,0.2,0.8\n", "",
 			func(imp []tasks.Imputation) bool {
 				return imp[0].Probs[0][1] == 0.5 && imp[1].Probs[1][4] == 0.8 && imp[1].Log1p == nil
