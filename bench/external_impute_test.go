@@ -278,25 +278,7 @@ func TestExternalImputeExportRoundTrip(t *testing.T) {
 // lists the level's masked positions in the task's order.
 func checkImputeNoLeak(t *testing.T, s *Suite, exp string, u ExportUnit) {
 	t.Helper()
-	ds := s.dataset(u.Dataset)
-	var task TaskSpec
-	for _, tk := range s.Tasks {
-		if tk.Name == u.Task {
-			task = tk
-		}
-	}
-	path, err := data.NewRegistry(testdata.Dir(t)).Resolve(ds.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := h5ad.Read(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup, err := tasks.NewImputeSetup(d, ds.Coords, task.TaskConfig, recon.DefaultBins, u.Seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	setup := imputeSetupOf(t, s, u.Task, u.Dataset, u.Seed)
 	read := func(name string) *data.Dataset {
 		x, err := h5ad.Read(filepath.Join(exp, filepath.FromSlash(u.Inputs[name])))
 		if err != nil {
@@ -364,6 +346,114 @@ func checkImputeNoLeak(t *testing.T, s *Suite, exp string, u ExportUnit) {
 	}
 	if len(rows) != 0 || hidden == 0 {
 		t.Fatalf("%s: %d extra masked.csv rows; %d masked non-zero entries (want > 0)", u.Dir, len(rows), hidden)
+	}
+}
+
+// imputeSetupOf rebuilds the imputation task of suite s on a dataset and
+// seed from the registry file, as the runner does.
+func imputeSetupOf(t *testing.T, s *Suite, task, dataset string, seed uint64) *tasks.ImputeSetup {
+	t.Helper()
+	ds := s.dataset(dataset)
+	var spec TaskSpec
+	for _, tk := range s.Tasks {
+		if tk.Name == task {
+			spec = tk
+		}
+	}
+	path, err := data.NewRegistry(testdata.Dir(t)).Resolve(ds.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := h5ad.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup, err := tasks.NewImputeSetup(d, ds.Coords, spec.TaskConfig, recon.DefaultBins, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setup
+}
+
+// TestDocsImputeTemplate runs the minimal imputation model of
+// docs/external-models.md — a masked entry is the mean count of its gene
+// over the cell's bag's entries that are not masked at that level (0 when
+// every one is) — and checks its records against that rule computed here
+// on the task rebuilt from the registry file (tasks.ImputeSetup: bags,
+// masks, Score). Tolerance 1e-12: both sum the same float64 counts in
+// the same order; measured: identical.
+func TestDocsImputeTemplate(t *testing.T) {
+	py := impPython(t)
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(doc), "\n## Imputation models\n")
+	_, block, ok2 := strings.Cut(sec, "\n```python\n")
+	block, _, ok3 := strings.Cut(block, "\n```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/external-models.md has no ```python block under \"## Imputation models\"")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "template.py")
+	os.WriteFile(script, []byte(block+"\n"), 0o644)
+	text := fmt.Sprintf(extImputeSuite, impCommandModel("template", py, script, "{train}", "{requests}", "{masked}", "{out}"))
+	by, err := runExtIC(t, text, filepath.Join(dir, "run"), "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ParseSuite([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]results.Record{}
+	for _, r := range by["template"] {
+		got[impRecordKey(r)] = r
+	}
+	n := 0
+	for _, c := range [][2]string{{"impute-genes", "pbmc3k-sct"}, {"impute-genes", "spatial-mob"}, {"impute-cells", "spatial-mob"}} {
+		setup := imputeSetupOf(t, s, c[0], c[1], 0)
+		for _, ratio := range setup.Config.MaskRatios {
+			m := setup.Mask(ratio)
+			masked := map[[2]int]bool{}
+			for _, p := range m.Positions {
+				masked[[2]int{p.Cell, p.Gene}] = true
+			}
+			bagOf := map[int][]int{}
+			for _, bag := range setup.Bags {
+				for _, k := range bag {
+					bagOf[k] = bag
+				}
+			}
+			imp := tasks.Imputation{Log1p: make([]float64, len(m.Positions))}
+			for i, p := range m.Positions {
+				var sum, cnt float64
+				for _, k := range bagOf[p.Cell] {
+					if !masked[[2]int{k, p.Gene}] {
+						sum += float64(setup.Data.X.At(setup.Test[k], p.Gene))
+						cnt++
+					}
+				}
+				if cnt > 0 {
+					imp.Log1p[i] = math.Log1p(sum / cnt)
+				}
+			}
+			_, sc, err := setup.Score(m, imp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			split := fmt.Sprintf("holdout=%s,test=0.25,bag=50,genes=hvg64,mask=%g", setup.Holdout, ratio)
+			for metric, want := range map[string]float64{recon.NameMCC: sc.MCC, recon.NameMCCExpressed: sc.MCCExpressed, recon.NameMAECounts: sc.MAECounts} {
+				r, ok := got[fmt.Sprintf("%s|%s|%s|0|%g|%s", c[0], c[1], split, ratio, metric)]
+				n++
+				if !ok || !(math.Abs(r.Value-want) <= 1e-12 || math.IsNaN(r.Value) && math.IsNaN(want)) || r.Backend != ExternalBackend {
+					t.Errorf("%s %s mask %g %s: template %v (found %v), want %v", c[0], c[1], ratio, metric, r.Value, ok, want)
+				}
+			}
+		}
+	}
+	if n != len(by["template"]) || n != 15 {
+		t.Errorf("checked %d records, the template has %d", n, len(by["template"]))
 	}
 }
 
