@@ -1,16 +1,12 @@
 package bench
 
 import (
-	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,27 +51,10 @@ models:
 seeds: [0]
 `
 
-// impCommandModel is a models entry of kind imputation running argv.
-func impCommandModel(name string, argv ...string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = fmt.Sprintf("%q", a)
-	}
-	return fmt.Sprintf("  - name: %s\n    kind: imputation\n    command: [%s]\n", name, strings.Join(q, ", "))
-}
-
 // impPython is Debian's python3 for the tests that run python imputation
-// models on registry data; they skip in -short mode, without the data, or
-// (unless CELLBENCH_REQUIRE_ANNDATA=1) without anndata.
+// models on registry data (extPython).
 func impPython(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs python external models")
-	}
-	py := testdata.Python(t, "anndata", "numpy", "pandas")
-	testdata.Path(t, "pbmc3k_sctransform_283cells.h5ad")
-	testdata.Path(t, "spatial_mouse_olfactory_bulb_st.h5ad")
-	return py
+	return extPython(t, "pbmc3k_sctransform_283cells.h5ad", "spatial_mouse_olfactory_bulb_st.h5ad")
 }
 
 // modePeer is the models entry of bench/peers/mode_impute_model.py.
@@ -84,7 +63,7 @@ func modePeer(t *testing.T, py, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return impCommandModel(name, py, peer, "--train", "{train}", "--masked", "{masked}", "--out", "{out}")
+	return kindCommandModel(tasks.KindImputation, name, py, peer, "--train", "{train}", "--masked", "{masked}", "--out", "{out}")
 }
 
 // impRecordKey is a record's identity within a model's records.
@@ -93,30 +72,10 @@ func impRecordKey(r results.Record) string {
 }
 
 // checkSameImpute checks that got (a model's records) equal want (another
-// model's) within tol, record for record, in form (N, warnings, mask
-// ratio, split) and Backend.
+// model's) within tol (checkSameRecords, keyed by impRecordKey).
 func checkSameImpute(t *testing.T, got, want []results.Record, backend string, tol float64) {
 	t.Helper()
-	ref := map[string]results.Record{}
-	for _, r := range want {
-		ref[impRecordKey(r)] = r
-	}
-	if len(got) == 0 || len(got) != len(want) {
-		t.Fatalf("%d records, reference %d", len(got), len(want))
-	}
-	for _, r := range got {
-		w, ok := ref[impRecordKey(r)]
-		switch {
-		case !ok:
-			t.Fatalf("record %s has no twin", impRecordKey(r))
-		case r.Backend != backend:
-			t.Fatalf("record %s: backend %q, want %q", impRecordKey(r), r.Backend, backend)
-		case r.N != w.N || r.Warnings != w.Warnings || r.Perturbation != w.Perturbation:
-			t.Errorf("record %s: n %d warnings %q, reference n %d warnings %q", impRecordKey(r), r.N, r.Warnings, w.N, w.Warnings)
-		case !(math.Abs(r.Value-w.Value) <= tol || (math.IsNaN(r.Value) && math.IsNaN(w.Value))):
-			t.Errorf("record %s: %v, reference %v", impRecordKey(r), r.Value, w.Value)
-		}
-	}
+	checkSameRecords(t, got, want, impRecordKey, backend, tol)
 }
 
 // TestExternalImputeModel: bench/peers/mode_impute_model.py, the numpy
@@ -161,13 +120,10 @@ func TestExternalImputeFaults(t *testing.T) {
 	fault := filepath.Join(dir, "FAULT")
 	os.WriteFile(fault, nil, 0o644)
 	faulty := func(name, damage string) string {
-		sh := filepath.Join(dir, name+".sh")
-		script := fmt.Sprintf("#!/bin/sh\nset -e\n%q %q --train \"$1\" --masked \"$2\" --out \"$3\"\n[ -e %q ] || exit 0\n%q - \"$3\" <<'EOF'\nimport sys, numpy as np, pandas as pd\nd = pd.read_csv(sys.argv[1], dtype={'cell': str, 'gene': str})\n%s\nd.to_csv(sys.argv[1], index=False, na_rep='NaN', float_format='%%.17g')\nEOF\n",
-			py, peer, fault, py, damage)
-		if err := os.WriteFile(sh, []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return impCommandModel(name, sh, "{train}", "{masked}", "{out}")
+		return faultyCommand(t, dir, fault, tasks.KindImputation, name, "{masked}",
+			fmt.Sprintf("%q %q --train \"$1\" --masked \"$2\" --out \"$3\"", py, peer), py,
+			"import sys, numpy as np, pandas as pd\nd = pd.read_csv(sys.argv[1], dtype={'cell': str, 'gene': str})\n"+damage+
+				"\nd.to_csv(sys.argv[1], index=False, na_rep='NaN', float_format='%.17g')")
 	}
 	cases := []struct{ model, damage, reason string }{
 		{"missing-position", "d = d.iloc[1:]", "1 of the "},
@@ -221,19 +177,7 @@ func TestExternalImputeExportRoundTrip(t *testing.T) {
 	py := impPython(t)
 	dir := t.TempDir()
 	text := fmt.Sprintf(extImputeSuite, modePeer(t, py, "mode-py"))
-	direct, err := runExtIC(t, text, filepath.Join(dir, "direct"), "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ParseSuite([]byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := filepath.Join(dir, "export")
-	m, err := Export(context.Background(), s, []byte(text), exp, testdata.Dir(t), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct, s, exp, m := runAndExport(t, text, dir)
 	if len(m.Units) != 3 {
 		t.Fatalf("%d units, want 3", len(m.Units))
 	}
@@ -243,31 +187,7 @@ func TestExternalImputeExportRoundTrip(t *testing.T) {
 		}
 		checkImputeNoLeak(t, s, exp, u)
 	}
-	sh := exec.Command("sh", filepath.Join(exp, "commands.sh"))
-	sh.Dir = t.TempDir()
-	if b, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(b), "3 commands done") {
-		t.Fatalf("commands.sh: %v\n%s", err, b)
-	}
-	via, err := runExtIC(t, text, filepath.Join(dir, "via-files"), exp, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	strip := func(rs []results.Record) []string {
-		var out []string
-		for _, r := range rs {
-			r.WallS, r.PeakMem, r.GitSHA = 0, 0, ""
-			b, _ := json.Marshal(r)
-			out = append(out, string(b))
-		}
-		sort.Strings(out)
-		return out
-	}
-	for _, model := range []string{"mode-py", "mode"} {
-		a, b := strip(direct[model]), strip(via[model])
-		if len(a) == 0 || strings.Join(a, "\n") != strings.Join(b, "\n") {
-			t.Errorf("%s: records of the command run (%d) and the --predictions run (%d) differ", model, len(a), len(b))
-		}
-	}
+	predictionsRoundTrip(t, text, dir, exp, 3, direct, "mode-py", "mode")
 }
 
 // checkImputeNoLeak rebuilds the unit's task (tasks.NewImputeSetup on the
@@ -384,20 +304,8 @@ func imputeSetupOf(t *testing.T, s *Suite, task, dataset string, seed uint64) *t
 // the same order; measured: identical.
 func TestDocsImputeTemplate(t *testing.T) {
 	py := impPython(t)
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(doc), "\n## Imputation models\n")
-	_, block, ok2 := strings.Cut(sec, "\n```python\n")
-	block, _, ok3 := strings.Cut(block, "\n```\n")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("docs/external-models.md has no ```python block under \"## Imputation models\"")
-	}
-	dir := t.TempDir()
-	script := filepath.Join(dir, "template.py")
-	os.WriteFile(script, []byte(block+"\n"), 0o644)
-	text := fmt.Sprintf(extImputeSuite, impCommandModel("template", py, script, "{train}", "{requests}", "{masked}", "{out}"))
+	dir, script := docsTemplate(t, "Imputation models")
+	text := fmt.Sprintf(extImputeSuite, kindCommandModel(tasks.KindImputation, "template", py, script, "{train}", "{requests}", "{masked}", "{out}"))
 	by, err := runExtIC(t, text, filepath.Join(dir, "run"), "", false)
 	if err != nil {
 		t.Fatal(err)
