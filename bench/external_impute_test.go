@@ -78,25 +78,35 @@ func checkSameImpute(t *testing.T, got, want []results.Record, backend string, t
 	checkSameRecords(t, got, want, impRecordKey, backend, tol)
 }
 
-// TestExternalImputeModel: bench/peers/mode_impute_model.py, the numpy
-// mode baseline run as an external imputation model, gives the built-in
-// mode's records on pbmc3k-sct and spatial-mob (both tasks, every level
-// and metric), in the same form (MaskRatio, split, N, warnings; Backend
-// "external"). Tolerance 0: both bin with the same float64 operations
-// (linspace edges = lo + i·step) and round the same float64 frequencies
-// to float32 (the peer writes them with 17 digits); measured: identical.
+// TestExternalImputeModel: bench/peers/mode_impute_model.py and
+// knn_impute_model.py, the numpy mode and knn baselines run as external
+// imputation models, give the built-in mode's and knn's records on
+// pbmc3k-sct and spatial-mob (both tasks, every level and metric), in the
+// same form (MaskRatio, split, N, warnings; Backend "external").
+// Tolerances: mode 0 — both bin with the same float64 operations
+// (linspace edges = lo + i·step) and round the same float64 frequencies to
+// float32 (the peer writes them with 17 digits); knn 1e-9 — numpy's SVD
+// and cellbench's subspace iteration agree to ~1e-12, so the neighbours
+// are the same unless two are tied that closely, and the predicted counts
+// differ by rounding only; measured: both identical.
 func TestExternalImputeModel(t *testing.T) {
 	py := impPython(t)
 	dir := t.TempDir()
-	text := fmt.Sprintf(extImputeSuite, modePeer(t, py, "mode-py"))
+	knnPeer, err := filepath.Abs(filepath.Join("peers", "knn_impute_model.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf(extImputeSuite, modePeer(t, py, "mode-py")+"  - knn\n"+
+		kindCommandModel(tasks.KindImputation, "knn-py", py, knnPeer, "--train", "{train}", "--requests", "{requests}", "--masked", "{masked}", "--out", "{out}"))
 	by, err := runExtIC(t, text, filepath.Join(dir, "run"), "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(by["mode"]) != 3*(2+2+1) {
-		t.Fatalf("mode: %d records, want 15", len(by["mode"]))
+	if len(by["mode"]) != 3*(2+2+1) || len(by["knn"]) != 15 {
+		t.Fatalf("mode, knn: %d, %d records, want 15 each", len(by["mode"]), len(by["knn"]))
 	}
 	checkSameImpute(t, by["mode-py"], by["mode"], ExternalBackend, 0)
+	checkSameImpute(t, by["knn-py"], by["knn"], ExternalBackend, 1e-9)
 	// The inputs are removed once the cell is done; out.csv and the logs stay.
 	cell := filepath.Join(dir, "run", "cells", "impute-genes", "pbmc3k-sct", "mode-py", "seed=0")
 	for name, want := range map[string]bool{"train.h5ad": false, "requests.h5ad": false, "masked.csv": false, "out.csv": true, "command.json": true} {
