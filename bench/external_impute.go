@@ -39,7 +39,8 @@ import (
 //     name (obs index: "<level>/<cell>"); bag = the index of the cell's
 //     bag (sets of at most the task's bag_size test cells evaluated
 //     together: random cells, or spatial neighbourhoods; the same bags at
-//     every level); the coordinate columns (spatial data);
+//     every level); the coordinate columns (spatial data); no other
+//     column;
 //   - {masked}: the positions to predict, a CSV with header level, cell,
 //     gene (cell and gene names), one row per masked position, in the
 //     order the task scores them (level, then test cell, then gene in
