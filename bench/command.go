@@ -28,11 +28,12 @@ import (
 // with the placeholders of its argv replaced by their paths, and the
 // runner reads and validates the output file. The kinds supply the files
 // (external_pert.go and external_incontext.go: {train}, {requests};
-// external_embed.go: {data}); this file
-// runs the program and records what happened:
+// external_embed.go: {data}; external_impute.go: {train}, {requests},
+// {masked}); this file runs the program and records what happened:
 //
 //	OUT/cells/<task>/<dataset>/<model>/seed=<s>/
 //	  train.h5ad, requests.h5ad | data.h5ad   inputs (removed once the cell is done)
+//	  masked.csv                              input of imputation models
 //	  out.h5ad | out.csv                      the command's output ({out}; kept)
 //	  command.json                            argv, working directory, environment added,
 //	                                          timeout, exit status, seconds, failure reason
@@ -49,19 +50,31 @@ const DefaultCommandTimeout = time.Hour
 // CommandPlaceholders are the names a command's arguments may contain in
 // braces. Files: {train} (.h5ad, the training cells), {requests} (.h5ad,
 // the control cells of each requested group; for an in-context model the
-// prompt and query cells of each request, external_incontext.go), {data}
-// (.h5ad, the cells to embed), {out} (the output file to write), {dir} (the cell's command
-// directory). Values: {seed}, {task}, {dataset}, {model}, {pert_col},
+// prompt and query cells of each request, external_incontext.go; for an
+// imputation model the masked test cells of every masking level,
+// external_impute.go), {masked} (.csv, an imputation model's masked
+// positions), {data} (.h5ad, the cells to embed), {out} (the output file
+// to write), {dir} (the cell's command directory). Values: {seed}, {task}, {dataset}, {model}, {pert_col},
 // {context_col}, {control}. Each that is not empty is also in the
 // environment as PlaceholderEnv(name): CELLBENCH_TRAIN, CELLBENCH_SEED, …
 // ({data} as CELLBENCH_DATA_FILE: CELLBENCH_DATA is the data directory).
-var CommandPlaceholders = []string{"train", "requests", "data", "out", "dir", "seed", "task", "dataset", "model", "pert_col", "context_col", "control"}
+var CommandPlaceholders = []string{"train", "requests", "masked", "data", "out", "dir", "seed", "task", "dataset", "model", "pert_col", "context_col", "control"}
 
 // kindFiles are the input files a kind writes and the output it reads.
 var kindFiles = map[tasks.Kind]struct{ inputs []string }{
 	tasks.KindPerturbation: {[]string{"train", "requests"}},
 	tasks.KindInContext:    {[]string{"train", "requests"}},
 	tasks.KindEmbedding:    {[]string{"data"}},
+	tasks.KindImputation:   {[]string{"train", "requests", "masked"}},
+}
+
+// inputFile is the file name of an input placeholder in a command
+// directory or export unit: masked.csv, else <name>.h5ad.
+func inputFile(name string) string {
+	if name == "masked" {
+		return "masked.csv"
+	}
+	return name + ".h5ad"
 }
 
 // PlaceholderEnv is the environment variable of a placeholder.
@@ -149,7 +162,7 @@ func (m ModelSpec) validateExternal() error {
 			if !slices.Contains(CommandPlaceholders, name) {
 				return fmt.Errorf("model %s: command argument %q: unknown placeholder {%s} (known: {%s})", m.ID(), arg, name, strings.Join(CommandPlaceholders, "}, {"))
 			}
-			if (name == "train" || name == "requests" || name == "data") && !slices.Contains(files.inputs, name) {
+			if (name == "train" || name == "requests" || name == "masked" || name == "data") && !slices.Contains(files.inputs, name) {
 				return fmt.Errorf("model %s: command argument %q: {%s} is not an input of %s models (they get {%s})", m.ID(), arg, name, k, strings.Join(files.inputs, "}, {"))
 			}
 		}

@@ -58,9 +58,10 @@
 // # External models
 //
 // A suite model with a command (ModelSpec.Command) is an external
-// program, run once per cell of its kind (perturbation, incontext or
-// embedding) on files (command.go, external_pert.go,
-// external_incontext.go, external_embed.go; the user's manual is
+// program, run once per cell of its kind (perturbation, incontext,
+// embedding or imputation) on files (command.go, external_pert.go,
+// external_incontext.go, external_embed.go, external_impute.go; the
+// user's manual is
 // docs/external-models.md). For a perturbation cell the runner
 // builds the split as for any model and hands the program {train} (the
 // training cells) and {requests} (each requested group's training
@@ -69,7 +70,13 @@
 // pert` validates files before scoring it. An in-context cell hands it
 // {train} and one {requests} holding the prompt and query cells of every
 // (prompt variant, tested perturbation): one run answers the three
-// variants (tasks.InContextBatchModel), validated by the same code.
+// variants (tasks.InContextBatchModel), validated by the same code. An
+// imputation cell hands it {train} (the training cells' raw counts on the
+// task's gene panel), {requests} (the test cells with each masking
+// level's masked entries removed) and {masked} (the positions to
+// predict): one run answers every level (tasks.ImputeBatchModel), and
+// its {out} CSV (a log1p value, a count or bin probabilities per
+// position) is scored as a registry imputer's answer.
 // Export writes the inputs of
 // every external-model cell instead (one unit per task, dataset and seed,
 // with a manifest and commands.sh), and Runner.Predictions reads outputs

@@ -30,8 +30,10 @@ import (
 //	DIR/<task>/<dataset>/seed=<s>/train.h5ad   perturbation units: {train}, {requests}
 //	DIR/<task>/<dataset>/seed=<s>/requests.h5ad
 //	DIR/<task>/<dataset>/seed=<s>/data.h5ad    embedding units: {data}
+//	DIR/<task>/<dataset>/seed=<s>/masked.csv   imputation units: {train}, {requests}, {masked}
 //	DIR/<task>/<dataset>/seed=<s>/<model>.h5ad the prediction to put there ({out};
-//	                                           embeddings: <model>.csv or .h5ad)
+//	                                           embeddings: <model>.csv or .h5ad;
+//	                                           imputation: <model>.csv)
 //	DIR/splits/…                               the splits, as a run writes them
 //
 // Each unit carries a fingerprint of its inputs (gene list, training
@@ -101,7 +103,7 @@ func (x *exportState) unit(c Cell, spec tasks.PertSpec) (*ExportUnit, string) {
 		u = &ExportUnit{Task: c.Task.Name, Dataset: c.Dataset.Name, Seed: c.Seed, Kind: string(kind), Dir: unitDirRel(c),
 			Inputs: map[string]string{}, PertCol: spec.PertCol, ContextCol: spec.ContextCol, Control: spec.Control, Outputs: map[string]ExportOutput{}}
 		for _, in := range kindFiles[kind].inputs {
-			u.Inputs[in] = u.Dir + "/" + in + ".h5ad"
+			u.Inputs[in] = u.Dir + "/" + inputFile(in)
 		}
 		x.units[k] = u
 		x.order = append(x.order, k)
@@ -110,10 +112,11 @@ func (x *exportState) unit(c Cell, spec tasks.PertSpec) (*ExportUnit, string) {
 }
 
 // outputName is the file an external model's output of a unit is read
-// from: <model>.h5ad for perturbation units, <model>.csv for embedding
-// units (an .h5ad of that name is read too).
+// from: <model>.h5ad for perturbation and in-context units, <model>.csv
+// for embedding units (an .h5ad of that name is read too) and imputation
+// units.
 func outputName(kind tasks.Kind, model string) string {
-	if kind == tasks.KindEmbedding {
+	if kind == tasks.KindEmbedding || kind == tasks.KindImputation {
 		return fileSafe(model) + ".csv"
 	}
 	return fileSafe(model) + ".h5ad"

@@ -91,7 +91,9 @@ func (e externalInContext) PredictInContextVariants(ctx context.Context, variant
 			hashCSR(e.fp, q.Query)
 		}
 	}
-	path, rel, err := e.output(ctx, func(p string) error { return writeInContextRequests(p, e.genes, e.spec, variants, reqs) })
+	path, rel, err := e.output(ctx, func() error {
+		return writeInContextRequests(e.inputPath("requests"), e.genes, e.spec, variants, reqs)
+	})
 	if err != nil {
 		return nil, err
 	}

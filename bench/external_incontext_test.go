@@ -49,24 +49,52 @@ eval:
 
 // icCommandModel is a models entry of kind incontext running argv.
 func icCommandModel(name string, argv ...string) string {
+	return kindCommandModel(tasks.KindInContext, name, argv...)
+}
+
+// kindCommandModel is a models entry of kind k running argv.
+func kindCommandModel(k tasks.Kind, name string, argv ...string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
 		q[i] = fmt.Sprintf("%q", a)
 	}
-	return fmt.Sprintf("  - name: %s\n    kind: incontext\n    command: [%s]\n", name, strings.Join(q, ", "))
+	return fmt.Sprintf("  - name: %s\n    kind: %s\n    command: [%s]\n", name, k, strings.Join(q, ", "))
 }
 
 // icPython is Debian's python3 for the tests that run python external
-// models on the perturbation fixture; they skip in -short mode, without
-// the fixture, or (unless CELLBENCH_REQUIRE_ANNDATA=1) without anndata.
+// models on the perturbation fixture (extPython).
 func icPython(t *testing.T) string {
+	return extPython(t, "fixture_tiny_perturbation_300cells.h5ad")
+}
+
+// extPython is Debian's python3 for the tests that run python external
+// models on data files; they skip in -short mode, without the files, or
+// (unless CELLBENCH_REQUIRE_ANNDATA=1) without anndata.
+func extPython(t *testing.T, files ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs python external models")
 	}
 	py := testdata.Python(t, "anndata", "numpy", "pandas")
-	testdata.Path(t, "fixture_tiny_perturbation_300cells.h5ad")
+	for _, f := range files {
+		testdata.Path(t, f)
+	}
 	return py
+}
+
+// faultyCommand writes dir/<name>.sh, a command model of kind k that runs
+// run (a shell line; the script's arguments are {train}, its second input
+// and {out}) and then, while the file fault exists, the python code
+// damage with the output's path in sys.argv[1]. It returns the models
+// entry.
+func faultyCommand(t *testing.T, dir, fault string, k tasks.Kind, name, second, run, py, damage string) string {
+	t.Helper()
+	sh := filepath.Join(dir, name+".sh")
+	script := fmt.Sprintf("#!/bin/sh\nset -e\n%s\n[ -e %q ] || exit 0\n%q - \"$3\" <<'EOF'\n%s\nEOF\n", run, fault, py, damage)
+	if err := os.WriteFile(sh, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return kindCommandModel(k, name, sh, "{train}", second, "{out}")
 }
 
 // promptShiftPeerPath is bench/peers/promptshift_model.py's absolute path.
@@ -108,6 +136,34 @@ func runExtIC(t *testing.T, text, out, predictions string, resume bool) (map[str
 	return by, runErr
 }
 
+// checkSameRecords checks that got (a model's records) equal want (its
+// twin's), record for record by key: the same number, Backend = backend,
+// the same form (task, N, warnings, perturbation, prompt, mask ratio) and
+// values within tol (NaN where both are NaN).
+func checkSameRecords(t *testing.T, got, want []results.Record, key func(results.Record) string, backend string, tol float64) {
+	t.Helper()
+	ref := map[string]results.Record{}
+	for _, r := range want {
+		ref[key(r)] = r
+	}
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("%d records, twin %d", len(got), len(want))
+	}
+	for _, r := range got {
+		w, ok := ref[key(r)]
+		switch {
+		case !ok:
+			t.Fatalf("record %s has no twin", key(r))
+		case r.Backend != backend:
+			t.Fatalf("record %s: backend %q, want %q", key(r), r.Backend, backend)
+		case r.N != w.N || r.Warnings != w.Warnings || r.Task != w.Task || r.Perturbation != w.Perturbation || r.Prompt != w.Prompt || r.MaskRatio != w.MaskRatio:
+			t.Errorf("record %s: n %d warnings %q, twin n %d warnings %q", key(r), r.N, r.Warnings, w.N, w.Warnings)
+		case !(math.Abs(r.Value-w.Value) <= tol || (math.IsNaN(r.Value) && math.IsNaN(w.Value))):
+			t.Errorf("record %s: %v, twin %v", key(r), r.Value, w.Value)
+		}
+	}
+}
+
 // TestExternalInContextModel: bench/peers/promptshift_model.py, the numpy
 // prompt-shift run as an external in-context model, gives the built-in
 // prompt-shift's records (every seed, prompt variant, perturbation and
@@ -124,13 +180,9 @@ func TestExternalInContextModel(t *testing.T) {
 	fault := filepath.Join(dir, "FAULT")
 	os.WriteFile(fault, nil, 0o644)
 	faulty := func(name, damage string) string {
-		sh := filepath.Join(dir, name+".sh")
-		script := fmt.Sprintf("#!/bin/sh\nset -e\n%q %q --train \"$1\" --requests \"$2\" --out \"$3\"\n[ -e %q ] || exit 0\n%q - \"$3\" <<'EOF'\nimport sys, anndata as ad, numpy as np\na = ad.read_h5ad(sys.argv[1])\n%s\na.write_h5ad(sys.argv[1])\nEOF\n",
-			py, peer, fault, py, damage)
-		if err := os.WriteFile(sh, []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return icCommandModel(name, sh, "{train}", "{requests}", "{out}")
+		return faultyCommand(t, dir, fault, tasks.KindInContext, name, "{requests}",
+			fmt.Sprintf("%q %q --train \"$1\" --requests \"$2\" --out \"$3\"", py, peer), py,
+			"import sys, anndata as ad, numpy as np\na = ad.read_h5ad(sys.argv[1])\n"+damage+"\na.write_h5ad(sys.argv[1])")
 	}
 	cases := []struct{ model, damage, reason string }{
 		{"missing-request", "a = a[a.obs['request'].to_numpy() != 1].copy()", "missing request 1 ("},
@@ -168,26 +220,9 @@ func TestExternalInContextModel(t *testing.T) {
 	const tol = 1e-6
 	checkSame := func(t *testing.T, got, want []results.Record, backend string) {
 		t.Helper()
-		ref := map[string]results.Record{}
-		for _, r := range want {
-			ref[recordKey(r)] = r
-		}
+		checkSameRecords(t, got, want, recordKey, backend, tol)
 		variants := map[string]bool{}
-		if len(got) == 0 || len(got) != len(want) {
-			t.Fatalf("%d records, built-in %d", len(got), len(want))
-		}
 		for _, r := range got {
-			w, ok := ref[recordKey(r)]
-			switch {
-			case !ok:
-				t.Fatalf("record %s has no built-in twin", recordKey(r))
-			case r.Backend != backend:
-				t.Fatalf("record %s: backend %q, want %q", recordKey(r), r.Backend, backend)
-			case r.N != w.N || r.Warnings != w.Warnings || r.Task != w.Task:
-				t.Errorf("record %s: n %d warnings %q, built-in n %d warnings %q", recordKey(r), r.N, r.Warnings, w.N, w.Warnings)
-			case !(math.Abs(r.Value-w.Value) <= tol || (math.IsNaN(r.Value) && math.IsNaN(w.Value))):
-				t.Errorf("record %s: %v, built-in %v", recordKey(r), r.Value, w.Value)
-			}
 			variants[r.Prompt] = true
 		}
 		if len(variants) != 3 || !variants[tasks.PromptMatched] || !variants[tasks.PromptNone] || !variants[tasks.PromptWrong] {
@@ -229,6 +264,19 @@ func TestExternalInContextExportRoundTrip(t *testing.T) {
 	py := icPython(t)
 	dir := t.TempDir()
 	text := fmt.Sprintf(externalICSuite, promptShiftPeer(t, py, "prompt-shift-py"))
+	direct, _, exp, m := runAndExport(t, text, dir)
+	if len(m.Units) != 2 || m.Units[0].Kind != string(tasks.KindInContext) || m.Units[0].Inputs["requests"] != "incontext/fixture/seed=0/requests.h5ad" {
+		t.Fatalf("units %+v", m.Units)
+	}
+	checkNoLeak(t, exp, m.Units[0])
+	predictionsRoundTrip(t, text, dir, exp, 2, direct, "prompt-shift-py", "prompt-shift")
+}
+
+// runAndExport runs suite text into dir/direct (its records by model) and
+// exports it into dir/export (the parsed suite, the directory, its
+// manifest).
+func runAndExport(t *testing.T, text, dir string) (map[string][]results.Record, *Suite, string, *ExportManifest) {
+	t.Helper()
 	direct, err := runExtIC(t, text, filepath.Join(dir, "direct"), "", false)
 	if err != nil {
 		t.Fatal(err)
@@ -242,13 +290,18 @@ func TestExternalInContextExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Units) != 2 || m.Units[0].Kind != string(tasks.KindInContext) || m.Units[0].Inputs["requests"] != "incontext/fixture/seed=0/requests.h5ad" {
-		t.Fatalf("units %+v", m.Units)
-	}
-	checkNoLeak(t, exp, m.Units[0])
+	return direct, s, exp, m
+}
+
+// predictionsRoundTrip runs the export's commands.sh (from a scratch
+// directory; it must report n commands), then text with --predictions
+// exp into dir/via-files, and checks that each model's records equal
+// direct's (the command run's) but for timings and git SHA.
+func predictionsRoundTrip(t *testing.T, text, dir, exp string, n int, direct map[string][]results.Record, models ...string) {
+	t.Helper()
 	sh := exec.Command("sh", filepath.Join(exp, "commands.sh"))
 	sh.Dir = t.TempDir()
-	if b, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(b), "2 commands done") {
+	if b, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(b), fmt.Sprintf("%d commands done", n)) {
 		t.Fatalf("commands.sh: %v\n%s", err, b)
 	}
 	via, err := runExtIC(t, text, filepath.Join(dir, "via-files"), exp, false)
@@ -265,7 +318,7 @@ func TestExternalInContextExportRoundTrip(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	for _, model := range []string{"prompt-shift-py", "prompt-shift"} {
+	for _, model := range models {
 		a, b := strip(direct[model]), strip(via[model])
 		if len(a) == 0 || strings.Join(a, "\n") != strings.Join(b, "\n") {
 			t.Errorf("%s: records of the command run (%d) and the --predictions run (%d) differ", model, len(a), len(b))
@@ -354,25 +407,36 @@ func TestExternalInContextValidation(t *testing.T) {
 	}
 }
 
+// docsTemplate writes the first ```python block under "## section" of
+// docs/external-models.md into a new temporary directory and returns the
+// directory and the script's path.
+func docsTemplate(t *testing.T, section string) (dir, script string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(doc), "\n## "+section+"\n")
+	_, block, ok2 := strings.Cut(sec, "\n```python\n")
+	block, _, ok3 := strings.Cut(block, "\n```\n")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf("docs/external-models.md has no ```python block under %q", "## "+section)
+	}
+	dir = t.TempDir()
+	script = filepath.Join(dir, "template.py")
+	if err := os.WriteFile(script, []byte(block+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, script
+}
+
 // TestDocsInContextTemplate runs the minimal in-context model of
 // docs/external-models.md: it predicts every query cell unchanged, so each
 // of its prompt variants gives the built-in prompt-shift's records without
 // a prompt (variant none), value for value.
 func TestDocsInContextTemplate(t *testing.T) {
 	py := icPython(t)
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "external-models.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(doc), "\n## In-context models\n")
-	_, block, ok2 := strings.Cut(sec, "\n```python\n")
-	block, _, ok3 := strings.Cut(block, "\n```\n")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("docs/external-models.md has no ```python block under \"## In-context models\"")
-	}
-	dir := t.TempDir()
-	script := filepath.Join(dir, "template.py")
-	os.WriteFile(script, []byte(block+"\n"), 0o644)
+	dir, script := docsTemplate(t, "In-context models")
 	by, err := runExtIC(t, fmt.Sprintf(externalICSuite, icCommandModel("template", py, script, "{train}", "{requests}", "{out}")), filepath.Join(dir, "run"), "", false)
 	if err != nil {
 		t.Fatal(err)

@@ -105,13 +105,8 @@ func (e *externalPert) Fit(ctx context.Context, train *data.Dataset, spec tasks.
 	hashStrings(e.fp, train.Obs.Index)
 	hashStrings(e.fp, perts)
 	hashStrings(e.fp, ctxs)
-	var path string
-	switch {
-	case e.cc != nil:
-		path = e.cc.setFile("train", "train.h5ad")
-	case e.r.export != nil:
-		path = filepath.Join(e.unitDir, "train.h5ad")
-	default:
+	path := e.inputPath("train")
+	if path == "" {
 		return nil
 	}
 	obs := data.Frame{IndexName: train.Obs.IndexName, Index: train.Obs.Index}
@@ -136,23 +131,38 @@ func (e *externalPert) Predict(ctx context.Context, reqs []tasks.PredictRequest)
 		hashStrings(e.fp, []string{q.Context, q.Perturbation, fmt.Sprint(q.NCells)})
 		hashCSR(e.fp, q.Controls)
 	}
-	path, rel, err := e.output(ctx, func(p string) error { return writeRequests(p, e.genes, e.spec, reqs) })
+	path, rel, err := e.output(ctx, func() error { return writeRequests(e.inputPath("requests"), e.genes, e.spec, reqs) })
 	if err != nil {
 		return nil, err
 	}
 	return readPertOutput(path, rel, e.genes.Index, e.spec, reqs)
 }
 
+// inputPath is where the input of a placeholder (train, requests,
+// masked) is written: in the command directory (command mode, which also
+// sets the placeholder) or the export unit; "" in predictions mode.
+func (e *externalPert) inputPath(placeholder string) string {
+	switch {
+	case e.cc != nil:
+		return e.cc.setFile(placeholder, inputFile(placeholder))
+	case e.r.export != nil:
+		return filepath.Join(e.unitDir, inputFile(placeholder))
+	}
+	return ""
+}
+
 // output finishes the fingerprint (the caller has hashed its requests)
 // and returns the output file to read and its name in errors: in command
-// mode after writing {requests} with write and running the command, in
-// predictions mode the unit's file once its fingerprint matches; in export
-// mode it writes {requests} and returns errExported.
-func (e *externalPert) output(ctx context.Context, write func(path string) error) (path, rel string, err error) {
+// mode after writing the inputs left after Fit with write (to
+// inputPath's files) and running the command, in predictions mode the
+// unit's file once its fingerprint matches; in export mode it writes the
+// inputs and returns errExported. A command's {out} is out.<ext> with the
+// extension of the kind's outputName.
+func (e *externalPert) output(ctx context.Context, write func() error) (path, rel string, err error) {
 	fp := hex.EncodeToString(e.fp.Sum(nil))[:16]
 	switch {
 	case e.r.export != nil:
-		if err := write(filepath.Join(e.unitDir, "requests.h5ad")); err != nil {
+		if err := write(); err != nil {
 			return "", "", err
 		}
 		e.unit.Fingerprint = fp
@@ -164,14 +174,15 @@ func (e *externalPert) output(ctx context.Context, write func(path string) error
 		out := e.unit.Outputs[e.c.Model.ID()].Out
 		return filepath.Join(e.r.predictions.Dir, filepath.FromSlash(out)), out, nil
 	}
-	if err := write(e.cc.setFile("requests", "requests.h5ad")); err != nil {
+	if err := write(); err != nil {
 		return "", "", err
 	}
-	out := e.cc.setFile("out", "out.h5ad")
+	name := "out" + filepath.Ext(outputName(e.kind, "out"))
+	out := e.cc.setFile("out", name)
 	if err := e.cc.run(ctx); err != nil {
 		return "", "", err
 	}
-	return out, e.cc.relPath("out.h5ad"), nil
+	return out, e.cc.relPath(name), nil
 }
 
 // done removes a successful command cell's inputs.

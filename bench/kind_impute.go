@@ -46,6 +46,9 @@ func (imputeRunner) validate(s *Suite, t TaskSpec) error {
 		return fmt.Errorf("task %s: %w", t.Name, err)
 	}
 	for _, m := range s.Models {
+		if m.External() && (m.Checkpoint != "" || len(m.TrainOn) > 0) {
+			return fmt.Errorf("model %s: checkpoint and train_on apply to registry imputation models, not external ones", m.ID())
+		}
 		if m.External() || (m.Checkpoint == "" && len(m.TrainOn) == 0) {
 			continue
 		}
@@ -81,8 +84,9 @@ func pretrainedImputers() []string {
 	return out
 }
 
-// cells lists seeds × the suite's imputation models, except a model on a
-// dataset of its train_on list (zero-shot).
+// cells lists seeds × the suite's imputation models (registry and
+// external), except a model on a dataset of its train_on list
+// (zero-shot).
 func (imputeRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelSpec, seed uint64, fp string)) {
 	cfg, err := tasks.ImputeConfig(t.TaskConfig)
 	if err != nil {
@@ -93,7 +97,7 @@ func (imputeRunner) cells(s *Suite, t TaskSpec, d DatasetSpec, add func(m ModelS
 			if slices.Contains(m.TrainOn, d.File) {
 				continue
 			}
-			if e, err := model.Lookup(m.Name); err == nil && e.Has(tasks.KindImputation) {
+			if runsKind(m, tasks.KindImputation) {
 				add(m, seed, fingerprint(d, cfg, m, seed))
 			}
 		}
@@ -151,51 +155,16 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("dataset %s: %w", c.Dataset.Name, err)
 	}
-	entry, err := model.Lookup(c.Model.Name)
+	m, fitInfo, backend, ext, err := imputeModel(ctx, r, c)
 	if err != nil {
 		return nil, "", nil, err
-	}
-	fitInfo := ""
-	cfg, err := entry.Resolve(c.Model.Params)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	rt := nn.Runtime{}
-	var m tasks.Imputer
-	if c.Model.Checkpoint != "" || len(c.Model.TrainOn) > 0 {
-		// A pool-pre-trained model (validate): its checkpoint, or one
-		// pre-trained on its train_on datasets, shared with the embedding
-		// and in-context runners (zero-shot check included).
-		rt.Progress = r.Progress
-		dir, preInfo, err := modelCheckpoint(ctx, r, c, entry, cfg, rt)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		loaded, err := entry.LoadCheckpoint(dir, rt)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		if m, err = entry.ImputerOf(loaded); err != nil {
-			return nil, "", nil, err
-		}
-		fitInfo = preInfo + "; "
-	} else if entry.Neural {
-		// One fit per (dataset, model, split, seed) and shard: the
-		// imputation tasks of a seed share the split and gene panel, so the
-		// second task reloads the first one's finished checkpoint (Fit
-		// resumes a finished run without training); a killed run resumes.
-		rt.CheckpointDir = filepath.Join(r.Out, "models", fmt.Sprintf("shard-%d-of-%d", r.Shard.I, r.Shard.N),
-			fileSafe(c.Dataset.Name), fileSafe(c.Model.ID()), fileSafe(c.SplitName()), fmt.Sprintf("seed-%d", c.Seed))
-		rt.Progress = r.Progress
-	}
-	if m == nil {
-		if m, err = entry.NewImputer(cfg, rt); err != nil {
-			return nil, "", nil, err
-		}
 	}
 	out, err := tasks.RunImpute(ctx, m, setup)
 	if err != nil {
 		return nil, "", nil, err
+	}
+	if ext != nil {
+		ext.done()
 	}
 	wall := time.Since(t0).Seconds()
 	peak := peakRSS()
@@ -222,7 +191,7 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 				Suite: r.Suite.Name, Dataset: c.Dataset.Name, Split: split, Task: c.Task.Name,
 				Model: c.Model.ID(), Seed: c.Seed, Context: "", Perturbation: results.AggregatePerturbation,
 				Metric: mv.name, Value: mv.v, N: mv.n, CILow: nan, CIHigh: nan, WallS: wall,
-				PeakMem: peak, GitSHA: r.GitSHA, Backend: entry.Backend(), Warnings: w, MaskRatio: lv.Ratio,
+				PeakMem: peak, GitSHA: r.GitSHA, Backend: backend, Warnings: w, MaskRatio: lv.Ratio,
 			})
 		}
 		info = append(info, fmt.Sprintf("%g: mcc %.3f", lv.Ratio, lv.Scores.MCC))
@@ -230,4 +199,60 @@ func (imputeRunner) run(ctx context.Context, r *Runner, c Cell, p *Prepared) ([]
 	summary := fitInfo + fmt.Sprintf("fit %.2fs; %d train / %d test cells, %d genes, %d bags; %s", out.FitSeconds,
 		len(setup.Train), len(setup.Test), setup.Data.NGenes(), len(setup.Bags), strings.Join(info, ", "))
 	return recs, summary, nil, nil
+}
+
+// imputeModel is the imputer of cell c, the progress note on its
+// checkpoint ("" for none; ends in "; "), its records' Backend and, for
+// an external model, its file model (done() once the cell succeeded).
+func imputeModel(ctx context.Context, r *Runner, c Cell) (tasks.Imputer, string, string, *externalPert, error) {
+	if c.Model.External() {
+		ext, err := r.newExternalPert(c, tasks.PertSpec{})
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		return &externalImpute{ext}, "", ExternalBackend, ext, nil
+	}
+	entry, err := model.Lookup(c.Model.Name)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	fitInfo := ""
+	cfg, err := entry.Resolve(c.Model.Params)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	rt := nn.Runtime{}
+	var m tasks.Imputer
+	if c.Model.Checkpoint != "" || len(c.Model.TrainOn) > 0 {
+		// A pool-pre-trained model (validate): its checkpoint, or one
+		// pre-trained on its train_on datasets, shared with the embedding
+		// and in-context runners (zero-shot check included).
+		rt.Progress = r.Progress
+		dir, preInfo, err := modelCheckpoint(ctx, r, c, entry, cfg, rt)
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		loaded, err := entry.LoadCheckpoint(dir, rt)
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		if m, err = entry.ImputerOf(loaded); err != nil {
+			return nil, "", "", nil, err
+		}
+		fitInfo = preInfo + "; "
+	} else if entry.Neural {
+		// One fit per (dataset, model, split, seed) and shard: the
+		// imputation tasks of a seed share the split and gene panel, so the
+		// second task reloads the first one's finished checkpoint (Fit
+		// resumes a finished run without training); a killed run resumes.
+		rt.CheckpointDir = filepath.Join(r.Out, "models", fmt.Sprintf("shard-%d-of-%d", r.Shard.I, r.Shard.N),
+			fileSafe(c.Dataset.Name), fileSafe(c.Model.ID()), fileSafe(c.SplitName()), fmt.Sprintf("seed-%d", c.Seed))
+		rt.Progress = r.Progress
+	}
+	if m == nil {
+		if m, err = entry.NewImputer(cfg, rt); err != nil {
+			return nil, "", "", nil, err
+		}
+	}
+	return m, fitInfo, entry.Backend(), nil, nil
 }

@@ -184,11 +184,11 @@ type ModelSpec struct {
 	// (default: Name).
 	Label string `yaml:"label,omitempty"`
 	// Command makes the model an external program: argv with
-	// placeholders ({train}, {requests}, {data}, {out}, {seed}, …; see
+	// placeholders ({train}, {requests}, {masked}, {data}, {out}, {seed}, …; see
 	// CommandPlaceholders) run once per cell.
 	Command []string `yaml:"command,omitempty" json:",omitempty"`
 	// Kind is the task kind an external model runs: "perturbation"
-	// (default), "incontext" or "embedding". A model with a kind and no command is
+	// (default), "incontext", "embedding" or "imputation". A model with a kind and no command is
 	// external too: its outputs come from `run --predictions DIR`.
 	Kind string `yaml:"kind,omitempty" json:",omitempty"`
 	// Timeout bounds one run of the command (Go duration, e.g. "30m";

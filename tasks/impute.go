@@ -465,7 +465,9 @@ type ImputeOutput struct {
 
 // RunImpute fits model on the training cells once, then for every mask
 // ratio of the setup masks the test cells, asks the model for the masked
-// positions and scores them. Errors carry the model's name.
+// positions and scores them. An ImputeBatchModel is asked for every level
+// in one call (each level's Seconds is then that call's time divided by
+// the number of levels). Errors carry the model's name.
 func RunImpute(ctx context.Context, model Imputer, s *ImputeSetup) (*ImputeOutput, error) {
 	t0 := time.Now()
 	spec := s.Spec()
@@ -475,22 +477,48 @@ func RunImpute(ctx context.Context, model Imputer, s *ImputeSetup) (*ImputeOutpu
 		return nil, fmt.Errorf("%s: fit: %w", model.Name(), err)
 	}
 	out := &ImputeOutput{FitSeconds: time.Since(t0).Seconds()}
-	for _, r := range s.Config.MaskRatios {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	masks := make([]ImputeMask, len(s.Config.MaskRatios))
+	for i, r := range s.Config.MaskRatios {
+		masks[i] = s.Mask(r)
+	}
+	imps := make([]Imputation, len(masks))
+	secs := make([]float64, len(masks))
+	if b, ok := model.(ImputeBatchModel); ok {
+		reqs := make([]ImputeRequest, len(masks))
+		for i, m := range masks {
+			reqs[i] = ImputeRequest{Ratio: m.Ratio, Data: s.MaskedTest(m), Masked: m.Positions}
 		}
-		m := s.Mask(r)
 		t1 := time.Now()
-		imp, err := model.Impute(ctx, s.MaskedTest(m), m.Positions, spec)
+		got, err := b.ImputeLevels(ctx, reqs, spec)
 		if err != nil {
-			return nil, fmt.Errorf("%s: impute (mask ratio %g): %w", model.Name(), r, err)
+			return nil, fmt.Errorf("%s: impute (mask ratios %v): %w", model.Name(), s.Config.MaskRatios, err)
 		}
-		secs := time.Since(t1).Seconds()
-		ps, sc, err := s.Score(m, imp)
+		if len(got) != len(masks) {
+			return nil, fmt.Errorf("%s: %d answers for %d masking levels", model.Name(), len(got), len(masks))
+		}
+		copy(imps, got)
+		for i := range secs {
+			secs[i] = time.Since(t1).Seconds() / float64(len(masks))
+		}
+	} else {
+		for i, m := range masks {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			t1 := time.Now()
+			imp, err := model.Impute(ctx, s.MaskedTest(m), m.Positions, spec)
+			if err != nil {
+				return nil, fmt.Errorf("%s: impute (mask ratio %g): %w", model.Name(), m.Ratio, err)
+			}
+			imps[i], secs[i] = imp, time.Since(t1).Seconds()
+		}
+	}
+	for i, m := range masks {
+		ps, sc, err := s.Score(m, imps[i])
 		if err != nil {
-			return nil, fmt.Errorf("%s: mask ratio %g: %w", model.Name(), r, err)
+			return nil, fmt.Errorf("%s: mask ratio %g: %w", model.Name(), m.Ratio, err)
 		}
-		out.Levels = append(out.Levels, ImputeLevel{Ratio: r, Positions: ps, Scores: sc, Seconds: secs})
+		out.Levels = append(out.Levels, ImputeLevel{Ratio: m.Ratio, Positions: ps, Scores: sc, Seconds: secs[i]})
 	}
 	if n, ok := model.(Noter); ok {
 		out.Notes = n.Notes()

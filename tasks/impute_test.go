@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -250,6 +251,76 @@ func TestImputeSetupBadInput(t *testing.T) {
 		_, err := NewImputeSetup(c.d, c.coords, c.cfg, 5, 0)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// levelsImputer answers each masked position with log1p of 1 + the
+// number of observed (non-zero) entries of its cell, through Impute or,
+// wrapped as batchImputer, through ImputeLevels; it records the calls.
+type levelsImputer struct {
+	imputeCalls int
+	batchCalls  [][]ImputeRequest
+}
+
+func (m *levelsImputer) Name() string                                         { return "levels" }
+func (m *levelsImputer) Fit(context.Context, *data.Dataset, ImputeSpec) error { return nil }
+func (m *levelsImputer) Impute(_ context.Context, d *data.Dataset, masked []Position, _ ImputeSpec) (Imputation, error) {
+	m.imputeCalls++
+	out := Imputation{Log1p: make([]float64, len(masked))}
+	for k, p := range masked {
+		idx, _ := d.X.Row(p.Cell)
+		out.Log1p[k] = math.Log1p(1 + float64(len(idx)))
+	}
+	return out, nil
+}
+
+type batchImputer struct{ *levelsImputer }
+
+func (b batchImputer) ImputeLevels(ctx context.Context, levels []ImputeRequest, spec ImputeSpec) ([]Imputation, error) {
+	b.batchCalls = append(b.batchCalls, levels)
+	var out []Imputation
+	for _, l := range levels {
+		imp, err := b.levelsImputer.Impute(ctx, l.Data, l.Masked, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, imp)
+	}
+	return out, nil
+}
+
+// TestRunImputeBatch: an ImputeBatchModel is asked once for every level,
+// in the task's order, with the masked data and positions Impute would
+// get, and scores exactly as the same model asked level by level.
+func TestRunImputeBatch(t *testing.T) {
+	d := synthCounts(80, 24, 5)
+	s, err := NewImputeSetup(d, nil, TaskConfig{Name: ImputeGenes}, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &levelsImputer{}
+	want, err := RunImpute(context.Background(), plain, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &levelsImputer{}
+	got, err := RunImpute(context.Background(), batchImputer{inner}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.imputeCalls != 3 || len(inner.batchCalls) != 1 || len(inner.batchCalls[0]) != 3 {
+		t.Fatalf("Impute calls %d (want 3); ImputeLevels calls %d (want 1 with 3 levels)", plain.imputeCalls, len(inner.batchCalls))
+	}
+	for i, l := range inner.batchCalls[0] {
+		m := s.Mask(DefaultGeneMaskRatios[i])
+		if l.Ratio != m.Ratio || !slices.Equal(l.Masked, m.Positions) || l.Data.X.Rows != len(s.Test) || l.Data.X.NNZ() != s.MaskedTest(m).X.NNZ() {
+			t.Errorf("level %d: ratio %g, %d positions, %d stored entries; want %g, %d, %d", i, l.Ratio, len(l.Masked), l.Data.X.NNZ(), m.Ratio, len(m.Positions), s.MaskedTest(m).X.NNZ())
+		}
+	}
+	for i := range want.Levels {
+		if got.Levels[i].Ratio != want.Levels[i].Ratio || got.Levels[i].Scores.MCC != want.Levels[i].Scores.MCC || got.Levels[i].Scores.MAECounts != want.Levels[i].Scores.MAECounts {
+			t.Errorf("level %d: batch %+v, plain %+v", i, got.Levels[i].Scores, want.Levels[i].Scores)
 		}
 	}
 }

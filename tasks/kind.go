@@ -217,3 +217,25 @@ type Imputer interface {
 	Fit(ctx context.Context, train *data.Dataset, spec ImputeSpec) error
 	Impute(ctx context.Context, d *data.Dataset, masked []Position, spec ImputeSpec) (Imputation, error)
 }
+
+// ImputeRequest is one masking level of an imputation task as Impute
+// receives it: the test cells with the level's masked entries removed and
+// the masked positions (rows and columns of Data, sorted by cell then
+// gene).
+type ImputeRequest struct {
+	Ratio  float64
+	Data   *data.Dataset
+	Masked []Position
+}
+
+// ImputeBatchModel is an Imputer that answers every masking level of a
+// task in one call (an external program run once per cell: bench's
+// command models). RunImpute calls ImputeLevels instead of Impute, with
+// the levels in the task's order and the same data, positions and spec
+// as the Impute calls would get; the result has one Imputation per
+// level. The levels are bookkeeping: a model must answer each level from
+// its own masked data as Impute does.
+type ImputeBatchModel interface {
+	Imputer
+	ImputeLevels(ctx context.Context, levels []ImputeRequest, spec ImputeSpec) ([]Imputation, error)
+}

@@ -18,13 +18,14 @@ const exportUsage = `usage: cellbench export SUITE.yaml --out DIR [--data-dir DI
 Writes, for every cell of the suite's external models (models with a command,
 or with a kind and no command), the files the model would be given in the
 suite: per (task, dataset, seed) DIR/<task>/<dataset>/seed=<s>/train.h5ad and
-requests.h5ad (perturbation tasks) or data.h5ad (embedding tasks), with
+requests.h5ad (perturbation and in-context tasks; imputation tasks also
+masked.csv) or data.h5ad (embedding tasks), with
 DIR/manifest.json (units, fingerprints, where each model's output goes),
 DIR/commands.sh (each model's command on each unit) and the splits. Make the
 predictions elsewhere (e.g. EXPORT=DIR sh DIR/commands.sh on a GPU node), put
 them where the manifest says (DIR/<task>/<dataset>/seed=<s>/<model>.h5ad, or
-<model>.csv for embeddings), then score them exactly as a run of the models
-would:
+<model>.csv for embeddings and imputation), then score them exactly as a run
+of the models would:
 
   cellbench run SUITE.yaml --out runs/NAME --predictions DIR
 

@@ -262,7 +262,7 @@ func TestExternalModelBadCommands(t *testing.T) {
 		{"data in a perturbation model", "  - name: m\n    command: [x, \"{data}\"]\n", "{data} is not an input of perturbation models"},
 		{"bad timeout", "  - name: m\n    command: [x]\n    timeout: soon\n", `timeout "soon" is not a positive duration`},
 		{"params on an external model", "  - name: m\n    command: [x]\n    params: {a: \"1\"}\n", "params apply to registry models"},
-		{"unknown kind", "  - name: m\n    kind: imputation\n    command: [x]\n", `kind "imputation" cannot be an external model`},
+		{"unknown kind", "  - name: m\n    kind: clustering\n    command: [x]\n", `kind "clustering" cannot be an external model (one of: embedding, imputation, incontext, perturbation)`},
 		{"timeout on a registry model", "  - name: linear\n    timeout: 1m\n", "timeout, workdir and env apply to external models"},
 		{"kind the suite does not run", "  - name: m\n    kind: embedding\n    command: [x, \"{data}\"]\n", "runs none of the suite's tasks"},
 		{"no command, no predictions", "  - name: m\n    kind: perturbation\n", "model m has no command: its outputs come from --predictions DIR"},
