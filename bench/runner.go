@@ -237,14 +237,29 @@ func (r *Runner) Run(ctx context.Context) (RunSummary, error) {
 }
 
 // runCell runs one cell through its kind's runner; a panic (a model's
-// graph code may panic) fails the cell instead of the run.
+// graph code may panic) fails the cell instead of the run. The dataset's
+// warnings (labels that differ from the control, a drop label or a kept
+// context only by case, spaces or Unicode normalisation: Prepared.Warnings)
+// are added to every record of the cell, so that they reach results.jsonl
+// and the report, not only stderr.
 func (r *Runner) runCell(ctx context.Context, c Cell, p *Prepared) (recs []results.Record, info string, art *artifact, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("panic: %v", v)
 		}
 	}()
-	return runnerOf(c.Task.Name).run(ctx, r, c, p)
+	recs, info, art, err = runnerOf(c.Task.Name).run(ctx, r, c, p)
+	if p != nil && len(p.Warnings) > 0 {
+		dw := strings.Join(p.Warnings, "; ")
+		for i := range recs {
+			if recs[i].Warnings == "" {
+				recs[i].Warnings = dw
+			} else {
+				recs[i].Warnings += "; " + dw
+			}
+		}
+	}
+	return recs, info, art, err
 }
 
 // dataset returns the prepared dataset of spec, loading it once; a load

@@ -17,6 +17,7 @@ import (
 	"github.com/cellbench/cellbench/internal/h5adwrite"
 	"github.com/cellbench/cellbench/internal/par"
 	"github.com/cellbench/cellbench/internal/testdata"
+	"github.com/cellbench/cellbench/results"
 )
 
 // The hardening issue ("no silent wrong answers, no corrupted run
@@ -361,6 +362,20 @@ func TestHardeningSuiteInputs(t *testing.T) {
 	} {
 		c.args = run(strings.ReplaceAll(c.name, " ", "-"), suiteOn(t, dir, strings.ReplaceAll(c.name, " ", "-"), c.dataset))
 		c.cliCase.check(t)
+	}
+	// The near-miss warning is in every record of the dataset's cells, not
+	// only on stderr.
+	recs, err := results.ReadJSONL(filepath.Join(dir, "run-control-near-miss", "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("control near-miss: no records")
+	}
+	for _, r := range recs {
+		if !strings.Contains(r.Warnings, `label "Control " (5 cells) differs from the control "control" only by case`) {
+			t.Fatalf("record %s/%s/%s lacks the dataset's near-miss warning: warnings %q", r.Task, r.Perturbation, r.Metric, r.Warnings)
+		}
 	}
 	// Refused when the suite is parsed: nothing is run or created.
 	for _, c := range []struct{ name, extra, want string }{
