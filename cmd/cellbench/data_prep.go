@@ -13,14 +13,44 @@ import (
 )
 
 func init() {
-	register(command{name: "data prep", summary: "check an .h5ad strictly and write its log1p-normalised copy (optionally HVGs / another file's gene order)", run: runDataPrep})
+	register(command{name: "data prep", summary: "check an .h5ad strictly and write its log1p-normalised copy (optionally some cells, HVGs / another file's gene order)", run: runDataPrep})
+}
+
+// whereFlags is the repeatable --where COL=VALUE flag of data prep
+// (checked by conds after parsing, so that a malformed one is a one-line
+// error like every other bad input).
+type whereFlags []string
+
+type whereCond struct{ col, value string }
+
+func (w *whereFlags) String() string { return strings.Join(*w, " ") }
+
+func (w *whereFlags) Set(v string) error { *w = append(*w, v); return nil }
+
+// conds splits each --where at its first "=".
+func (w whereFlags) conds() ([]whereCond, error) {
+	out := make([]whereCond, len(w))
+	for i, v := range w {
+		col, value, ok := strings.Cut(v, "=")
+		if !ok || col == "" {
+			return nil, fmt.Errorf("--where %q: want COL=VALUE", v)
+		}
+		out[i] = whereCond{col, value}
+	}
+	return out, nil
 }
 
 // runDataPrep is cellbench's counterpart of cell-eval prep: it reads IN,
 // applies the strict scale contract (counts → normalise-total + log1p;
-// log1p kept; anything else refused), optionally keeps the top-N highly
-// variable genes or reorders genes to match a reference file, and writes
-// OUT as float32 CSR log1p. OUT appears only when everything succeeded.
+// log1p kept; anything else refused), optionally keeps only the cells whose
+// obs columns equal the --where values (exact labels: a value no cell
+// carries is an error naming near-misses; several --where must all hold;
+// this is how the prompt and query files of `cellbench predict --prompt
+// --query` are cut from one dataset), optionally keeps the top-N highly
+// variable genes (of the kept cells) or reorders genes to match a
+// reference file, and writes OUT as float32 CSR log1p. Each cell is
+// normalised on its own (target sum 1e4 unless --target-sum 0 = the
+// median of the kept cells). OUT appears only when everything succeeded.
 func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("data prep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,6 +61,8 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	hvg := fs.Int("hvg", 0, "keep the N most variable genes (scanpy seurat flavour); 0 keeps all")
 	genesFrom := fs.String("genes-from", "", "reorder genes to the order of this .h5ad (the gene sets must be equal)")
 	obsCols := fs.String("obs-cols", "", "comma-separated obs columns to keep (default all); an unknown name is an error")
+	var whereArgs whereFlags
+	fs.Var(&whereArgs, "where", "keep only the cells whose obs column COL is VALUE: --where COL=VALUE (repeatable: all must hold)")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	dir := fs.String("data-dir", "", "data directory for registry names")
 	if err := fs.Parse(args); err != nil {
@@ -44,6 +76,10 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *hvg < 0 {
 		return fmt.Errorf("data prep: --hvg %d must be ≥ 0", *hvg)
+	}
+	where, err := whereArgs.conds()
+	if err != nil {
+		return fmt.Errorf("data prep: %w", err)
 	}
 	if err := checkScaleFlags(*scale, *targetSum); err != nil {
 		return fmt.Errorf("data prep: %w", err)
@@ -70,6 +106,15 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			keepCols = append(keepCols, name)
 		}
 	}
+	for _, w := range where {
+		c, err := meta.Obs.Column(w.col)
+		if err != nil {
+			return fmt.Errorf("data prep: --where: %s: obs: %w", path, err)
+		}
+		if err := data.NewLabels(w.col, c.Labels()).Require("--where value", w.value); err != nil {
+			return fmt.Errorf("data prep: %s: %w", path, err)
+		}
+	}
 	var refGenes []string
 	if *genesFrom != "" {
 		ref, err := h5ad.ReadMeta(*genesFrom)
@@ -89,6 +134,32 @@ func runDataPrep(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("data prep: %w", err)
 	}
 	logf(stderr, *quiet, "data prep: read %s (%d cells × %d genes)", path, d.NCells(), d.NGenes())
+	if len(where) > 0 {
+		keep := make([]bool, d.NCells())
+		for i := range keep {
+			keep[i] = true
+		}
+		for _, w := range where {
+			labels, err := d.ObsLabels(w.col)
+			if err != nil {
+				return fmt.Errorf("data prep: %w", err)
+			}
+			for i, l := range labels {
+				keep[i] = keep[i] && l == w.value
+			}
+		}
+		var rows []int
+		for i, k := range keep {
+			if k {
+				rows = append(rows, i)
+			}
+		}
+		if len(rows) == 0 {
+			return fmt.Errorf("data prep: %s: no cell satisfies every --where (each value occurs, but not together)", path)
+		}
+		d = d.SubsetCells(rows)
+		logf(stderr, *quiet, "data prep: kept %d cells (--where)", len(rows))
+	}
 	x, err := data.ToLog1p(d, *scale, *targetSum)
 	if err != nil {
 		return fmt.Errorf("data prep: %w", err)

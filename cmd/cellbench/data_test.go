@@ -94,6 +94,10 @@ func TestBadInputCorpus(t *testing.T) {
 		{"--scale", "log1p"},
 		{"--scale", "sqrt"},
 		{"--hvg", "999"},
+		{"--where", "perturbation=sgk1"},                           // near-miss of SGK1
+		{"--where", "no_such_column=SGK1"},                         // unknown column
+		{"--where", "perturbation"},                                // not COL=VALUE
+		{"--where", "perturbation=SGK1", "--where", "cell_type=x"}, // value no cell has
 	} {
 		out := filepath.Join(outDir, "out.h5ad")
 		code, _, stderr := runCLI(t, append([]string{"data", "prep", "-q", "--in", real, "--out", out}, args...)...)
@@ -150,5 +154,57 @@ func TestDataInfoAndList(t *testing.T) {
 	code, _, stderr := runCLI(t, "data", "info", "--data-dir", dir, "tahoe-100m")
 	if code != 1 || !strings.Contains(stderr, "not available here") {
 		t.Errorf("upstream-only dataset: exit %d, %q", code, stderr)
+	}
+}
+
+// TestDataPrepWhere: --where keeps exactly the cells whose obs columns
+// carry every value (the fixture has 30 cells per (cell type,
+// perturbation), SOURCES.md), and each kept cell is normalised as in the
+// whole file (per-cell library size, target sum 1e4), so its values equal
+// that cell's row of the unfiltered prep.
+func TestDataPrepWhere(t *testing.T) {
+	in := filepath.Join(sharedDataDir(t), "fixture_tiny_perturbation_300cells.h5ad")
+	dir := t.TempDir()
+	all, some := filepath.Join(dir, "all.h5ad"), filepath.Join(dir, "some.h5ad")
+	if code, _, se := runCLI(t, "data", "prep", "-q", "--in", in, "--out", all); code != 0 {
+		t.Fatal(se)
+	}
+	code, so, se := runCLI(t, "data", "prep", "-q", "--in", in, "--out", some, "--where", "perturbation=SGK1", "--where", "cell_type=k562")
+	if code != 0 {
+		t.Fatal(se)
+	}
+	if !strings.Contains(so, "30 cells") {
+		t.Errorf("stdout %q: want 30 cells", so)
+	}
+	a, err := h5ad.Read(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h5ad.Read(some)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perts, _ := b.ObsLabels("perturbation")
+	types, _ := b.ObsLabels("cell_type")
+	for i := range perts {
+		if perts[i] != "SGK1" || types[i] != "k562" {
+			t.Fatalf("kept cell %d is %s/%s", i, types[i], perts[i])
+		}
+	}
+	row := make(map[string]int, a.NCells())
+	for i, id := range a.Obs.Index {
+		row[id] = i
+	}
+	for i, id := range b.Obs.Index {
+		j, ok := row[id]
+		if !ok {
+			t.Fatalf("kept cell %q is not in the file", id)
+		}
+		got, want := b.X.DenseRow(make([]float32, b.NGenes()), i), a.X.DenseRow(make([]float32, a.NGenes()), j)
+		for g := range got {
+			if got[g] != want[g] {
+				t.Fatalf("cell %q gene %d: %v with --where, %v without", id, g, got[g], want[g])
+			}
+		}
 	}
 }
