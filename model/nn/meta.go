@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/cellbench/cellbench/internal/fsutil"
+	"github.com/cellbench/cellbench/model/hparams"
 	gmodel "github.com/gomlx/gomlx/ml/model"
 )
 
@@ -98,4 +99,19 @@ func LoadTrainedFS(fsys fs.FS, name, file, model string, meta any) (*gmodel.Stor
 		return nil, fmt.Errorf("%s: %s: %w", model, name, err)
 	}
 	return store, nil
+}
+
+// LoadTrainedConfigFS is LoadTrainedFS for a model whose meta records its
+// hyperparameters as JSON: after meta is read, *config (a field of meta)
+// is parsed with params. The one loader of state, stack and sct.
+func LoadTrainedConfigFS(fsys fs.FS, name, file, model string, meta any, config *json.RawMessage, params *hparams.Table) (*gmodel.Store, hparams.Config, error) {
+	store, err := LoadTrainedFS(fsys, name, file, model, meta)
+	if err != nil {
+		return nil, hparams.Config{}, err
+	}
+	cfg, err := params.ConfigFromJSON(*config)
+	if err != nil {
+		return nil, hparams.Config{}, fmt.Errorf("%s: %s: %w", model, name, err)
+	}
+	return store, cfg, nil
 }

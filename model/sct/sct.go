@@ -536,13 +536,9 @@ func Load(dir string) (*SCT, error) { return LoadFS(os.DirFS(dir), dir) }
 // nn.LoadTrainedFS); name labels errors.
 func LoadFS(fsys fs.FS, name string) (*SCT, error) {
 	var mt meta
-	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "sct", &mt)
+	store, cfg, err := nn.LoadTrainedConfigFS(fsys, name, MetaFile, "sct", &mt, &mt.Config, Params)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := Params.ConfigFromJSON(mt.Config)
-	if err != nil {
-		return nil, fmt.Errorf("sct: %s: %w", name, err)
 	}
 	return &SCT{cfg: cfg, meta: mt, store: store}, nil
 }

@@ -376,13 +376,9 @@ func Load(dir string) (*Model, error) {
 // directory (Dir() is ""), so a later in-context Fit cannot start from it.
 func LoadFS(fsys fs.FS, name string) (*Model, error) {
 	var mt meta
-	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "stack", &mt)
+	store, cfg, err := nn.LoadTrainedConfigFS(fsys, name, MetaFile, "stack", &mt, &mt.Config, Params)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := Params.ConfigFromJSON(mt.Config)
-	if err != nil {
-		return nil, fmt.Errorf("stack: %s: %w", name, err)
 	}
 	return &Model{cfg: cfg, meta: mt, store: store}, nil
 }

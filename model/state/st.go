@@ -518,13 +518,9 @@ func Load(dir string) (*ST, error) {
 // (training unfinished) or damaged.
 func LoadFS(fsys fs.FS, name string) (*ST, error) {
 	var mt meta
-	store, err := nn.LoadTrainedFS(fsys, name, MetaFile, "state", &mt)
+	store, cfg, err := nn.LoadTrainedConfigFS(fsys, name, MetaFile, "state", &mt, &mt.Config, Params)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := Params.ConfigFromJSON(mt.Config)
-	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w", name, err)
 	}
 	return &ST{cfg: cfg, meta: mt, store: store}, nil
 }
